@@ -1,0 +1,81 @@
+"""The public entry points: `load` a spec file, then `Spec.evaluate` data against it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from specrules.data import DataInput
+from specrules.engine.evaluator import evaluate_spec
+from specrules.errors import Diagnostic, SpecError
+from specrules.results import Evaluation
+from specrules.spec import models
+from specrules.spec.compiler import Plan, compile_spec
+from specrules.spec.diagnose import diagnostics_from_validation
+from specrules.spec.yaml_source import SourceMap, load_yaml, read_spec_text
+
+
+class Spec:
+    """A validated, compiled spec, ready to evaluate data against."""
+
+    def __init__(self, plan: Plan, source: SourceMap, path: str | None = None):
+        self.plan = plan
+        self.source = source
+        self.path = path
+        self.warnings: list[Diagnostic] = plan.warnings
+
+    @property
+    def model(self) -> models.Spec:
+        return self.plan.spec
+
+    @property
+    def title(self) -> str:
+        return self.model.title
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [r.id for r in self.plan.rules]
+
+    def evaluate(
+        self,
+        data: DataInput,
+        period: str | None = None,
+        as_of: dt.date | None = None,
+    ) -> Evaluation:
+        """Evaluate every rule against `data`.
+
+        `data` is a mapping of dataset name to DataFrame, a folder of CSV/Parquet files named
+        after the datasets, or a list of such files. `period` is a contract year (`2019/20`),
+        quarter (`2019/20-Q3`), month (`2020-01`), `contract`, or None/`all` for every
+        contract year the data covers. `as_of` is the date the data was extracted: periods
+        still running are then judged pro rata and open clocks not yet due are left out.
+        """
+        return evaluate_spec(self.plan, data, period, as_of, self.path, self.source.text)
+
+    def __repr__(self) -> str:
+        rules, datasets = len(self.plan.rules), len(self.plan.datasets)
+        return f"<Spec {self.title!r}: {rules} rules, {datasets} datasets>"
+
+
+def loads(text: str, file: str = "<string>") -> Spec:
+    """Load a spec from YAML text; raise `SpecError` listing every problem found."""
+    raw, source = load_yaml(text, file)
+    if not isinstance(raw, dict):
+        raise SpecError(
+            [Diagnostic("S000", "a spec is a mapping of keys (title:, datasets:, …)", file, 1, 1)]
+        )
+    try:
+        model = models.Spec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(diagnostics_from_validation(exc, raw, source, models.Spec)) from None
+    plan, problems = compile_spec(model, source)
+    if plan is None:
+        raise SpecError(problems)
+    return Spec(plan, source, file)
+
+
+def load(path: str | Path) -> Spec:
+    """Load and compile a spec file."""
+    return loads(read_spec_text(path), str(path))

@@ -1,0 +1,136 @@
+"""The `specrules` command line.
+
+Exit codes: 0 success (for `evaluate`, whether or not rules are breached unless
+`--fail-on-breach`); 1 a spec is invalid, or a breach with `--fail-on-breach`; 2 bad usage or
+unreadable input data. A user's mistake never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from specrules import __version__
+from specrules.api import load
+from specrules.errors import DataError, Diagnostic, PeriodError, SpecError
+from specrules.render_text import verdict_table
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps([d.to_dict() for d in diagnostics], indent=2))
+        return
+    for d in diagnostics:
+        if fmt == "github":
+            level = "error" if d.severity == "error" else "warning"
+            message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+            print(f"::{level} file={d.file},line={d.line},col={d.column},title={d.code}::{message}")
+        else:
+            print(d)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    found: list[Diagnostic] = []
+    for path in args.specs:
+        try:
+            spec = load(path)
+            found.extend(spec.warnings)
+        except SpecError as exc:
+            found.extend(exc.diagnostics)
+    _print_diagnostics(found, args.format)
+    errors = [d for d in found if d.severity == "error"]
+    warnings = [d for d in found if d.severity == "warning"]
+    if args.format == "text":
+        valid = len(args.specs) - len({d.file for d in errors})
+        print(
+            f"{valid} of {len(args.specs)} spec(s) valid; {len(errors)} error(s), "
+            f"{len(warnings)} warning(s)",
+            file=sys.stderr,
+        )
+    if errors or (args.strict and warnings):
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    try:
+        spec = load(args.spec)
+    except SpecError as exc:
+        _print_diagnostics(exc.diagnostics, "text")
+        return EXIT_INVALID
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            print(f"error: --as-of {args.as_of!r} is not a date; write YYYY-MM-DD", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        evaluation = spec.evaluate(args.data, period=args.period, as_of=as_of)
+    except (DataError, PeriodError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    text = evaluation.to_json() if args.format == "json" else verdict_table(evaluation)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    if args.fail_on_breach and evaluation.breaches():
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="specrules",
+        description="Check health-service activity data against a machine-readable spec.",
+    )
+    parser.add_argument("--version", action="version", version=f"specrules {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check spec files; exit 1 if any is invalid")
+    validate.add_argument("specs", nargs="+", metavar="SPEC")
+    validate.add_argument("--format", choices=["text", "json", "github"], default="text")
+    validate.add_argument("--strict", action="store_true", help="fail on warnings too")
+    validate.set_defaults(run=cmd_validate)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate data against a spec")
+    evaluate.add_argument("spec", metavar="SPEC")
+    evaluate.add_argument(
+        "--data",
+        required=True,
+        nargs="+",
+        help="a folder of <dataset>.csv/.parquet files, or the files",
+    )
+    evaluate.add_argument(
+        "--period", default=None, help="2019/20, 2019/20-Q3, 2020-01, contract or all (default all)"
+    )
+    evaluate.add_argument("--as-of", default=None, help="the date the data was extracted")
+    evaluate.add_argument("--format", choices=["table", "json"], default="table")
+    evaluate.add_argument("--output", default=None, help="write here instead of stdout")
+    evaluate.add_argument(
+        "--fail-on-breach", action="store_true", help="exit 1 when any rule is not met"
+    )
+    evaluate.set_defaults(run=cmd_evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "data", None) is not None and len(args.data) == 1:
+        args.data = args.data[0]
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

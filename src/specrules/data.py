@@ -1,0 +1,345 @@
+"""Activity data in: read, check against the declared datasets, coerce, account for rows.
+
+Every input row ends up either in a typed frame that rules evaluate, or in `rejected`
+with its reason (a missing or duplicate key). Values that cannot be read as their declared
+type (a date that is not a date, an enumeration value not in the list) become missing, and
+each is reported as a `DataIssue` with the row and the raw value, so nothing disappears
+silently and nothing wrong is counted as right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from specrules.errors import DataError, did_you_mean
+from specrules.spec import models
+
+ROW = "__row__"  # 1-based position of the row in its input, kept for reports
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+_MISSING_TEXT = {"", "na", "n/a", "null", "none", "nan", "nat"}
+
+
+@dataclass(frozen=True)
+class DataIssue:
+    dataset: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    severity: str = "warning"
+
+
+@dataclass
+class DatasetAccount:
+    """How many rows a dataset had and what became of them."""
+
+    read: int = 0
+    evaluated: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedData:
+    frames: dict[str, pd.DataFrame]
+    issues: list[DataIssue]
+    rejected: dict[str, pd.DataFrame]
+    accounts: dict[str, DatasetAccount]
+    hashes: dict[str, str]
+    missing: dict[str, str]  # dataset -> why it cannot be evaluated
+
+
+DataInput = Mapping[str, pd.DataFrame] | str | Path | list[str | Path]
+
+
+# ------------------------------------------------------------------ reading files
+def _read_file(path: Path, dataset: str) -> pd.DataFrame:
+    try:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            return frame.astype({c: "object" for c in frame.columns if frame[c].dtype == object})
+        if path.suffix in (".xlsx", ".xls"):
+            return pd.read_excel(path, dtype=str)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (OSError, ValueError, ImportError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read {path}: {exc}", dataset=dataset) from None
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _frame_hash(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def gather(
+    spec: models.Spec, data: DataInput
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[DataIssue]]:
+    """Raw frames by dataset name, their hashes, and notes on files that were not used."""
+    issues: list[DataIssue] = []
+    if isinstance(data, Mapping):
+        frames = {}
+        for name, frame in data.items():
+            if name not in spec.datasets:
+                issues.append(DataIssue(str(name), "not a dataset of this spec; ignored"))
+                continue
+            if not isinstance(frame, pd.DataFrame):
+                raise DataError("expected a pandas DataFrame", dataset=str(name))
+            frames[name] = frame
+        return frames, {n: _frame_hash(f) for n, f in frames.items()}, issues
+    paths = [Path(p) for p in (data if isinstance(data, list) else [data])]
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.is_file()))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise DataError(f"no such file or folder: {path}")
+    frames, hashes = {}, {}
+    for path in files:
+        if path.suffix not in (".csv", ".parquet", ".xlsx", ".xls"):
+            continue
+        name = path.name.split(".")[0]
+        if name not in spec.datasets:
+            hint = did_you_mean(name, spec.datasets)
+            issues.append(
+                DataIssue(
+                    name,
+                    f"file {path.name} is not a declared dataset; ignored"
+                    + (f" ({hint})" if hint else ""),
+                )
+            )
+            continue
+        if name in frames:
+            raise DataError(f"two files for one dataset ({path.name})", dataset=name)
+        frames[name] = _read_file(path, name)
+        hashes[name] = _file_hash(path)
+    return frames, hashes, issues
+
+
+# ------------------------------------------------------------------ coercion
+def _as_text(raw: pd.Series) -> pd.Series:
+    text = raw.astype("string").str.strip()
+    return text.mask(text.str.lower().isin(_MISSING_TEXT))
+
+
+def _report(
+    issues: list[DataIssue], name: str, column: str, rows: pd.Series, raw: pd.Series, why: str
+) -> None:
+    bad = rows[raw.index]
+    for row, value in zip(bad.tolist(), raw.astype(str).tolist(), strict=True):
+        issues.append(DataIssue(name, why, int(row), column, value))
+
+
+def _coerce(
+    name: str,
+    column: str,
+    spec: models.FieldSpec,
+    raw: pd.Series,
+    rows: pd.Series,
+    issues: list[DataIssue],
+) -> pd.Series:
+    kind = spec.type
+    if kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(raw):
+        values = (
+            pd.to_datetime(raw).dt.tz_localize(None)
+            if getattr(raw.dt, "tz", None)
+            else pd.to_datetime(raw)
+        )
+        return values.dt.normalize() if kind == "date" else values.astype("datetime64[ns]")
+    if kind == "boolean" and pd.api.types.is_bool_dtype(raw):
+        return raw.astype("boolean")
+    if (
+        kind in ("integer", "number")
+        and pd.api.types.is_numeric_dtype(raw)
+        and not (pd.api.types.is_bool_dtype(raw))
+    ):
+        values = raw.astype("Float64")
+    else:
+        text = _as_text(raw)
+        present = text.notna()
+        if kind in ("text",):
+            return text
+        if kind == "enumeration":
+            allowed = {v.lower(): v for v in spec.values or ()}
+            values = text.str.lower().map(allowed).astype("string")
+            bad = present & values.isna()
+            if bad.any():
+                _report(
+                    issues,
+                    name,
+                    column,
+                    rows,
+                    text[bad],
+                    "not one of the allowed values: " + ", ".join(spec.values or ()),
+                )
+            return values
+        if kind == "boolean":
+            lowered = text.str.lower()
+            values = pd.Series(pd.NA, index=text.index, dtype="boolean")
+            values[lowered.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
+            values[lowered.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
+            bad = present & values.isna()
+            if bad.any():
+                _report(issues, name, column, rows, text[bad], "not true or false (yes/no)")
+            return values
+        if kind in ("integer", "number"):
+            cleaned = text.str.replace(",", "", regex=False).str.lstrip("£")
+            values = pd.to_numeric(cleaned, errors="coerce").astype("Float64")
+            bad = present & values.isna()
+            if bad.any():
+                _report(issues, name, column, rows, text[bad], "not a number")
+        else:  # date, datetime
+            values = pd.to_datetime(text, errors="coerce", format="ISO8601")
+            retry = present & values.isna()
+            if retry.any():  # UK style day/month/year, as exported by spreadsheets
+                values[retry] = pd.to_datetime(
+                    text[retry], errors="coerce", dayfirst=True, format="mixed"
+                )
+            bad = present & values.isna()
+            if bad.any():
+                _report(
+                    issues,
+                    name,
+                    column,
+                    rows,
+                    text[bad],
+                    "not a date (write YYYY-MM-DD or DD/MM/YYYY)",
+                )
+            values = values.astype("datetime64[ns]")
+            return values.dt.normalize() if kind == "date" else values
+    if kind == "integer":
+        fractional = values.notna() & (values != values.round(0)).fillna(False)
+        if fractional.any():
+            _report(
+                issues,
+                name,
+                column,
+                rows,
+                raw[fractional.to_numpy(dtype=bool)],
+                "not a whole number",
+            )
+            values = values.mask(fractional.to_numpy(dtype=bool))
+    return values
+
+
+def _prepare(
+    name: str, ds: models.Dataset, raw: pd.DataFrame, issues: list[DataIssue]
+) -> tuple[pd.DataFrame | None, pd.DataFrame, DatasetAccount, str | None]:
+    account = DatasetAccount(read=len(raw))
+    raw = raw.reset_index(drop=True)
+    rows = pd.Series(np.arange(1, len(raw) + 1), index=raw.index)
+    columns = {str(c).strip(): c for c in raw.columns}
+    absent = [f for f in ds.fields if f not in columns]
+    if absent:
+        hints = [did_you_mean(f, columns) for f in absent]
+        detail = "; ".join(
+            f"`{f}`" + (f" ({h})" if h else "") for f, h in zip(absent, hints, strict=True)
+        )
+        why = f"missing column(s): {detail}"
+        issues.append(DataIssue(name, why, severity="error"))
+        rejected = raw.assign(**{ROW: rows, "__reason__": why})
+        account.rejected[why] = len(raw)
+        return None, rejected, account, why
+    extra = [c for c in columns if c not in ds.fields]
+    if extra:
+        issues.append(
+            DataIssue(
+                name,
+                "columns not declared in the spec, ignored: " + ", ".join(extra),
+                severity="info",
+            )
+        )
+    frame = pd.DataFrame(index=raw.index)
+    for field_name in ds.fields:
+        spec = ds.field_spec(field_name)
+        frame[field_name] = _coerce(name, field_name, spec, raw[columns[field_name]], rows, issues)
+        if not spec.nullable:
+            empty = frame[field_name].isna()
+            if empty.any():
+                _report(
+                    issues,
+                    name,
+                    field_name,
+                    rows,
+                    raw.loc[empty, columns[field_name]],
+                    "missing, but the spec says it may not be",
+                )
+    frame[ROW] = rows
+    keys = list(ds.key_fields)
+    reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
+    no_key = frame[keys].isna().any(axis=1)
+    reasons[no_key] = "missing key (" + ", ".join(keys) + ")"
+    duplicate = frame[keys].duplicated(keep="first") & ~no_key
+    reasons[duplicate] = "duplicate key: an earlier row has the same " + ", ".join(keys)
+    bad = reasons.notna().to_numpy(dtype=bool)
+    rejected = raw[bad].assign(**{ROW: rows[bad], "__reason__": reasons[bad]})
+    for why, count in reasons[bad].value_counts().items():
+        account.rejected[str(why)] = int(count)
+    kept = frame[~bad]
+    account.evaluated = len(kept)
+    return kept, rejected, account, None
+
+
+def load_data(spec: models.Spec, data: DataInput) -> LoadedData:
+    """Read and check every dataset the spec declares."""
+    raw_frames, hashes, issues = gather(spec, data)
+    frames: dict[str, pd.DataFrame] = {}
+    rejected: dict[str, pd.DataFrame] = {}
+    accounts: dict[str, DatasetAccount] = {}
+    missing: dict[str, str] = {}
+    for name, ds in spec.datasets.items():
+        if name not in raw_frames:
+            missing[name] = "no data supplied for this dataset"
+            issues.append(DataIssue(name, missing[name], severity="warning"))
+            continue
+        frame, bad_rows, account, why = _prepare(name, ds, raw_frames[name], issues)
+        accounts[name] = account
+        if len(bad_rows):
+            rejected[name] = bad_rows
+        if frame is None:
+            missing[name] = why or "unusable"
+            continue
+        frames[name] = frame
+    _check_links(spec, frames, issues)
+    return LoadedData(frames, issues, rejected, accounts, hashes, missing)
+
+
+def _check_links(
+    spec: models.Spec, frames: dict[str, pd.DataFrame], issues: list[DataIssue]
+) -> None:
+    for name, ds in spec.datasets.items():
+        if name not in frames:
+            continue
+        for link_name, link in ds.links.items():
+            if link.dataset not in frames:
+                continue
+            parent = spec.datasets[link.dataset]
+            keys = frames[link.dataset][parent.key_fields[0]]
+            values = frames[name][link.field]
+            orphan = values.notna() & ~values.isin(keys.dropna())
+            if orphan.any():
+                for row, value in zip(frames[name].loc[orphan, ROW], values[orphan], strict=True):
+                    issues.append(
+                        DataIssue(
+                            name,
+                            f"link `{link_name}`: no {link.dataset} row has this key",
+                            int(row),
+                            link.field,
+                            str(value),
+                        )
+                    )

@@ -1,0 +1,420 @@
+"""Type checking and name resolution, before any data is read.
+
+`check` returns a copy of the tree in which every node carries its `type`, every name says
+which dataset column it reads (and through which link), and every aggregate says which
+dataset it runs over. Errors point at the offending span of the expression text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from specrules.dsl import ir
+from specrules.dsl.functions import FUNCTIONS, SignatureError
+from specrules.dsl.types import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DURATION_KIND_OF_UNIT,
+    NUMBER,
+    TEXT,
+    Type,
+    comparable,
+    duration,
+    unify,
+)
+from specrules.errors import did_you_mean
+
+
+class TypeCheckError(Exception):
+    def __init__(self, message: str, span: ir.Span, hint: str | None = None, code: str = "E201"):
+        self.message = message
+        self.span = span
+        self.hint = hint
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A many-to-one link: `column` of this dataset holds a key of `dataset`."""
+
+    dataset: str
+    column: str
+
+
+@dataclass
+class DatasetSchema:
+    name: str
+    fields: dict[str, Type]
+    key: tuple[str, ...] = ()
+    links: dict[str, Link] = field(default_factory=dict)
+
+
+@dataclass
+class Catalog:
+    """Everything names can refer to: the declared datasets with their fields and links."""
+
+    datasets: dict[str, DatasetSchema]
+
+    def link_between(self, child: str, parent: str) -> str | None:
+        """The name of the link from `child` to `parent`, if exactly one exists."""
+        names = [n for n, link in self.datasets[child].links.items() if link.dataset == parent]
+        return names[0] if len(names) == 1 else None
+
+
+def _typed(node: ir.Node, t: Type, **changes) -> ir.Node:
+    return replace(node, type=t, **changes)
+
+
+class _Checker:
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    # ------------------------------------------------------------------ names
+    def reference(self, node: ir.Reference, scope: str | None) -> ir.Node:
+        parts = node.parts
+        datasets = self.catalog.datasets
+        if scope is None:
+            raise TypeCheckError(
+                f"`{node.text}` is a row value, but this expression is computed over whole "
+                "datasets",
+                node.span,
+                f"wrap it in an aggregate, for instance sum({node.text}) or count(...)",
+            )
+        own = datasets[scope]
+        if len(parts) == 2 and parts[0] == scope:
+            parts = parts[1:]
+        if len(parts) == 1:
+            name = parts[0]
+            if name in own.fields:
+                return _typed(node, own.fields[name], dataset=scope, column=name)
+            if name in datasets:
+                raise TypeCheckError(
+                    f"`{name}` is a dataset, not a field of `{scope}`",
+                    node.span,
+                    f"count its rows with count({name})",
+                )
+            choices = list(own.fields) + list(own.links)
+            raise TypeCheckError(
+                f"unknown field `{name}` in dataset `{scope}`",
+                node.span,
+                did_you_mean(name, choices)
+                or f"declare it under datasets.{scope}.fields, or as a derived field",
+                code="E202",
+            )
+        if len(parts) == 2:
+            first, name = parts
+            if first in own.links:
+                target = datasets[own.links[first].dataset]
+                if name not in target.fields:
+                    raise TypeCheckError(
+                        f"unknown field `{name}` in dataset `{target.name}` (reached through "
+                        f"link `{first}`)",
+                        node.span,
+                        did_you_mean(name, target.fields),
+                        code="E202",
+                    )
+                return _typed(
+                    node, target.fields[name], dataset=target.name, column=name, via_link=first
+                )
+            if first in datasets:
+                raise TypeCheckError(
+                    f"`{node.text}` belongs to dataset `{first}`, which is not linked to "
+                    f"`{scope}` here",
+                    node.span,
+                    f"use it inside an aggregate over {first}, for instance "
+                    f"min({node.text}), or declare a link from `{scope}` to `{first}`",
+                    code="E203",
+                )
+            raise TypeCheckError(
+                f"unknown dataset or link `{first}`",
+                node.span,
+                did_you_mean(first, list(own.links) + list(datasets)),
+                code="E203",
+            )
+        raise TypeCheckError(
+            f"`{node.text}` has too many parts",
+            node.span,
+            "write `field`, `link.field` or `dataset.field`",
+            code="E203",
+        )
+
+    # ------------------------------------------------------------------ calls
+    def aggregate_dataset(self, node: ir.Call, scope: str | None) -> str:
+        datasets = self.catalog.datasets
+        links = datasets[scope].links if scope else {}
+        named: list[tuple[str, ir.Reference]] = []
+        for part in node.args + ((node.where,) if node.where else ()):
+            for sub in ir.walk(part):
+                if (
+                    isinstance(sub, ir.Reference)
+                    and sub.parts[0] in datasets
+                    and sub.parts[0] != scope
+                    and sub.parts[0] not in links
+                ):
+                    named.append((sub.parts[0], sub))
+        found = {name for name, _ in named}
+        if len(found) > 1:
+            second = [ref for name, ref in named if name != named[0][0]][0]
+            raise TypeCheckError(
+                f"one aggregate can run over one dataset; this one names {sorted(found)}",
+                second.span,
+                "split it into two aggregates",
+            )
+        if found:
+            return found.pop()
+        if scope is None:
+            raise TypeCheckError(
+                f"say which dataset `{node.name}` runs over",
+                node.span,
+                f"for instance {node.name}(referrals) or {node.name}(referrals.cost)"
+                if node.name == "count"
+                else f"for instance {node.name}(referrals.cost)",
+            )
+        return scope
+
+    def call(self, node: ir.Call, scope: str | None) -> ir.Node:
+        function = FUNCTIONS.get(node.name)
+        if function is None:
+            raise TypeCheckError(
+                f"unknown function `{node.name}`",
+                node.span,
+                did_you_mean(node.name, FUNCTIONS) or "see the function reference in docs/",
+                code="E204",
+            )
+        if function.kind == "row" and (node.distinct or node.where is not None):
+            raise TypeCheckError(
+                f"`{node.name}` works on one row; `distinct` and `where` belong to aggregates",
+                node.span,
+            )
+        if node.distinct and node.name != "count":
+            raise TypeCheckError("`distinct` goes only with count", node.span)
+        args = node.args
+        if function.kind == "aggregate":
+            # count(referrals): a bare dataset name counts that dataset's rows.
+            if (
+                node.name == "count"
+                and len(args) == 1
+                and isinstance(args[0], ir.Reference)
+                and len(args[0].parts) == 1
+                and args[0].parts[0] in self.catalog.datasets
+                and not node.distinct
+            ):
+                over = args[0].parts[0]
+                args = ()
+            else:
+                over = self.aggregate_dataset(node, scope)
+            if node.name == "count" and node.distinct and not args:
+                raise TypeCheckError(
+                    "count(distinct …) needs the value to count, for instance "
+                    "count(distinct client_id)",
+                    node.span,
+                )
+            correlated = None
+            if scope is not None and over != scope:
+                correlated = self.catalog.link_between(over, scope)
+                if correlated is None:
+                    raise TypeCheckError(
+                        f"dataset `{over}` has no single link to `{scope}`, so `{node.name}` "
+                        f"over it cannot be computed for each `{scope}` row",
+                        node.span,
+                        f"declare under datasets.{over}.links a link to {scope}",
+                    )
+            inner = over
+        else:
+            inner = scope
+        self.arity(node, function.min_args, function.max_args, len(args))
+        checked = tuple(self.visit(a, inner) for a in args)
+        where = None
+        if node.where is not None:
+            where = self.expect(self.visit(node.where, inner), "boolean", "a `where` filter")
+        try:
+            result = function.result([a.type for a in checked])
+        except SignatureError as exc:
+            span = checked[exc.argument].span if exc.argument is not None else node.span
+            raise TypeCheckError(f"{node.name}: {exc}", span, exc.hint) from None
+        if function.kind == "aggregate":
+            return _typed(
+                node, result, args=checked, where=where, over=inner, correlated_link=correlated
+            )
+        return _typed(node, result, args=checked)
+
+    @staticmethod
+    def arity(node: ir.Call, low: int, high: int | None, got: int) -> None:
+        if got < low or (high is not None and got > high):
+            wanted = str(low) if low == high else f"{low} to {high}" if high else f"{low} or more"
+            raise TypeCheckError(
+                f"`{node.name}` takes {wanted} argument(s), not {got}",
+                node.span,
+                f"see the example: {FUNCTIONS[node.name].example}",
+            )
+
+    # ------------------------------------------------------------------ helpers
+    def expect(self, node: ir.Node, kind: str, what: str) -> ir.Node:
+        assert node.type is not None
+        if node.type.kind != kind:
+            raise TypeCheckError(
+                f"{what} must be {kind}, but this is {node.type}",
+                node.span,
+                "compare it with something to make a condition, e.g. `x > 0`"
+                if kind == "boolean"
+                else None,
+            )
+        return node
+
+    def compare_types(self, left: ir.Node, right: ir.Node, span: ir.Span) -> None:
+        lt, rt = left.type, right.type
+        assert lt is not None and rt is not None
+        if not comparable(lt, rt):
+            hint = None
+            if {lt.kind, rt.kind} == {"number", "text"}:
+                quoted = right if rt.kind == "text" else left
+                hint = (
+                    "a number is written without quotes"
+                    if isinstance(quoted, ir.Text)
+                    else "compare numbers with numbers and text with text"
+                )
+            elif "duration" in (lt.kind, rt.kind) and "number" in (lt.kind, rt.kind):
+                hint = "give the number a unit (14 days) or compare with days_between(...)"
+            elif lt.kind == "duration" and rt.kind == "duration":
+                hint = "working days, calendar months and fixed lengths of time do not mix"
+            bad = right if not isinstance(right, ir.Reference) else left
+            raise TypeCheckError(
+                f"cannot compare {lt} with {rt}", bad.span if bad.span != (0, 0) else span, hint
+            )
+        for value_side, other in ((left, right), (right, left)):
+            self.check_enum_value(value_side.type, other)
+
+    @staticmethod
+    def check_enum_value(t: Type | None, literal: ir.Node) -> None:
+        if t is None or t.values is None:
+            return
+        texts = [literal] if isinstance(literal, ir.Text) else []
+        if isinstance(literal, ir.ListOf):
+            texts = [i for i in literal.items if isinstance(i, ir.Text)]
+        for text in texts:
+            if text.value not in t.values:
+                raise TypeCheckError(
+                    f'"{text.value}" is not one of the values of this field',
+                    text.span,
+                    did_you_mean(text.value, t.values)
+                    or "allowed: " + ", ".join(f'"{v}"' for v in t.values),
+                    code="E205",
+                )
+
+    # ------------------------------------------------------------------ dispatch
+    def visit(self, node: ir.Node, scope: str | None) -> ir.Node:
+        literal = self.literal_type(node)
+        if literal is not None:
+            return literal
+        if isinstance(node, ir.Reference):
+            return self.reference(node, scope)
+        if isinstance(node, ir.Call):
+            return self.call(node, scope)
+        if isinstance(node, ir.And | ir.Or):
+            left = self.expect(self.visit(node.left, scope), "boolean", "each side of and/or")
+            right = self.expect(self.visit(node.right, scope), "boolean", "each side of and/or")
+            return _typed(node, BOOLEAN, left=left, right=right)
+        if isinstance(node, ir.Not):
+            operand = self.expect(self.visit(node.operand, scope), "boolean", "what follows not")
+            return _typed(node, BOOLEAN, operand=operand)
+        if isinstance(node, ir.Compare):
+            left, right = self.visit(node.left, scope), self.visit(node.right, scope)
+            self.compare_types(left, right, node.span)
+            if node.op not in ("=", "!=") and left.type.kind in ("boolean", "list"):
+                raise TypeCheckError(f"`{node.op}` cannot order {left.type} values", node.span)
+            return _typed(node, BOOLEAN, left=left, right=right)
+        if isinstance(node, ir.IsMissing):
+            return _typed(node, BOOLEAN, operand=self.visit(node.operand, scope))
+        if isinstance(node, ir.InList):
+            operand = self.visit(node.operand, scope)
+            items = self.visit(node.items, scope)
+            assert items.type is not None and items.type.element is not None
+            if not comparable(operand.type, items.type.element) and node.items.items:
+                raise TypeCheckError(
+                    f"cannot look for {operand.type} in a list of {items.type.element}",
+                    node.items.span,
+                )
+            self.check_enum_value(operand.type, node.items)
+            return _typed(node, BOOLEAN, operand=operand, items=items)
+        if isinstance(node, ir.Between):
+            operand = self.visit(node.operand, scope)
+            low, high = self.visit(node.low, scope), self.visit(node.high, scope)
+            self.compare_types(operand, low, node.span)
+            self.compare_types(operand, high, node.span)
+            return _typed(node, BOOLEAN, operand=operand, low=low, high=high)
+        if isinstance(node, ir.IfThenElse):
+            condition = self.expect(
+                self.visit(node.condition, scope), "boolean", "the if-condition"
+            )
+            then, otherwise = self.visit(node.then, scope), self.visit(node.otherwise, scope)
+            result = unify(then.type, otherwise.type)
+            if result is None:
+                raise TypeCheckError(
+                    f"the two branches differ: {then.type} after then, {otherwise.type} after else",
+                    otherwise.span,
+                    "give both branches the same kind of value",
+                )
+            return _typed(node, result, condition=condition, then=then, otherwise=otherwise)
+        if isinstance(node, ir.Negate):
+            operand = self.visit(node.operand, scope)
+            if operand.type.kind not in ("number", "duration"):
+                raise TypeCheckError(f"cannot negate {operand.type}", node.span)
+            return _typed(node, operand.type, operand=operand)
+        if isinstance(node, ir.Arithmetic):
+            return self.arithmetic(node, scope)
+        raise TypeCheckError(f"unexpected {type(node).__name__}", node.span)
+
+    def literal_type(self, node: ir.Node) -> ir.Node | None:
+        if isinstance(node, ir.Number | ir.Percent | ir.Money):
+            return _typed(node, NUMBER)
+        if isinstance(node, ir.Duration):
+            return _typed(node, duration(DURATION_KIND_OF_UNIT[node.unit]))
+        if isinstance(node, ir.Text):
+            return _typed(node, TEXT)
+        if isinstance(node, ir.Boolean):
+            return _typed(node, BOOLEAN)
+        if isinstance(node, ir.Date):
+            return _typed(node, DATE)
+        if isinstance(node, ir.DateTime):
+            return _typed(node, DATETIME)
+        if isinstance(node, ir.ListOf):
+            items = tuple(self.visit(i, None) for i in node.items)
+            element: Type | None = items[0].type if items else TEXT
+            for item in items[1:]:
+                element = unify(element, item.type) if element else None
+                if element is None:
+                    raise TypeCheckError("a list must hold values of one kind", item.span)
+            return _typed(node, Type("list", element=element), items=items)
+        return None
+
+    def arithmetic(self, node: ir.Arithmetic, scope: str | None) -> ir.Node:
+        left, right = self.visit(node.left, scope), self.visit(node.right, scope)
+        lt, rt, op = left.type, right.type, node.op
+        result: Type | None = None
+        if lt.kind == rt.kind == "number":
+            result = NUMBER
+        elif lt.is_temporal and rt.kind == "duration" and op in "+-":
+            result = lt
+        elif lt.kind == "duration" and rt.is_temporal and op == "+":
+            result = rt
+        elif lt.is_temporal and rt.is_temporal and op == "-":
+            result = duration("time")
+        elif lt.kind == rt.kind == "duration" and lt.duration_kind == rt.duration_kind:
+            result = lt if op in "+-" else NUMBER if op == "/" else None
+        elif lt.kind == "duration" and rt.kind == "number" and op in "*/":
+            result = lt
+        elif lt.kind == "number" and rt.kind == "duration" and op == "*":
+            result = rt
+        if result is None:
+            hint = None
+            if {lt.kind, rt.kind} == {"date", "number"}:
+                hint = "add a duration with a unit, for instance received_on + 14 days"
+            raise TypeCheckError(f"cannot {op} {lt} and {rt}", node.span, hint)
+        return _typed(node, result, left=left, right=right)
+
+
+def check(node: ir.Node, catalog: Catalog, scope: str | None) -> ir.Node:
+    """Type-check `node` evaluated for each row of dataset `scope` (None: over datasets)."""
+    return _Checker(catalog).visit(node, scope)

@@ -1,0 +1,101 @@
+"""Aggregates (count, sum, mean, median, min, max, share), whole columns at a time.
+
+An aggregate runs over one dataset. At the top level (a ratio's numerator) it gives one
+figure. Inside a row expression of another dataset it is *correlated*: computed per
+parent row through the child's link (min(appointments.offered_on) for each referral),
+with one groupby, never a loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from specrules.dsl import ir
+from specrules.engine.pandas_backend import Context, Value, as_series, evaluate, true_mask
+
+
+def _frame_for(node: ir.Call, ctx: Context) -> pd.DataFrame:
+    assert node.over is not None
+    if node.correlated_link is not None and ctx.link_frames is not None:
+        return ctx.link_frames[node.over]
+    if ctx.dataset == node.over and ctx.frame is not None:
+        return ctx.frame
+    return ctx.frames[node.over]
+
+
+def _inputs(node: ir.Call, ctx: Context) -> tuple[pd.DataFrame, pd.Series | None, np.ndarray]:
+    frame = _frame_for(node, ctx)
+    inner = ctx.rows(node.over, frame)
+    values = None
+    if node.args:
+        values = as_series(evaluate(node.args[0], inner), frame.index, node.args[0].type)
+    keep = (
+        true_mask(evaluate(node.where, inner), frame.index)
+        if node.where is not None
+        else np.ones(len(frame), dtype=bool)
+    )
+    return frame, values, keep
+
+
+def _reduce(name: str, distinct: bool, values: pd.Series | None, keep: np.ndarray) -> Value:
+    if name == "count":
+        if values is None:
+            return float(keep.sum())
+        kept = values[keep]
+        return float(kept.dropna().nunique() if distinct else kept.notna().sum())
+    assert values is not None
+    if name == "share":
+        total = keep.sum()
+        if total == 0:
+            return pd.NA
+        return float(true_mask(values, values.index)[keep].sum()) / float(total)
+    kept = values[keep].dropna()
+    if kept.empty:
+        return pd.NA
+    result = getattr(kept, name)()
+    return float(result) if isinstance(result, int | float | np.number) else result
+
+
+def _grouped(
+    name: str, distinct: bool, values: pd.Series | None, keep: np.ndarray, groups: pd.Series
+) -> pd.Series:
+    """One figure per value of `groups` (a foreign key), computed with groupby."""
+    groups = groups[keep]
+    if name == "count":
+        if values is None:
+            return groups.value_counts().astype("Float64")
+        kept = values[keep]
+        grouped = kept.groupby(groups, dropna=True)
+        return (grouped.nunique() if distinct else grouped.count()).astype("Float64")
+    assert values is not None
+    if name == "share":
+        hits = pd.Series(true_mask(values, values.index)[keep], index=groups.index, dtype=float)
+        return hits.groupby(groups, dropna=True).mean().astype("Float64")
+    kept = values[keep]
+    present = kept.notna().to_numpy(dtype=bool)
+    grouped = kept[present].groupby(groups[present], dropna=True)
+    return getattr(grouped, name)()
+
+
+def evaluate_aggregate(node: ir.Call, ctx: Context) -> Value:
+    frame, values, keep = _inputs(node, ctx)
+    if node.correlated_link is None:
+        return _reduce(node.name, node.distinct, values, keep)
+    # Correlated: group the child rows by their link to the current dataset, then look
+    # each current row's key up in the result.
+    assert ctx.links is not None and ctx.keys is not None and ctx.frame is not None
+    parent, foreign_key = ctx.links[node.over][node.correlated_link]
+    per_parent = _grouped(node.name, node.distinct, values, keep, frame[foreign_key])
+    result = ctx.frame[ctx.keys[parent]].map(per_parent)
+    if node.name == "count":
+        return result.astype("Float64").fillna(0.0)
+    if values is not None and values.dtype.kind == "M":
+        return pd.to_datetime(result)
+    if values is not None and values.dtype.kind == "m":
+        return pd.to_timedelta(result)
+    if node.type is not None and node.type.kind == "number":
+        return result.astype("Float64")
+    if node.type is not None and node.type.kind == "text":
+        return result.astype("string")
+    return result

@@ -1,0 +1,462 @@
+"""Plan + data → Evaluation.
+
+1. Load and check the data (specrules.data): typed frames, and every bad row accounted for.
+2. Compute derived fields on whole datasets, in dependency order.
+3. For each rule, classify every row once (engine.rules), then for each period and
+   breakdown group count with boolean masks, judge the figure (verdicts.judge) and record
+   the rows behind any breach.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from specrules import __version__
+from specrules.data import ROW, DataInput, LoadedData, load_data
+from specrules.dsl import ir
+from specrules.dsl.printer import to_text
+from specrules.engine.pandas_backend import Context, evaluate, evaluate_column
+from specrules.engine.rules import (
+    RowOutcome,
+    classify_eligibility,
+    classify_kpi,
+    classify_response_time,
+)
+from specrules.errors import DataError, PeriodError
+from specrules.periods import (
+    GRANULARITY,
+    Period,
+    contract_end,
+    parse_period,
+    period_containing,
+    periods_within,
+)
+from specrules.results import (
+    DataIssueOut,
+    DatasetRows,
+    Evaluation,
+    Exclusion,
+    Provenance,
+    RowResult,
+    SourceRef,
+    Verdict,
+)
+from specrules.spec.compiler import CompiledRule, Plan
+from specrules.verdicts import is_missing, judge
+
+MISSING_GROUP = "(missing)"
+
+
+# ------------------------------------------------------------------ derived fields
+def _dependencies(node: ir.Node) -> set[tuple[str, str]]:
+    found = set()
+    for sub in ir.walk(node):
+        if isinstance(sub, ir.Reference) and sub.dataset and sub.column:
+            found.add((sub.dataset, sub.column))
+    return found
+
+
+def _context(plan: Plan, frames: dict[str, pd.DataFrame]) -> Context:
+    keys = {n: d.schema.key[0] for n, d in plan.datasets.items() if len(d.schema.key) == 1}
+    links = {
+        n: {name: (link.dataset, link.column) for name, link in d.schema.links.items()}
+        for n, d in plan.datasets.items()
+    }
+    return Context(frames, link_frames=frames, keys=keys, links=links)
+
+
+def add_derived(plan: Plan, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Frames with every derived field added, computed in dependency order."""
+    frames = {name: frame.copy() for name, frame in frames.items()}
+    pending = [
+        (ds.name, name, node)
+        for ds in plan.datasets.values()
+        if ds.name in frames
+        for name, node in ds.derived
+    ]
+    derived_names = {(d, n) for d, n, _ in pending}
+    done: set[tuple[str, str]] = set()
+    ctx = _context(plan, frames)
+    while pending:
+        ready = [
+            item
+            for item in pending
+            if all(dep in done or dep not in derived_names for dep in _dependencies(item[2]))
+        ]
+        if not ready:  # a cycle, or a dependency on a dataset with no data
+            names = ", ".join(f"{d}.{n}" for d, n, _ in pending)
+            raise DataError(f"derived fields depend on each other in a circle: {names}")
+        for dataset, name, node in ready:
+            needs = {d for d, _ in _dependencies(node)} | {
+                sub.over for sub in ir.walk(node) if isinstance(sub, ir.Call) and sub.over
+            }
+            if needs - set(frames):
+                frames[dataset][name] = pd.Series(pd.NA, index=frames[dataset].index).astype(
+                    "object"
+                )
+            else:
+                frames[dataset][name] = evaluate_column(node, ctx.rows(dataset, frames[dataset]))
+            done.add((dataset, name))
+            pending.remove((dataset, name, node))
+    return frames
+
+
+# ------------------------------------------------------------------ periods
+def _data_span(plan: Plan, frames: dict[str, pd.DataFrame], ctx: Context) -> tuple | None:
+    lows, highs = [], []
+    for ds in plan.datasets.values():
+        if ds.date is None or ds.name not in frames or frames[ds.name].empty:
+            continue
+        dates = evaluate_column(ds.date, ctx.rows(ds.name, frames[ds.name])).dropna()
+        if len(dates):
+            lows.append(dates.min().date())
+            highs.append(dates.max().date())
+    return (min(lows), max(highs)) if lows else None
+
+
+def requested_periods(
+    plan: Plan, period: str | None, span: tuple[dt.date, dt.date] | None
+) -> list[Period]:
+    contract = plan.spec.contract
+    if period is not None and period.lower() != "all":
+        return [parse_period(period, contract)]
+    first, last = contract.start, contract_end(contract)
+    if span is not None:
+        first, last = max(first, span[0]), min(last, span[1])
+        if first > last:
+            raise PeriodError(
+                f"the data's dates ({span[0]} to {span[1]}) lie outside the contract "
+                f"({contract.start} to {contract_end(contract)})"
+            )
+    outer = Period(first, last, "span", "all")
+    return periods_within(outer, "year", contract)
+
+
+def rule_periods(rule: CompiledRule, requested: list[Period], plan: Plan) -> list[Period]:
+    contract = plan.spec.contract
+    if rule.period == "contract":
+        return [period_containing(contract.start, "contract", contract)]
+    found: list[Period] = []
+    for outer in requested:
+        if GRANULARITY[rule.period] < GRANULARITY.get(outer.kind, 3):
+            found.extend(periods_within(outer, rule.period, contract))
+        else:
+            found.append(outer)
+    return list(dict.fromkeys(found))
+
+
+# ------------------------------------------------------------------ figures
+@dataclass
+class Figure:
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    populations: dict[str, int]
+    excluded: list[Exclusion]
+    failing: np.ndarray | None
+
+
+def _exclusions(reasons: pd.Series | None, rows: np.ndarray) -> list[Exclusion]:
+    if reasons is None:
+        return []
+    chosen = reasons[rows].dropna()
+    chosen = chosen[chosen != ""]
+    return [Exclusion(reason=str(r), count=int(c)) for r, c in chosen.value_counts().items()]
+
+
+def figure_for(outcome: RowOutcome, rows: np.ndarray) -> Figure:
+    considered = outcome.considered & rows
+    populations = {"initial_population": int(considered.sum())}
+    denominator = outcome.denominator & rows if outcome.denominator is not None else considered
+    excluded = _exclusions(outcome.left_out, rows)
+    if outcome.scoring == "count":
+        populations["measure_population"] = int(denominator.sum())
+        if outcome.distinct is not None:
+            value = float(outcome.distinct[denominator].dropna().nunique())
+        else:
+            value = float(denominator.sum())
+        return Figure(value, None, None, populations, excluded, None)
+    if outcome.scoring == "continuous":
+        populations["measure_population"] = int(denominator.sum())
+        return Figure(None, None, float(denominator.sum()), populations, excluded, None)
+    numerator = outcome.numerator & rows
+    populations["denominator"] = int(denominator.sum())
+    populations["numerator"] = int(numerator.sum())
+    for name, mask in (outcome.extra_populations or {}).items():
+        populations[name] = int((mask & rows).sum())
+    d = float(denominator.sum())
+    value = float(numerator.sum()) / d if d else None
+    return Figure(value, float(numerator.sum()), d, populations, excluded, denominator & ~numerator)
+
+
+def continuous_value(outcome: RowOutcome, rows: np.ndarray, aggregate: str) -> float | None:
+    values = outcome.observation[rows & outcome.denominator].dropna()
+    if values.empty:
+        return None
+    result = getattr(values, aggregate)()
+    return None if is_missing(result) else float(result)
+
+
+# ------------------------------------------------------------------ the evaluator
+class Evaluator:
+    def __init__(self, plan: Plan, loaded: LoadedData, as_of: dt.date | None):
+        self.plan = plan
+        self.loaded = loaded
+        self.as_of = as_of
+        self.frames = add_derived(plan, loaded.frames)
+        self.ctx = _context(plan, self.frames)
+
+    def keys_of(self, dataset: str, frame: pd.DataFrame) -> pd.Series:
+        key = list(self.plan.datasets[dataset].schema.key)
+        text = frame[key[0]].astype("string")
+        for other in key[1:]:
+            text = text + "|" + frame[other].astype("string")
+        return text
+
+    def rule_verdicts(self, rule: CompiledRule, requested: list[Period]) -> list[Verdict]:
+        periods = rule_periods(rule, requested, self.plan)
+        dataset = rule.model.dataset
+        missing = self.loaded.missing.get(dataset)
+        if rule.kind == "kpi" and rule.model.scoring == "ratio":
+            return [self.ratio_verdict(rule, p) for p in periods]
+        if missing is not None:
+            return [self.empty(rule, p, f"dataset `{dataset}`: {missing}") for p in periods]
+        frame = self.frames[dataset]
+        ctx = self.ctx.rows(dataset, frame)
+        if rule.kind == "eligibility":
+            outcome = classify_eligibility(rule, ctx)
+        elif rule.kind == "response_time":
+            outcome = classify_response_time(rule, ctx, self.as_of)
+        else:
+            outcome = classify_kpi(rule, ctx)
+        dates = None
+        if rule.date is not None:
+            dates = evaluate_column(rule.date, ctx)
+        keys = self.keys_of(dataset, frame)
+        verdicts = []
+        for period in periods:
+            rows = self.period_rows(rule, period, dates, len(frame))
+            verdict = self.verdict(rule, period, outcome, rows, frame, keys)
+            if dates is not None and rule.period != "contract":
+                undated = int(dates.isna().sum())
+                if undated:
+                    verdict.excluded.append(
+                        Exclusion(reason="no date to place the row in a period", count=undated)
+                    )
+            verdict.groups = self.group_verdicts(rule, period, outcome, rows, frame, keys)
+            verdicts.append(verdict)
+        return verdicts
+
+    def period_rows(self, rule: CompiledRule, period: Period, dates, n: int) -> np.ndarray:
+        if dates is None or rule.period == "contract" and period.kind == "contract":
+            return np.ones(n, dtype=bool)
+        start = self.plan.spec.contract.start if self.cumulative(rule) else period.start
+        end = period.end if self.as_of is None else min(period.end, self.as_of)
+        days = dates.dt.normalize()
+        return (
+            ((days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end)))
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
+
+    @staticmethod
+    def cumulative(rule: CompiledRule) -> bool:
+        return isinstance(rule.threshold, ir.Threshold) and rule.threshold.by is not None
+
+    def group_verdicts(self, rule, period, outcome, rows, frame, keys) -> list[Verdict]:
+        if not rule.model.breakdowns:
+            return []
+        columns = [frame[b].astype("string").fillna(MISSING_GROUP) for b in rule.model.breakdowns]
+        labels = columns[0]
+        for extra in columns[1:]:
+            labels = labels + "\x1f" + extra
+        found = []
+        for label in sorted(labels[rows].unique()):
+            group_rows = rows & (labels == label).to_numpy(dtype=bool)
+            verdict = self.verdict(
+                rule,
+                period,
+                outcome,
+                group_rows,
+                frame,
+                keys,
+                per_group=getattr(rule.model, "per_group", False),
+            )
+            verdict.group = dict(zip(rule.model.breakdowns, str(label).split("\x1f"), strict=True))
+            found.append(verdict)
+        return found
+
+    def base(self, rule: CompiledRule, period: Period) -> dict:
+        model = rule.model
+        consequence = self.plan.spec.consequences.get(model.consequence or "")
+        threshold = getattr(model, "threshold", None) or getattr(model, "target", None)
+        return dict(
+            rule_id=model.id,
+            kind=rule.kind,
+            title=model.title,
+            period=period.label,
+            period_start=period.start,
+            period_end=period.end,
+            scoring=getattr(model, "scoring", "proportion"),
+            threshold=threshold,
+            consequence=consequence.text if consequence else None,
+            source=SourceRef(**model.source.model_dump()),
+            note=model.note,
+        )
+
+    def empty(self, rule: CompiledRule, period: Period, reason: str) -> Verdict:
+        unit = "share" if getattr(rule.model, "scoring", "proportion") == "proportion" else "count"
+        return Verdict(**self.base(rule, period), status="no data", unit=unit, reason=reason)
+
+    def verdict(
+        self, rule, period, outcome: RowOutcome, rows, frame, keys, per_group: bool = True
+    ) -> Verdict:
+        model = rule.model
+        figure = figure_for(outcome, rows)
+        value = figure.value
+        if outcome.scoring == "continuous":
+            value = continuous_value(outcome, rows, model.aggregate)
+        verdict = Verdict(
+            **self.base(rule, period),
+            status="monitoring",
+            unit=outcome.unit,
+            value=value,
+            numerator=figure.numerator,
+            denominator=figure.denominator,
+            populations=figure.populations,
+            excluded=figure.excluded,
+        )
+        if figure.failing is not None:
+            failing = figure.failing
+            verdict.breach_count = int(failing.sum())
+            if failing.any():
+                reasons = outcome.failure[failing]
+                verdict.breaches = [
+                    RowResult(key=str(k), row=int(r), reason=str(why))
+                    for k, r, why in zip(
+                        keys[failing].tolist(),
+                        frame.loc[failing, ROW].tolist(),
+                        reasons.tolist(),
+                        strict=True,
+                    )
+                ]
+        self.decide(rule, period, verdict, value, per_group)
+        return verdict
+
+    def decide(self, rule, period, verdict: Verdict, value, per_group: bool = True) -> None:
+        model = rule.model
+        if self.as_of is not None and period.start > self.as_of:
+            verdict.status = "not due"
+            verdict.reason = f"the period starts after the as-of date {self.as_of}"
+            return
+        if getattr(model, "monitoring_only", False) or rule.threshold is None or not per_group:
+            verdict.status = "monitoring"
+            if is_missing(value):
+                verdict.reason = "nothing to measure in this period"
+            return
+        if is_missing(value):
+            verdict.status = "no data"
+            verdict.reason = "nothing to measure in this period (zero denominator or no rows)"
+            return
+        unit = verdict.unit if verdict.unit in ("hours", "days") else None
+        judgement = judge(
+            float(value),
+            rule.threshold,
+            period,
+            self.plan.spec.contract.start,
+            unit,
+            model.amber,
+            self.as_of,
+            getattr(model, "judged", "pro_rata") == "period_end",
+        )
+        verdict.status = judgement.status
+        verdict.target = judgement.target
+        verdict.gap = judgement.gap
+        verdict.judged_against = judgement.judged_against
+        verdict.rag = judgement.rag
+
+    def ratio_verdict(self, rule: CompiledRule, period: Period) -> Verdict:
+        frames = {}
+        for name, frame in self.frames.items():
+            date = self.plan.datasets[name].date
+            if date is None:
+                frames[name] = frame
+                continue
+            dates = evaluate_column(date, self.ctx.rows(name, frame))
+            frames[name] = frame[self.period_rows(rule, period, dates, len(frame))]
+        ctx = Context(frames, link_frames=self.frames, keys=self.ctx.keys, links=self.ctx.links)
+        needed = {
+            sub.over
+            for node in (rule.expressions.get("numerator"), rule.expressions.get("denominator"))
+            if node is not None
+            for sub in ir.walk(node)
+            if isinstance(sub, ir.Call) and sub.over
+        }
+        absent = [n for n in needed if n in self.loaded.missing]
+        if absent or "numerator" not in rule.expressions:
+            return self.empty(
+                rule,
+                period,
+                f"dataset `{absent[0]}`: {self.loaded.missing[absent[0]]}"
+                if absent
+                else "not compiled",
+            )
+        numerator = evaluate(rule.expressions["numerator"], ctx)
+        denominator = evaluate(rule.expressions["denominator"], ctx)
+        value = None
+        if not is_missing(numerator) and not is_missing(denominator) and float(denominator):
+            value = float(numerator) / float(denominator)
+        verdict = Verdict(
+            **self.base(rule, period),
+            status="monitoring",
+            unit="ratio",
+            value=value,
+            numerator=None if is_missing(numerator) else float(numerator),
+            denominator=None if is_missing(denominator) else float(denominator),
+        )
+        self.decide(rule, period, verdict, value)
+        return verdict
+
+
+def evaluate_spec(
+    plan: Plan,
+    data: DataInput,
+    period: str | None = None,
+    as_of: dt.date | None = None,
+    spec_file: str | None = None,
+    spec_text: str = "",
+) -> Evaluation:
+    loaded = load_data(plan.spec, data)
+    evaluator = Evaluator(plan, loaded, as_of)
+    span = _data_span(plan, evaluator.frames, evaluator.ctx)
+    requested = requested_periods(plan, period, span)
+    verdicts = []
+    for rule in plan.rules:
+        verdicts.extend(evaluator.rule_verdicts(rule, requested))
+    provenance = Provenance(
+        library_version=__version__,
+        spec_file=spec_file,
+        spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(),
+        data_sha256=loaded.hashes,
+        period=period or "all",
+        as_of=as_of,
+        evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+    )
+    return Evaluation(
+        spec_title=plan.spec.title,
+        provenance=provenance,
+        verdicts=verdicts,
+        data_issues=[DataIssueOut(**vars(i)) for i in loaded.issues],
+        rows={
+            name: DatasetRows(read=a.read, evaluated=a.evaluated, rejected=a.rejected)
+            for name, a in loaded.accounts.items()
+        },
+    )
+
+
+__all__ = ["evaluate_spec", "to_text"]

@@ -1,0 +1,246 @@
+"""Each kind of rule, computed for every row at once, then counted per period and group.
+
+`classify_*` turns a rule into row-level columns once, over the whole dataset: which rows
+the rule considers, which are in its denominator, which meet it, and why each row that is
+left out or fails was so. Counting a period or a breakdown group is then a boolean mask
+and a sum, so the work per period is small and nothing loops over rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from specrules.dsl import ir
+from specrules.dsl.printer import to_text
+from specrules.engine.pandas_backend import (
+    Context,
+    as_series,
+    duration_value,
+    evaluate_column,
+    shift_date,
+    true_mask,
+)
+from specrules.spec.compiler import CompiledRule
+
+
+@dataclass
+class RowOutcome:
+    """Row-level results of one rule over a whole dataset (arrays aligned to its rows)."""
+
+    scoring: str
+    unit: str
+    considered: np.ndarray  # rows the rule is about (initial population / applies_to)
+    denominator: np.ndarray | None = None
+    numerator: np.ndarray | None = None
+    observation: pd.Series | None = None  # continuous scoring
+    distinct: pd.Series | None = None  # count scoring with `distinct`
+    left_out: pd.Series | None = None  # why a considered row is not in the denominator
+    failure: pd.Series | None = None  # why a denominator row is not in the numerator
+    extra_populations: dict[str, np.ndarray] | None = None
+
+
+def _condition(rule: CompiledRule, name: str, ctx: Context, default: bool) -> pd.Series:
+    """A rule's condition as nullable booleans (a constant when the rule leaves it out)."""
+    node = rule.expressions.get(name)
+    assert ctx.frame is not None
+    if node is None:
+        return pd.Series(default, index=ctx.frame.index, dtype="boolean")
+    return evaluate_column(node, ctx)
+
+
+def _reason(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NA, index=index, dtype="string")
+
+
+def _set(reasons: pd.Series, where: np.ndarray, text: str | pd.Series) -> None:
+    """Record `text` for rows in `where` that have no reason yet (first reason wins)."""
+    rows = where & reasons.isna().to_numpy(dtype=bool)
+    if rows.any():
+        reasons[rows] = text[rows] if isinstance(text, pd.Series) else text
+
+
+def _unknown(values: pd.Series) -> np.ndarray:
+    return values.isna().to_numpy(dtype=bool)
+
+
+def classify_eligibility(rule: CompiledRule, ctx: Context) -> RowOutcome:
+    model = rule.model
+    index = ctx.frame.index
+    applies = _condition(rule, "applies_to", ctx, True)
+    considered = true_mask(applies, index)
+    if model.accept is not None:
+        passes_raw = _condition(rule, "accept", ctx, True)
+        text = f"fails `{model.accept}`"
+    else:
+        passes_raw = ~_condition(rule, "exclude", ctx, False)
+        text = f"excluded by `{model.exclude}`"
+    passes = true_mask(passes_raw, index)
+    action = model.on_fail.replace("_", " ")
+    failure = _reason(index)
+    _set(failure, considered & _unknown(passes_raw), f"cannot tell (missing data) → {action}")
+    _set(failure, considered & ~passes, f"{text} → {action}")
+    left_out = _reason(index)
+    _set(left_out, _unknown(applies), "`applies_to` unknown (missing data)")
+    return RowOutcome(
+        "proportion",
+        "share",
+        considered,
+        considered,
+        considered & passes,
+        left_out=left_out,
+        failure=failure,
+    )
+
+
+def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcome:
+    model = rule.model
+    index = ctx.frame.index
+    applies = _condition(rule, "applies_to", ctx, True)
+    considered = true_mask(applies, index)
+    start = evaluate_column(rule.expressions["start"], ctx)
+    end = evaluate_column(rule.expressions["end"], ctx)
+    limit_node = rule.expressions["limit"]
+    limit = as_series(
+        duration_value(limit_node)
+        if isinstance(limit_node, ir.Duration)
+        else evaluate_column(limit_node, ctx),
+        index,
+        limit_node.type,
+    )
+    kind = limit_node.type.duration_kind
+    if model.clock == "hours":
+        deadline = start + limit if kind == "time" else shift_date(start, limit, kind, 1)
+        finished = end
+    else:
+        day = start.dt.normalize()
+        deadline = day + limit if kind == "time" else shift_date(day, limit, kind, 1)
+        deadline = deadline.dt.normalize() if kind != "time" else deadline
+        finished = end.dt.normalize()
+    no_start = start.isna().to_numpy(dtype=bool)
+    no_end = end.isna().to_numpy(dtype=bool)
+    no_limit = limit.isna().to_numpy(dtype=bool)
+    on_time = (~no_start & ~no_end & ~no_limit) & (finished <= deadline).fillna(False).to_numpy(
+        dtype=bool
+    )
+    denominator = considered.copy()
+    left_out = _reason(index)
+    _set(left_out, _unknown(applies), "`applies_to` unknown (missing data)")
+    if as_of is not None:
+        # A clock still running whose deadline is after the data's as-of date has not
+        # breached yet: it is left out, and counted as such.
+        running = (
+            considered
+            & no_end
+            & ~no_start
+            & (deadline > pd.Timestamp(as_of)).fillna(False).to_numpy(dtype=bool)
+        )
+        _set(left_out, running, "clock still running at the as-of date")
+        denominator &= ~running
+    failure = _reason(index)
+    _set(failure, denominator & no_start, "no start event")
+    _set(failure, denominator & no_limit, "no limit for this row")
+    _set(failure, denominator & no_end, "no end event (clock never stopped)")
+    late = denominator & ~on_time
+    if late.any():
+        if model.clock == "hours":
+            elapsed = ((end - start) / pd.Timedelta(hours=1)).round(1).astype("string") + " hours"
+            allowed = ((deadline - start) / pd.Timedelta(hours=1)).round(1).astype("string")
+            allowed = allowed + " hours"
+        else:
+            elapsed = (finished - day).dt.days.astype("string") + " days"
+            allowed = (deadline - day).dt.days.astype("string") + " days"
+        _set(failure, late, "late: " + elapsed + " after the start; limit " + allowed)
+    return RowOutcome(
+        "proportion",
+        "share",
+        considered,
+        denominator,
+        denominator & on_time,
+        left_out=left_out,
+        failure=failure,
+    )
+
+
+def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
+    model = rule.model
+    index = ctx.frame.index
+    initial = _condition(rule, "initial_population", ctx, True)
+    considered = true_mask(initial, index)
+    left_out = _reason(index)
+    _set(left_out, _unknown(initial), "initial population unknown (missing data)")
+    exclusions = _condition(rule, "denominator_exclusions", ctx, False)
+    excluded = true_mask(exclusions, index)
+    if model.scoring in ("count", "continuous"):
+        measured = considered & ~excluded
+        _set(
+            left_out,
+            considered & excluded,
+            f"excluded: {model.denominator_exclusions}" if model.denominator_exclusions else "",
+        )
+        outcome = RowOutcome(model.scoring, "count", considered, measured, left_out=left_out)
+        if model.scoring == "count" and model.distinct:
+            outcome.distinct = ctx.frame[model.distinct]
+        if model.scoring == "continuous":
+            observed = evaluate_column(rule.expressions["observation"], ctx)
+            if observed.dtype.kind == "m":
+                per = "hours" if _threshold_unit(rule) == "hours" else "days"
+                observed = (observed / pd.Timedelta(1, per[0])).astype("Float64")
+                outcome.unit = per
+            else:
+                outcome.unit = "number"
+            no_value = measured & _unknown(observed)
+            _set(left_out, no_value, "no value to measure (missing data)")
+            outcome.denominator = measured & ~no_value
+            outcome.observation = observed
+        return outcome
+    # proportion
+    denominator_raw = _condition(rule, "denominator", ctx, True)
+    in_denominator = considered & true_mask(denominator_raw, index)
+    _set(left_out, considered & _unknown(denominator_raw), "denominator unknown (missing data)")
+    _set(left_out, considered & ~in_denominator, "not in the denominator")
+    numerator_raw = _condition(rule, "numerator", ctx, False)
+    meets = true_mask(numerator_raw, index)
+    _set(
+        left_out,
+        in_denominator & excluded,
+        f"denominator exclusion: {model.denominator_exclusions}",
+    )
+    denominator = in_denominator & ~excluded
+    if "denominator_exceptions" in rule.expressions:
+        # An exception removes a row only when it has not met the numerator.
+        excepted = (
+            denominator
+            & ~meets
+            & true_mask(_condition(rule, "denominator_exceptions", ctx, False), index)
+        )
+        _set(left_out, excepted, f"denominator exception: {model.denominator_exceptions}")
+        denominator &= ~excepted
+    failure = _reason(index)
+    _set(failure, denominator & _unknown(numerator_raw), "numerator unknown (missing data)")
+    _set(failure, denominator & ~meets, f"does not meet `{model.numerator}`")
+    return RowOutcome(
+        "proportion",
+        "share",
+        considered,
+        denominator,
+        denominator & meets,
+        left_out=left_out,
+        failure=failure,
+        extra_populations={"denominator_exclusion": in_denominator & excluded},
+    )
+
+
+def _threshold_unit(rule: CompiledRule) -> str | None:
+    threshold = rule.threshold
+    if isinstance(threshold, ir.Threshold) and isinstance(threshold.amount, ir.Duration):
+        return threshold.amount.unit
+    return None
+
+
+def describe(rule: CompiledRule) -> str:
+    """A one-line description of how a rule is measured, for reports."""
+    parts = [f"{name}: {to_text(node)}" for name, node in rule.expressions.items()]
+    return "; ".join(parts)

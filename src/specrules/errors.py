@@ -1,0 +1,76 @@
+"""Errors a user can cause, and the diagnostics that explain them.
+
+Every mistake in a spec becomes a `Diagnostic` (file, line, column, code, message, hint).
+Problems are collected and raised together as one `SpecError`, so a commissioner sees
+all of them at once, as `ruff` and pydantic do. Bad data is a `DataError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem, located in a file. Lines and columns count from 1."""
+
+    code: str
+    message: str
+    file: str = "<spec>"
+    line: int = 0
+    column: int = 0
+    hint: str | None = None
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        text = f"{where}: {self.severity}: {self.code} {self.message}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class SpecificationError(Exception):
+    """Base class of the errors specrules raises for bad input."""
+
+
+class SpecError(SpecificationError):
+    """A spec file (or an expression in it) is wrong. Carries every problem found."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+class DataError(SpecificationError):
+    """Input data cannot be evaluated at all (for instance a required column is absent)."""
+
+    def __init__(self, message: str, *, dataset: str | None = None, hint: str | None = None):
+        self.dataset = dataset
+        self.hint = hint
+        text = f"dataset {dataset!r}: {message}" if dataset else message
+        if hint:
+            text += f"\n    hint: {hint}"
+        super().__init__(text)
+
+
+class PeriodError(SpecificationError):
+    """A requested period does not exist or lies outside the contract."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint naming the closest valid choice, or None when nothing is close."""
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean `{matches[0]}`?" if matches else None

@@ -1,0 +1,443 @@
+"""Spec → Plan: parse every expression, resolve names, type-check, check consistency.
+
+All problems are collected, located in the YAML file, and raised together as one SpecError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from specrules.dsl import ir
+from specrules.dsl.checker import Catalog, DatasetSchema, Link, TypeCheckError, check
+from specrules.dsl.parser import ExpressionSyntaxError, parse_expression, parse_threshold
+from specrules.dsl.types import BOOLEAN, NUMBER, TEXT, Type
+from specrules.dsl.types import DATE as DATE_TYPE
+from specrules.dsl.types import DATETIME as DATETIME_TYPE
+from specrules.errors import Diagnostic, did_you_mean
+from specrules.spec import models
+from specrules.spec.yaml_source import SourceMap
+
+FIELD_TYPES: dict[str, Type] = {
+    "text": TEXT,
+    "integer": NUMBER,
+    "number": NUMBER,
+    "boolean": BOOLEAN,
+    "date": DATE_TYPE,
+    "datetime": DATETIME_TYPE,
+}
+
+RuleKind = Literal["eligibility", "response_time", "kpi"]
+
+
+@dataclass
+class CompiledDataset:
+    name: str
+    model: models.Dataset
+    schema: DatasetSchema
+    derived: list[tuple[str, ir.Node]] = field(default_factory=list)
+    date: ir.Node | None = None
+
+
+@dataclass
+class CompiledRule:
+    kind: RuleKind
+    model: Any  # models.Eligibility | models.ResponseTime | models.KPI
+    expressions: dict[str, ir.Node]
+    threshold: ir.Threshold | ir.Reduction | None
+    period: str
+    date: ir.Node | None
+
+    @property
+    def id(self) -> str:
+        return self.model.id
+
+
+@dataclass
+class Plan:
+    spec: models.Spec
+    catalog: Catalog
+    datasets: dict[str, CompiledDataset]
+    rules: list[CompiledRule]
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def _field_type(spec: models.FieldSpec) -> Type:
+    if spec.type == "enumeration":
+        return Type("text", values=tuple(spec.values or ()))
+    return FIELD_TYPES[spec.type]
+
+
+class _Compiler:
+    def __init__(self, spec: models.Spec, source: SourceMap):
+        self.spec = spec
+        self.source = source
+        self.problems: list[Diagnostic] = []
+
+    # ------------------------------------------------------------------ reporting
+    def problem(
+        self,
+        path: tuple[str | int, ...],
+        code: str,
+        message: str,
+        hint: str | None = None,
+        severity: Literal["error", "warning"] = "error",
+        key: bool = False,
+    ) -> None:
+        pos = self.source.key_position(path) if key else self.source.position(path)
+        self.problems.append(
+            Diagnostic(code, message, self.source.file, pos.line, pos.column, hint, severity)
+        )
+
+    def expression(
+        self,
+        path: tuple[str | int, ...],
+        text: str,
+        scope: str | None,
+        want: str | tuple[str, ...] | None = None,
+        what: str = "this expression",
+    ) -> ir.Node | None:
+        """Parse and check one expression; report problems at their place in the file."""
+        try:
+            node = check(parse_expression(text), self.catalog, scope)
+        except ExpressionSyntaxError as exc:
+            snippet = exc.snippet or text[exc.offset : exc.offset + 8]
+            line, col = self.source.expression_position(path, exc.offset, snippet)
+            self.problems.append(
+                Diagnostic("E101", f"syntax: {exc.message}", self.source.file, line, col, exc.hint)
+            )
+            return None
+        except TypeCheckError as exc:
+            start = exc.span[0]
+            line, col = self.source.expression_position(path, start, text[start : exc.span[1]])
+            self.problems.append(
+                Diagnostic(exc.code, exc.message, self.source.file, line, col, exc.hint)
+            )
+            return None
+        wanted = (want,) if isinstance(want, str) else want
+        if wanted and node.type is not None and node.type.kind not in wanted:
+            expected = " or ".join(wanted)
+            hint = None
+            if "boolean" in wanted:
+                hint = "write a condition, for instance `age >= 16`"
+            self.problem(path, "E206", f"{what} must be {expected}, but it is {node.type}", hint)
+            return None
+        return node
+
+    # ------------------------------------------------------------------ datasets
+    def datasets(self) -> dict[str, CompiledDataset]:
+        schemas: dict[str, DatasetSchema] = {}
+        for name, ds in self.spec.datasets.items():
+            fields = {f: _field_type(ds.field_spec(f)) for f in ds.fields}
+            for k in ds.key_fields:
+                if k not in ds.fields:
+                    self.problem(
+                        ("datasets", name, "key"),
+                        "S101",
+                        f"key `{k}` is not a field of dataset `{name}`",
+                        did_you_mean(k, ds.fields) or f"declare `{k}` under fields",
+                    )
+            schemas[name] = DatasetSchema(name, fields, ds.key_fields)
+        for name, ds in self.spec.datasets.items():
+            for link_name, link in ds.links.items():
+                path = ("datasets", name, "links", link_name)
+                if link.dataset not in self.spec.datasets:
+                    self.problem(
+                        (*path, "dataset"),
+                        "S102",
+                        f"link `{link_name}` points at undeclared dataset `{link.dataset}`",
+                        did_you_mean(link.dataset, self.spec.datasets),
+                    )
+                    continue
+                if link.field not in ds.fields:
+                    self.problem(
+                        (*path, "field"),
+                        "S102",
+                        f"link `{link_name}`: `{link.field}` is not a field of `{name}`",
+                        did_you_mean(link.field, ds.fields),
+                    )
+                    continue
+                if len(self.spec.datasets[link.dataset].key_fields) != 1:
+                    self.problem(
+                        path, "S102", f"`{link.dataset}` must have a single-field key to link to"
+                    )
+                    continue
+                if link_name in ds.fields:
+                    self.problem(
+                        path, "S102", f"link `{link_name}` has the same name as a field", key=True
+                    )
+                    continue
+                schemas[name].links[link_name] = Link(link.dataset, link.field)
+        self.catalog = Catalog(schemas)
+
+        compiled: dict[str, CompiledDataset] = {}
+        for name, ds in self.spec.datasets.items():
+            out = CompiledDataset(name, ds, schemas[name])
+            for derived_name, text in ds.derived.items():
+                path = ("datasets", name, "derived", derived_name)
+                if derived_name in ds.fields:
+                    self.problem(
+                        path,
+                        "S103",
+                        f"derived field `{derived_name}` is also a declared field",
+                        key=True,
+                    )
+                    continue
+                node = self.expression(path, text, name)
+                if node is not None:
+                    schemas[name].fields[derived_name] = node.type
+                    out.derived.append((derived_name, node))
+            if ds.date is not None:
+                out.date = self.expression(
+                    ("datasets", name, "date"), ds.date, name, ("date", "datetime"), "`date`"
+                )
+            compiled[name] = out
+        return compiled
+
+    # ------------------------------------------------------------------ rules
+    def rules(self, datasets: dict[str, CompiledDataset]) -> list[CompiledRule]:
+        compiled: list[CompiledRule] = []
+        seen: dict[str, tuple[str | int, ...]] = {}
+        groups = (
+            ("eligibility", "eligibility", self.spec.eligibility),
+            ("response_times", "response_time", self.spec.response_times),
+            ("kpis", "kpi", self.spec.kpis),
+        )
+        for section, kind, rules in groups:
+            for index, rule in enumerate(rules):
+                path = (section, index)
+                if rule.id in seen:
+                    self.problem(
+                        (*path, "id"),
+                        "S201",
+                        f"duplicate rule id `{rule.id}`",
+                        "every rule needs its own id",
+                    )
+                seen[rule.id] = path
+                result = self.rule(kind, rule, path, datasets)
+                if result is not None:
+                    compiled.append(result)
+        return compiled
+
+    def rule(
+        self,
+        kind: RuleKind,
+        rule: Any,
+        path: tuple[str | int, ...],
+        datasets: dict[str, CompiledDataset],
+    ) -> CompiledRule | None:
+        if rule.dataset not in datasets:
+            self.problem(
+                (*path, "dataset"),
+                "S202",
+                f"undeclared dataset `{rule.dataset}`",
+                did_you_mean(rule.dataset, datasets) or "declare it under `datasets`",
+            )
+            return None
+        if rule.consequence is not None and rule.consequence not in self.spec.consequences:
+            self.problem(
+                (*path, "consequence"),
+                "S203",
+                f"undeclared consequence `{rule.consequence}`",
+                did_you_mean(rule.consequence, self.spec.consequences)
+                or "declare it under `consequences`",
+            )
+        scope = rule.dataset
+        fields = self.catalog.datasets[scope].fields
+        for i, name in enumerate(rule.breakdowns):
+            if name not in fields:
+                self.problem(
+                    (*path, "breakdowns", i),
+                    "S204",
+                    f"breakdown on undeclared field `{name}` of `{scope}`",
+                    did_you_mean(name, fields),
+                )
+        exprs: dict[str, ir.Node] = {}
+
+        def add(name: str, want: str | tuple[str, ...] | None, what: str, row: bool = True):
+            text = getattr(rule, name)
+            if text is None:
+                return
+            node = self.expression((*path, name), text, scope if row else None, want, what)
+            if node is not None:
+                exprs[name] = node
+
+        add("applies_to", "boolean", "`applies_to`") if hasattr(rule, "applies_to") else None
+        if kind == "eligibility":
+            add("accept", "boolean", "`accept`")
+            add("exclude", "boolean", "`exclude`")
+        elif kind == "response_time":
+            add("start", ("date", "datetime"), "`start`")
+            add("end", ("date", "datetime"), "`end`")
+            add("limit", "duration", "`limit`")
+            self.clock_fits(rule, exprs.get("limit"), path)
+        else:
+            scoring = rule.scoring
+            for name in ("initial_population", "denominator_exclusions", "denominator_exceptions"):
+                add(name, "boolean", f"`{name}`")
+            if scoring == "ratio":
+                add("numerator", "number", "a ratio's `numerator`", row=False)
+                add("denominator", "number", "a ratio's `denominator`", row=False)
+            else:
+                add("denominator", "boolean", "`denominator`")
+                add("numerator", "boolean", "`numerator`")
+            add("observation", ("number", "duration"), "`observation`")
+            if rule.distinct and rule.distinct not in fields:
+                self.problem(
+                    (*path, "distinct"),
+                    "S205",
+                    f"`distinct`: no field `{rule.distinct}` in `{scope}`",
+                    did_you_mean(rule.distinct, fields),
+                )
+
+        threshold_text = getattr(rule, "threshold", None) or getattr(rule, "target", None)
+        threshold = None
+        if threshold_text is not None:
+            field_name = "threshold" if kind == "kpi" else "target"
+            threshold = self.threshold((*path, field_name), str(threshold_text), rule, kind)
+        if kind == "kpi" and threshold is None and not rule.monitoring_only and rule.threshold:
+            return None
+
+        period = rule.period or (
+            threshold.per if isinstance(threshold, ir.Threshold) and threshold.per else "year"
+        )
+        if isinstance(threshold, ir.Threshold) and threshold.per == "week":
+            period = rule.period or "year"
+        date_node = datasets[scope].date
+        if rule.date is not None:
+            date_node = self.expression(
+                (*path, "date"), rule.date, scope, ("date", "datetime"), "`date`"
+            )
+        if date_node is None and period != "contract" and rule.date is None:
+            self.problem(
+                (*path, "dataset"),
+                "S206",
+                f"dataset `{scope}` has no `date`, so rows cannot be placed in a {period}",
+                f"add `date: <field>` to datasets.{scope}, or `period: contract` to this rule",
+            )
+        return CompiledRule(kind, rule, exprs, threshold, period, date_node)
+
+    def clock_fits(self, rule: models.ResponseTime, limit: ir.Node | None, path) -> None:
+        if limit is None or limit.type is None:
+            return
+        kind = limit.type.duration_kind
+        if rule.clock == "working_days" and kind != "working":
+            self.problem(
+                (*path, "limit"),
+                "E207",
+                "a working-day clock needs a limit in working days",
+                "write for instance `10 working days`",
+            )
+        if rule.clock != "working_days" and kind == "working":
+            self.problem(
+                (*path, "clock"),
+                "E207",
+                "a limit in working days needs `clock: working_days`",
+                "set `clock: working_days`",
+            )
+
+    def threshold(
+        self, path: tuple[str | int, ...], text: str, rule: Any, kind: RuleKind
+    ) -> ir.Threshold | ir.Reduction | None:
+        try:
+            node = parse_threshold(text)
+        except ExpressionSyntaxError as exc:
+            line, col = self.source.expression_position(path, exc.offset, exc.snippet)
+            self.problems.append(
+                Diagnostic(
+                    "E102",
+                    f"threshold: {exc.message}",
+                    self.source.file,
+                    line,
+                    col,
+                    exc.hint
+                    or "write for instance `at least 60%`, `at most 14`, `between 200 and 250`",
+                )
+            )
+            return None
+        amounts = [node.baseline] if isinstance(node, ir.Reduction) else [node.amount]
+        if isinstance(node, ir.Threshold) and node.upper is not None:
+            amounts.append(node.upper)
+        is_share = kind != "kpi" or rule.scoring == "proportion"
+        for amount in amounts:
+            if is_share and not isinstance(amount, ir.Percent) and kind != "kpi":
+                self.problem(
+                    path,
+                    "E301",
+                    f"a target share must be a percentage, not `{text}`",
+                    "write for instance `100%`",
+                )
+                return None
+            if isinstance(amount, ir.Percent) and amount.value > 100 and is_share:
+                self.problem(
+                    path,
+                    "E302",
+                    f"a share cannot be above 100% (`{text}`)",
+                    "write a percentage between 0% and 100%",
+                )
+                return None
+            if (
+                kind == "kpi"
+                and rule.scoring == "proportion"
+                and isinstance(amount, ir.Number)
+                and not isinstance(node, ir.Reduction)
+            ):
+                self.problem(
+                    path,
+                    "E301",
+                    f"a proportion's threshold is a percentage: `{text}`",
+                    f"write `{text.strip()}%` or express it as a count KPI",
+                )
+                return None
+            if kind == "kpi" and rule.scoring == "count" and isinstance(amount, ir.Percent):
+                self.problem(
+                    path,
+                    "E301",
+                    "a count's threshold cannot be a percentage",
+                    "use `scoring: proportion` with a numerator for a share",
+                )
+                return None
+        if isinstance(node, ir.Threshold) and node.upper is not None:
+            low, high = _amount(node.amount), _amount(node.upper)
+            if low is not None and high is not None and low > high:
+                self.problem(
+                    path,
+                    "E303",
+                    f"the minimum is above the maximum in `{text}`",
+                    "write the smaller figure first",
+                )
+                return None
+        if isinstance(node, ir.Threshold) and node.by is not None:
+            contract = self.spec.contract
+            last = max([contract.end, *(e.until for e in contract.extensions)])
+            if not contract.start <= node.by <= last:
+                self.problem(
+                    path,
+                    "E304",
+                    f"deadline {node.by} lies outside the contract ({contract.start} to {last})",
+                    "check the date",
+                )
+                return None
+        return node
+
+
+def _amount(node: ir.Node) -> float | None:
+    if isinstance(node, ir.Percent):
+        return node.fraction
+    if isinstance(node, ir.Number | ir.Money):
+        return float(node.value)
+    if isinstance(node, ir.Duration):
+        return None
+    return None
+
+
+def compile_spec(spec: models.Spec, source: SourceMap) -> tuple[Plan | None, list[Diagnostic]]:
+    """Compile a validated spec; return the plan (None if there were errors) and problems."""
+    compiler = _Compiler(spec, source)
+    datasets = compiler.datasets()
+    rules = compiler.rules(datasets)
+    errors = [p for p in compiler.problems if p.severity == "error"]
+    warnings = [p for p in compiler.problems if p.severity == "warning"]
+    if errors:
+        return None, compiler.problems
+    return Plan(spec, compiler.catalog, datasets, rules, warnings), compiler.problems

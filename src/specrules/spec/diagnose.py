@@ -1,0 +1,137 @@
+"""Turn pydantic validation errors into located, human diagnostics."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from specrules.errors import Diagnostic, did_you_mean
+from specrules.spec.yaml_source import SourceMap
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as `list[KPI] | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _model_in(args[0])
+    if origin in (list, tuple) and args:
+        return _model_in(args[0])
+    if origin is dict and len(args) == 2:
+        return _model_in(args[1])
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _data_path(raw: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """Keep only the parts of a pydantic location that exist in the data (drop union tags)."""
+    path: list[str | int] = []
+    current = raw
+    for part in loc:
+        in_dict = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and part < len(current)
+        if in_dict or in_list:
+            current = current[part]
+            path.append(part)
+    return tuple(path)
+
+
+def _model_at(root: type[BaseModel], raw: Any, path: tuple[str | int, ...]) -> type[BaseModel]:
+    """The model class that validates the mapping at `path`."""
+    model: type[BaseModel] = root
+    current_annotation: Any = root
+    current = raw
+    for part in path:
+        if (
+            isinstance(current, dict)
+            and isinstance(current_annotation, type)
+            and issubclass(current_annotation, BaseModel)
+        ):
+            info = current_annotation.model_fields.get(str(part))
+            if info is None:
+                return model
+            current_annotation = info.annotation
+        else:
+            current_annotation = _model_in(current_annotation) or current_annotation
+        current = current[part] if isinstance(current, dict | list) else None
+        found = _model_in(current_annotation)
+        if found is not None and isinstance(current, dict):
+            model = found
+            current_annotation = found
+    return model
+
+
+def _literal_choices(error: dict[str, Any]) -> list[str]:
+    expected = str(error.get("ctx", {}).get("expected", ""))
+    return [part.strip().strip("'") for part in expected.replace(" or ", ",").split(",") if part]
+
+
+def diagnostics_from_validation(
+    exc: ValidationError, raw: Any, source: SourceMap, root: type[BaseModel]
+) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    seen: set[tuple[str | int, ...]] = set()
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        path = _data_path(raw, loc)
+        if kind == "extra_forbidden":
+            key = loc[-1]
+            parent = path if path and path[-1] == key else path
+            parent = parent[:-1] if parent and parent[-1] == key else parent
+            model = _model_at(root, raw, parent)
+            hint = did_you_mean(str(key), model.model_fields) or (
+                "allowed keys here: " + ", ".join(model.model_fields)
+            )
+            pos = source.key_position((*parent, key))
+            found.append(
+                Diagnostic("S001", f"unknown key `{key}`", source.file, pos.line, pos.column, hint)
+            )
+            continue
+        if path in seen:
+            continue  # one message per place: a union reports each of its branches
+        seen.add(path)
+        if kind == "missing":
+            key = loc[-1]
+            pos = source.position(path)
+            found.append(
+                Diagnostic(
+                    "S002",
+                    f"missing required key `{key}`",
+                    source.file,
+                    pos.line,
+                    pos.column,
+                    f"add `{key}:` here",
+                )
+            )
+            continue
+        pos = source.position(path)
+        value = error.get("input")
+        where = f"`{path[-1]}`" if path and isinstance(path[-1], str) else "this value"
+        if kind == "literal_error":
+            choices = _literal_choices(error)
+            hint = did_you_mean(str(value), choices) or "write one of: " + ", ".join(choices)
+            message = f"{where}: `{value}` is not allowed"
+        elif kind == "string_pattern_mismatch" and path and path[-1] == "id":
+            message = f"rule id `{value}` must be lower case letters, digits and _"
+            hint = "for instance quit_rate_4_weeks"
+        elif kind == "string_pattern_mismatch":
+            message = f"{where}: `{value}` is not in the expected form"
+            hint = str(error.get("msg"))
+        elif kind == "value_error":
+            message = f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+            hint = None
+        else:
+            message = f"{where}: {error['msg']}"
+            hint = None
+        found.append(Diagnostic("S003", message, source.file, pos.line, pos.column, hint))
+    return found
