@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,7 @@ from specrules.spec.compiler import CompiledRule, Plan
 from specrules.verdicts import is_missing, judge
 
 MISSING_GROUP = "(missing)"
+_RULE = object()  # "use the rule's own threshold"
 
 
 # ------------------------------------------------------------------ derived fields
@@ -266,7 +268,8 @@ class Evaluator:
 
     @staticmethod
     def cumulative(rule: CompiledRule) -> bool:
-        return isinstance(rule.threshold, ir.Threshold) and rule.threshold.by is not None
+        thresholds = [rule.threshold, *rule.group_thresholds.values()]
+        return any(isinstance(t, ir.Threshold) and t.by is not None for t in thresholds)
 
     def group_verdicts(self, rule, period, outcome, rows, frame, keys) -> list[Verdict]:
         if not rule.model.breakdowns:
@@ -276,17 +279,15 @@ class Evaluator:
         for extra in columns[1:]:
             labels = labels + "\x1f" + extra
         found = []
-        for label in sorted(labels[rows].unique()):
+        named = set(rule.group_thresholds)  # groups with a target are shown even if empty
+        for label in sorted(set(labels[rows].unique()) | named):
             group_rows = rows & (labels == label).to_numpy(dtype=bool)
-            verdict = self.verdict(
-                rule,
-                period,
-                outcome,
-                group_rows,
-                frame,
-                keys,
-                per_group=getattr(rule.model, "per_group", False),
-            )
+            threshold = rule.group_thresholds.get(label)
+            if threshold is None and getattr(rule.model, "per_group", False):
+                threshold = rule.threshold
+            verdict = self.verdict(rule, period, outcome, group_rows, frame, keys, threshold)
+            if label in rule.group_thresholds:
+                verdict.threshold = rule.model.group_thresholds[label]
             verdict.group = dict(zip(rule.model.breakdowns, str(label).split("\x1f"), strict=True))
             found.append(verdict)
         return found
@@ -314,7 +315,7 @@ class Evaluator:
         return Verdict(**self.base(rule, period), status="no data", unit=unit, reason=reason)
 
     def verdict(
-        self, rule, period, outcome: RowOutcome, rows, frame, keys, per_group: bool = True
+        self, rule, period, outcome: RowOutcome, rows, frame, keys, threshold: Any = _RULE
     ) -> Verdict:
         model = rule.model
         figure = figure_for(outcome, rows)
@@ -345,16 +346,19 @@ class Evaluator:
                         strict=True,
                     )
                 ]
-        self.decide(rule, period, verdict, value, per_group)
+        self.decide(rule, period, verdict, value, threshold)
         return verdict
 
-    def decide(self, rule, period, verdict: Verdict, value, per_group: bool = True) -> None:
+    def decide(self, rule, period, verdict: Verdict, value, threshold: Any = _RULE) -> None:
+        """Set the verdict's status; `threshold` None means figures only (monitoring)."""
+        if threshold is _RULE:
+            threshold = rule.threshold
         model = rule.model
         if self.as_of is not None and period.start > self.as_of:
             verdict.status = "not due"
             verdict.reason = f"the period starts after the as-of date {self.as_of}"
             return
-        if getattr(model, "monitoring_only", False) or rule.threshold is None or not per_group:
+        if getattr(model, "monitoring_only", False) or threshold is None:
             verdict.status = "monitoring"
             if is_missing(value):
                 verdict.reason = "nothing to measure in this period"
@@ -366,7 +370,7 @@ class Evaluator:
         unit = verdict.unit if verdict.unit in ("hours", "days") else None
         judgement = judge(
             float(value),
-            rule.threshold,
+            threshold,
             period,
             self.plan.spec.contract.start,
             unit,

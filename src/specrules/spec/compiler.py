@@ -47,6 +47,7 @@ class CompiledRule:
     threshold: ir.Threshold | ir.Reduction | None
     period: str
     date: ir.Node | None
+    group_thresholds: dict[str, ir.Threshold | ir.Reduction] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -315,7 +316,63 @@ class _Compiler:
                 f"dataset `{scope}` has no `date`, so rows cannot be placed in a {period}",
                 f"add `date: <field>` to datasets.{scope}, or `period: contract` to this rule",
             )
-        return CompiledRule(kind, rule, exprs, threshold, period, date_node)
+        groups = self.group_thresholds(rule, kind, path, threshold, fields)
+        return CompiledRule(kind, rule, exprs, threshold, period, date_node, groups)
+
+    def group_thresholds(self, rule, kind, path, overall, fields) -> dict:
+        """Parse per-group thresholds; check their groups exist and their parts add up."""
+        if not rule.group_thresholds:
+            return {}
+        here = (*path, "group_thresholds")
+        if len(rule.breakdowns) != 1:
+            self.problem(
+                here,
+                "S207",
+                "`group_thresholds` needs exactly one breakdown field",
+                "add `breakdowns: [locality]` (the field the groups come from)",
+                key=True,
+            )
+            return {}
+        allowed = fields[rule.breakdowns[0]].values
+        parsed = {}
+        for label, text in rule.group_thresholds.items():
+            if allowed is not None and label not in allowed:
+                self.problem(
+                    (*here, label),
+                    "S208",
+                    f"`{label}` is not a value of `{rule.breakdowns[0]}`",
+                    did_you_mean(label, allowed) or "allowed: " + ", ".join(allowed),
+                    key=True,
+                )
+                continue
+            node = self.threshold((*here, label), str(text), rule, kind)
+            if node is not None:
+                parsed[label] = node
+        self.parts_add_up(here, overall, parsed)
+        return parsed
+
+    def parts_add_up(self, path, overall, parts: dict) -> None:
+        if not isinstance(overall, ir.Threshold) or overall.upper is not None or not parts:
+            return
+        if isinstance(overall.amount, ir.Percent):
+            return  # shares do not add up
+        amounts = []
+        for node in parts.values():
+            if not isinstance(node, ir.Threshold) or node.kind != overall.kind:
+                return
+            if node.upper is not None or isinstance(node.amount, ir.Percent | ir.Duration):
+                return
+            amounts.append(float(_amount(node.amount) or 0.0))
+        total = float(_amount(overall.amount) or 0.0)
+        if abs(sum(amounts) - total) > 1e-6 * max(1.0, total):
+            self.problem(
+                path,
+                "E305",
+                f"the group thresholds add up to {sum(amounts):,.10g}, but the overall "
+                f"threshold is {total:,.10g}",
+                "correct the part or the total so they agree",
+                key=True,
+            )
 
     def clock_fits(self, rule: models.ResponseTime, limit: ir.Node | None, path) -> None:
         if limit is None or limit.type is None:

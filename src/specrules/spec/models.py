@@ -163,6 +163,11 @@ class Rule(Strict):
         default=None, description="Overrides the dataset's `date` for this rule."
     )
     breakdowns: list[Identifier] = []
+    group_thresholds: dict[str, str] = Field(
+        default={},
+        description="A threshold for each group of the (single) breakdown, e.g. a target per "
+        "locality; validate checks that they add up to the overall threshold.",
+    )
     per_group: bool = Field(
         default=False,
         description="Whether the threshold applies to each breakdown group too (otherwise "
