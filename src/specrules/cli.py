@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -20,6 +21,10 @@ from specrules.errors import DataError, Diagnostic, PeriodError, SpecError
 from specrules.render_text import verdict_table
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+# Modules that add sub-commands: each has `register(commands)`, which adds its parsers with
+# `set_defaults(run=...)`. One line here per module keeps each command in its own file.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
@@ -118,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on-breach", action="store_true", help="exit 1 when any rule is not met"
     )
     evaluate.set_defaults(run=cmd_evaluate)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(commands)
     return parser
 
 
