@@ -150,8 +150,8 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
             allowed = ((deadline - start) / pd.Timedelta(hours=1)).round(1).astype("string")
             allowed = allowed + " hours"
         else:
-            elapsed = (finished - day).dt.days.astype("string") + " days"
-            allowed = (deadline - day).dt.days.astype("string") + " days"
+            elapsed = (finished - day).dt.days.astype("Int64").astype("string") + " days"
+            allowed = (deadline - day).dt.days.astype("Int64").astype("string") + " days"
         _set(failure, late, "late: " + elapsed + " after the start; limit " + allowed)
     return RowOutcome(
         "proportion",
