@@ -227,14 +227,6 @@ class _Compiler:
         path: tuple[str | int, ...],
         datasets: dict[str, CompiledDataset],
     ) -> CompiledRule | None:
-        if rule.dataset not in datasets:
-            self.problem(
-                (*path, "dataset"),
-                "S202",
-                f"undeclared dataset `{rule.dataset}`",
-                did_you_mean(rule.dataset, datasets) or "declare it under `datasets`",
-            )
-            return None
         if rule.consequence is not None and rule.consequence not in self.spec.consequences:
             self.problem(
                 (*path, "consequence"),
@@ -243,6 +235,14 @@ class _Compiler:
                 did_you_mean(rule.consequence, self.spec.consequences)
                 or "declare it under `consequences`",
             )
+        if rule.dataset not in datasets:
+            self.problem(
+                (*path, "dataset"),
+                "S202",
+                f"undeclared dataset `{rule.dataset}`",
+                did_you_mean(rule.dataset, datasets) or "declare it under `datasets`",
+            )
+            return None
         scope = rule.dataset
         fields = self.catalog.datasets[scope].fields
         for i, name in enumerate(rule.breakdowns):

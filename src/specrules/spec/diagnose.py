@@ -80,7 +80,19 @@ def diagnostics_from_validation(
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     seen: set[tuple[str | int, ...]] = set()
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # A misspelt required key shows up twice: as unknown and as missing. Report it once.
+    unknown = {
+        (_data_path(raw, tuple(e["loc"]))[:-1], str(e["loc"][-1]))
+        for e in errors
+        if e["type"] == "extra_forbidden"
+    }
+    for error in errors:
+        if error["type"] == "missing":
+            parent = _data_path(raw, tuple(error["loc"]))
+            typo = [k for p, k in unknown if p == parent]
+            if did_you_mean(str(error["loc"][-1]), typo):
+                continue
         loc = tuple(error["loc"])
         kind = error["type"]
         path = _data_path(raw, loc)
