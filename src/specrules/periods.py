@@ -11,7 +11,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from specrules.errors import PeriodError
@@ -138,18 +137,3 @@ def parse_period(label: str, contract: Contract) -> Period:
             f"({contract.start} to {end})"
         )
     return period
-
-
-def label_dates(dates: pd.Series, periods: list[Period]) -> pd.Series:
-    """The label of the period each date falls in (missing outside them), vectorized."""
-    ordered = sorted(periods)
-    starts = np.array([np.datetime64(p.start, "ns") for p in ordered])
-    ends = np.array([np.datetime64(p.end, "ns") for p in ordered])
-    values = pd.to_datetime(dates).dt.normalize().to_numpy(dtype="datetime64[ns]")
-    position = np.searchsorted(starts, values, side="right") - 1
-    inside = (position >= 0) & ~np.isnat(values)
-    safe = np.clip(position, 0, len(ordered) - 1)
-    inside &= values <= ends[safe]
-    labels = np.array([p.label for p in ordered], dtype=object)
-    result = pd.Series(labels[safe], index=dates.index, dtype="string")
-    return result.mask(~inside)
