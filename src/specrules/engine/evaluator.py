@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from specrules import __version__
-from specrules.data import ROW, DataInput, LoadedData, load_data
+from specrules.data import ROW, DataInput, DataIssue, LoadedData, load_data
+from specrules.drilldown import EvaluationData, RuleRows
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.engine.pandas_backend import Context, evaluate, evaluate_column
@@ -109,12 +110,30 @@ def add_derived(plan: Plan, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
 
 
 # ------------------------------------------------------------------ periods
-def _data_span(plan: Plan, frames: dict[str, pd.DataFrame], ctx: Context) -> tuple | None:
+def _data_span(
+    plan: Plan, frames: dict[str, pd.DataFrame], ctx: Context, issues: list[DataIssue]
+) -> tuple | None:
+    """The first and last dates in the data; rows dated outside the contract are reported."""
+    contract = plan.spec.contract
+    first, last = pd.Timestamp(contract.start), pd.Timestamp(contract_end(contract))
     lows, highs = [], []
     for ds in plan.datasets.values():
         if ds.date is None or ds.name not in frames or frames[ds.name].empty:
             continue
-        dates = evaluate_column(ds.date, ctx.rows(ds.name, frames[ds.name])).dropna()
+        frame = frames[ds.name]
+        dates = evaluate_column(ds.date, ctx.rows(ds.name, frame))
+        outside = (dates.dt.normalize() < first) | (dates.dt.normalize() > last)
+        outside = outside.fillna(False).to_numpy(dtype=bool)
+        for row, day in zip(frame.loc[outside, ROW], dates[outside], strict=True):
+            issues.append(
+                DataIssue(
+                    ds.name,
+                    f"dated {day.date()}, outside the contract ({contract.start} to "
+                    f"{last.date()}): in no period, so not evaluated",
+                    int(row),
+                )
+            )
+        dates = dates.dropna()
         if len(dates):
             lows.append(dates.min().date())
             highs.append(dates.max().date())
@@ -212,6 +231,10 @@ class Evaluator:
         self.as_of = as_of
         self.frames = add_derived(plan, loaded.frames)
         self.ctx = _context(plan, self.frames)
+        # Row-level outcomes kept for drill-down and charts (Evaluation._data, not serialised).
+        self.drill = EvaluationData(
+            self.frames, {n: list(d.schema.key) for n, d in plan.datasets.items()}
+        )
 
     def keys_of(self, dataset: str, frame: pd.DataFrame) -> pd.Series:
         key = list(self.plan.datasets[dataset].schema.key)
@@ -225,8 +248,12 @@ class Evaluator:
         dataset = rule.model.dataset
         missing = self.loaded.missing.get(dataset)
         if rule.kind == "kpi" and rule.model.scoring == "ratio":
+            self.drill.unavailable[rule.model.id] = (
+                "a ratio of two aggregates has no rows of its own"
+            )
             return [self.ratio_verdict(rule, p) for p in periods]
         if missing is not None:
+            self.drill.unavailable[rule.model.id] = f"dataset `{dataset}`: {missing}"
             return [self.empty(rule, p, f"dataset `{dataset}`: {missing}") for p in periods]
         frame = self.frames[dataset]
         ctx = self.ctx.rows(dataset, frame)
@@ -240,9 +267,11 @@ class Evaluator:
         if rule.date is not None:
             dates = evaluate_column(rule.date, ctx)
         keys = self.keys_of(dataset, frame)
+        kept = self.keep_rows(rule, outcome)
         verdicts = []
         for period in periods:
             rows = self.period_rows(rule, period, dates, len(frame))
+            kept.periods[period.label] = rows
             verdict = self.verdict(rule, period, outcome, rows, frame, keys)
             if dates is not None and rule.period != "contract":
                 undated = int(dates.isna().sum())
@@ -253,6 +282,24 @@ class Evaluator:
             verdict.groups = self.group_verdicts(rule, period, outcome, rows, frame, keys)
             verdicts.append(verdict)
         return verdicts
+
+    def keep_rows(self, rule: CompiledRule, outcome: RowOutcome) -> RuleRows:
+        kept = RuleRows(
+            rule_id=rule.model.id,
+            kind=rule.kind,
+            dataset=rule.model.dataset,
+            scoring=outcome.scoring,
+            considered=outcome.considered,
+            denominator=outcome.considered if outcome.denominator is None else outcome.denominator,
+            numerator=outcome.numerator,
+            left_out=outcome.left_out,
+            failure=outcome.failure,
+            elapsed=outcome.elapsed,
+            limit=outcome.allowed,
+            elapsed_unit=outcome.elapsed_unit,
+        )
+        self.drill.rules[rule.model.id] = kept
+        return kept
 
     def period_rows(self, rule: CompiledRule, period: Period, dates, n: int) -> np.ndarray:
         if dates is None or rule.period == "contract" and period.kind == "contract":
@@ -437,7 +484,7 @@ def evaluate_spec(
 ) -> Evaluation:
     loaded = load_data(plan.spec, data)
     evaluator = Evaluator(plan, loaded, as_of)
-    span = _data_span(plan, evaluator.frames, evaluator.ctx)
+    span = _data_span(plan, evaluator.frames, evaluator.ctx, loaded.issues)
     requested = requested_periods(plan, period, span)
     verdicts = []
     for rule in plan.rules:
@@ -451,7 +498,7 @@ def evaluate_spec(
         as_of=as_of,
         evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
     )
-    return Evaluation(
+    evaluation = Evaluation(
         spec_title=plan.spec.title,
         provenance=provenance,
         verdicts=verdicts,
@@ -461,6 +508,8 @@ def evaluate_spec(
             for name, a in loaded.accounts.items()
         },
     )
+    evaluation._data = evaluator.drill  # frames and row outcomes for drill-down; not serialised
+    return evaluation
 
 
 __all__ = ["evaluate_spec", "to_text"]
