@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from specrules.api import Spec, load, loads  # noqa: E402
+from specrules.compare import compare  # noqa: E402
 from specrules.errors import DataError, Diagnostic, PeriodError, SpecError  # noqa: E402
 from specrules.results import Evaluation, Verdict  # noqa: E402
 
@@ -15,6 +16,7 @@ __all__ = [
     "SpecError",
     "Verdict",
     "__version__",
+    "compare",
     "load",
     "loads",
 ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
+import pandas as pd
 from pydantic import ValidationError
 
 from specrules.data import DataInput
@@ -54,9 +56,34 @@ class Spec:
         """
         return evaluate_spec(self.plan, data, period, as_of, self.path, self.source.text)
 
+    def evaluate_many(
+        self,
+        data: Mapping[str, DataInput],
+        period: str | None = None,
+        as_of: dt.date | None = None,
+    ) -> pd.DataFrame:
+        """Evaluate several data sets (one per provider, locality or extract) against this spec.
+
+        Returns one `to_frame()`-shaped frame with a `provider` column first, named by the
+        mapping's keys (see `specrules.compare`, which takes Evaluations instead).
+        """
+        from specrules.compare import compare
+
+        if not isinstance(data, Mapping):
+            raise TypeError(
+                "evaluate_many takes a mapping of name to data, e.g. "
+                '{"Doncaster": "data/doncaster", "Rotherham": frames}'
+            )
+        return compare({name: self.evaluate(d, period, as_of) for name, d in data.items()})
+
     def __repr__(self) -> str:
         rules, datasets = len(self.plan.rules), len(self.plan.datasets)
         return f"<Spec {self.title!r}: {rules} rules, {datasets} datasets>"
+
+    def _repr_html_(self) -> str:
+        from specrules.display import spec_html
+
+        return spec_html(self)
 
 
 def loads(text: str, file: str = "<string>") -> Spec:

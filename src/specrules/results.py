@@ -6,7 +6,9 @@ import datetime as dt
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from specrules.drilldown import EvaluationData
 
 RESULT_SCHEMA_VERSION = "1.0"
 
@@ -70,6 +72,16 @@ class Verdict(_Model):
     reason: str | None = Field(default=None, description="Why there is no verdict, if so.")
     groups: list[Verdict] = []
 
+    def __repr__(self) -> str:
+        from specrules.display import verdict_repr
+
+        return verdict_repr(self)
+
+    def _repr_html_(self) -> str:
+        from specrules.display import verdict_html
+
+        return verdict_html(self)
+
 
 class DataIssueOut(_Model):
     dataset: str
@@ -97,12 +109,40 @@ class Provenance(_Model):
     evaluated_at: dt.datetime
 
 
+#: The columns of `Evaluation.to_frame()`, in order (dtypes are fixed, even when empty).
+FRAME_COLUMNS = [
+    "rule_id",
+    "kind",
+    "title",
+    "period",
+    "period_start",
+    "period_end",
+    "group",
+    "status",
+    "rag",
+    "value",
+    "unit",
+    "numerator",
+    "denominator",
+    "target",
+    "gap",
+    "threshold",
+    "breach_count",
+    "judged_against",
+    "reason",
+]
+
+
 class Evaluation(_Model):
     spec_title: str
     provenance: Provenance
     verdicts: list[Verdict]
     data_issues: list[DataIssueOut] = []
     rows: dict[str, DatasetRows] = {}
+    # The evaluated frames and each rule's row-level outcome, set by `evaluate_spec` for
+    # drill-down and charts. Private: not serialised, not in the schema, not compared; an
+    # Evaluation read back from JSON has none.
+    _data: EvaluationData | None = PrivateAttr(default=None)
 
     # ------------------------------------------------------------ views
     def to_json(self, indent: int | None = 2) -> str:
@@ -134,15 +174,17 @@ class Evaluation(_Model):
                         "gap": v.gap,
                         "threshold": v.threshold,
                         "breach_count": v.breach_count,
+                        "judged_against": v.judged_against,
+                        "reason": v.reason,
                     }
                 )
-        frame = pd.DataFrame.from_records(records)
-        if frame.empty:
-            return frame
+        frame = pd.DataFrame.from_records(records, columns=FRAME_COLUMNS)
         return frame.astype(
             {
                 "rule_id": "string",
-                "kind": "category",
+                "kind": pd.CategoricalDtype(["eligibility", "response_time", "kpi"]),
+                "period_start": "datetime64[s]",
+                "period_end": "datetime64[s]",
                 "title": "string",
                 "period": "string",
                 "group": "string",
@@ -158,8 +200,70 @@ class Evaluation(_Model):
                 "gap": "Float64",
                 "threshold": "string",
                 "breach_count": "Int64",
+                "judged_against": "string",
+                "reason": "string",
             }
         )
+
+    def rows_behind(
+        self, rule_id: str, period: str | None = None, all_rows: bool = False
+    ) -> pd.DataFrame:
+        """The input rows behind a rule's verdicts, joined back to their data.
+
+        By default the rows that fail the rule (the rows listed in `Verdict.breaches`, whether
+        or not the verdict as a whole is met); with `all_rows=True`, every row the rule
+        considered, with `passed` (missing when the row was not judged: left out of the
+        denominator, or counted by a count rule), `outcome` (breach, met, counted, left out)
+        and `reason`. Columns: `period`, `row` (1-based position in the input file), those
+        columns, response times' `elapsed_<unit>` and `limit_<unit>`, then the dataset's
+        fields (derived fields included). `period=None` means every period the rule was
+        judged in; a row appears once per period it falls in.
+        (Named `rows_behind` because `Evaluation.rows` is the per-dataset row account.)
+        """
+        from specrules.drilldown import rule_rows
+
+        labels = self._rule_periods(rule_id, period)
+        data = self._data
+        if data is None:
+            raise ValueError(
+                "this Evaluation carries no data (it was read back from JSON or built by "
+                "hand); evaluate the spec again with Spec.evaluate to drill down"
+            )
+        if rule_id in data.unavailable:
+            raise ValueError(f"rule {rule_id!r} has no rows to show: {data.unavailable[rule_id]}")
+        return rule_rows(data, rule_id, labels, all_rows)
+
+    def _rule_periods(self, rule_id: str, period: str | None) -> list[str]:
+        """The period labels a rule was judged in (all, or just `period`); clear KeyErrors."""
+        labels = [v.period for v in self.verdicts if v.rule_id == rule_id]
+        if not labels:
+            from specrules.errors import did_you_mean
+
+            known = list(dict.fromkeys(v.rule_id for v in self.verdicts))
+            hint = did_you_mean(rule_id, known)
+            raise KeyError(
+                f"no rule {rule_id!r} in this evaluation"
+                + (f"; {hint}" if hint else "")
+                + f" (rules: {', '.join(known) or 'none'})"
+            )
+        if period is None:
+            return list(dict.fromkeys(labels))
+        if period not in labels:
+            raise KeyError(
+                f"rule {rule_id!r} was not judged in period {period!r}; "
+                f"its periods: {', '.join(dict.fromkeys(labels))}"
+            )
+        return [period]
+
+    def __repr__(self) -> str:
+        from specrules.display import evaluation_repr
+
+        return evaluation_repr(self)
+
+    def _repr_html_(self) -> str:
+        from specrules.display import evaluation_html
+
+        return evaluation_html(self)
 
     def breaches(self) -> list[Verdict]:
         """The verdicts (including breakdown groups) whose status is `not met`."""

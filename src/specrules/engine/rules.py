@@ -15,6 +15,7 @@ import pandas as pd
 
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
+from specrules.engine.calendar import working_day_calendar
 from specrules.engine.pandas_backend import (
     Context,
     as_series,
@@ -40,6 +41,11 @@ class RowOutcome:
     left_out: pd.Series | None = None  # why a considered row is not in the denominator
     failure: pd.Series | None = None  # why a denominator row is not in the numerator
     extra_populations: dict[str, np.ndarray] | None = None
+    # Response times: time from start to end and the time allowed, per row, as numbers in
+    # `elapsed_unit` (days, working days or hours); kept for drill-down and charts.
+    elapsed: pd.Series | None = None
+    allowed: pd.Series | None = None
+    elapsed_unit: str | None = None
 
 
 def _condition(rule: CompiledRule, name: str, ctx: Context, default: bool) -> pd.Series:
@@ -153,7 +159,7 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
             elapsed = (finished - day).dt.days.astype("Int64").astype("string") + " days"
             allowed = (deadline - day).dt.days.astype("Int64").astype("string") + " days"
         _set(failure, late, "late: " + elapsed + " after the start; limit " + allowed)
-    return RowOutcome(
+    outcome = RowOutcome(
         "proportion",
         "share",
         considered,
@@ -162,6 +168,38 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
         left_out=left_out,
         failure=failure,
     )
+    outcome.elapsed, outcome.allowed, outcome.elapsed_unit = _elapsed(
+        model.clock, kind, start, end, deadline, limit
+    )
+    return outcome
+
+
+def _elapsed(
+    clock: str, kind: str | None, start: pd.Series, end: pd.Series, deadline: pd.Series, limit
+) -> tuple[pd.Series, pd.Series, str]:
+    """Time from start to end and the time allowed, as Float64 in one unit per rule."""
+    if clock == "hours":
+        hour = pd.Timedelta(hours=1)
+        elapsed = ((end - start) / hour).astype("Float64")
+        return elapsed, ((deadline - start) / hour).astype("Float64"), "hours"
+    day = start.dt.normalize()
+    if kind == "working":
+        # Counted as the deadline is: from the first working day on or after the start.
+        valid = (day.notna() & end.notna()).to_numpy(dtype=bool)
+        elapsed = pd.Series(pd.NA, index=start.index, dtype="Float64")
+        begin = np.busday_offset(
+            day[valid].to_numpy(dtype="datetime64[D]"),
+            0,
+            roll="forward",
+            busdaycal=working_day_calendar(),
+        )
+        stop = end.dt.normalize()[valid].to_numpy(dtype="datetime64[D]")
+        one = np.timedelta64(1, "D")
+        counts = np.busday_count(begin + one, stop + one, busdaycal=working_day_calendar())
+        elapsed[valid] = np.clip(counts, 0, None).astype(float)
+        return elapsed, pd.Series(limit, index=start.index).astype("Float64"), "working days"
+    elapsed = (end.dt.normalize() - day).dt.days.astype("Float64")
+    return elapsed, (deadline - day).dt.days.astype("Float64"), "days"
 
 
 def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
