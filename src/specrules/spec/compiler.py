@@ -15,7 +15,8 @@ from specrules.dsl.types import BOOLEAN, NUMBER, TEXT, Type
 from specrules.dsl.types import DATE as DATE_TYPE
 from specrules.dsl.types import DATETIME as DATETIME_TYPE
 from specrules.errors import Diagnostic, did_you_mean
-from specrules.spec import models
+from specrules.spec import consistency, models
+from specrules.spec.consistency import unit_hint
 from specrules.spec.yaml_source import SourceMap
 
 FIELD_TYPES: dict[str, Type] = {
@@ -105,7 +106,14 @@ class _Compiler:
             snippet = exc.snippet or text[exc.offset : exc.offset + 8]
             line, col = self.source.expression_position(path, exc.offset, snippet)
             self.problems.append(
-                Diagnostic("E101", f"syntax: {exc.message}", self.source.file, line, col, exc.hint)
+                Diagnostic(
+                    "E101",
+                    f"syntax: {exc.message}",
+                    self.source.file,
+                    line,
+                    col,
+                    unit_hint(text, exc.offset) or exc.hint,
+                )
             )
             return None
         except TypeCheckError as exc:
@@ -407,7 +415,8 @@ class _Compiler:
                     self.source.file,
                     line,
                     col,
-                    exc.hint
+                    unit_hint(text, exc.offset)
+                    or exc.hint
                     or "write for instance `at least 60%`, `at most 14`, `between 200 and 250`",
                 )
             )
@@ -493,6 +502,7 @@ def compile_spec(spec: models.Spec, source: SourceMap) -> tuple[Plan | None, lis
     compiler = _Compiler(spec, source)
     datasets = compiler.datasets()
     rules = compiler.rules(datasets)
+    compiler.problems.extend(consistency.check(spec, rules, datasets, source))
     errors = [p for p in compiler.problems if p.severity == "error"]
     warnings = [p for p in compiler.problems if p.severity == "warning"]
     if errors:
