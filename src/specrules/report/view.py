@@ -1,0 +1,329 @@
+"""What a report shows, worked out once in Python so the templates only lay it out.
+
+Every figure reaches the templates as display text that has already been through disclosure
+control, so a template (built-in or a user's override) cannot print a hidden count by mistake.
+The raw `Verdict` is passed along too, for templates that want more.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from specrules.render_text import format_figure
+from specrules.report.disclosure import SUPPRESSED, Disclosure
+from specrules.results import Evaluation, Provenance, RowResult, Verdict
+
+if TYPE_CHECKING:
+    from specrules.api import Spec
+
+# Rows listed in the page before the list is folded into a <details> element.
+FOLD_AFTER = 20
+
+_STATUS_RAG = {"met": "green", "not met": "red"}
+
+
+@dataclass
+class Figures:
+    """One verdict's numbers as printed."""
+
+    value: str
+    numerator: str
+    denominator: str
+    counts: str  # "6 of 8", or "" when the figure is not a share of counted rows
+    target: str
+    gap: str
+    breach_count: str
+    suppressed: bool  # some figure is hidden by disclosure control
+
+
+@dataclass
+class SummaryRow:
+    verdict: Verdict
+    group_label: str
+    rag_class: str
+    figures: Figures
+    is_group: bool
+    anchor: str | None = None  # the breach section, when not met
+
+
+@dataclass
+class TrendPoint:
+    period: str
+    status: str
+    rag_class: str
+    figures: Figures
+    current: bool
+
+
+@dataclass
+class Consequence:
+    id: str | None
+    kind: str | None
+    text: str | None
+
+
+@dataclass
+class BreachView:
+    verdict: Verdict
+    number: int
+    anchor: str
+    group_label: str
+    figures: Figures
+    trend: list[TrendPoint]
+    trend_note: str | None
+    consequence: Consequence
+    template: str
+    rows: list[RowResult]
+    rows_total: str
+    rows_withheld: bool
+    rows_folded: bool
+    rows_file: str | None
+    excluded: list[tuple[str, str]]
+
+
+@dataclass
+class DatasetRowsView:
+    name: str
+    read: str
+    evaluated: str
+    rejected: str
+    reasons: list[tuple[str, str]]
+
+
+@dataclass
+class ReportView:
+    title: str
+    evaluation: Evaluation
+    provenance: Provenance
+    summary: list[SummaryRow]
+    breaches: list[BreachView]
+    status_counts: dict[str, int]
+    datasets: list[DatasetRowsView]
+    suppress_below: int | None
+    fold_after: int = FOLD_AFTER
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ figures
+def group_label(group: dict[str, str] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (group or {}).items())
+
+
+def rag_class(verdict: Verdict) -> str:
+    """The colour a verdict is shown in: its RAG rating, else one implied by its status."""
+    return verdict.rag or _STATUS_RAG.get(verdict.status, "grey")
+
+
+def format_gap(gap: float | None, unit: str) -> str:
+    if gap is None:
+        return "-"
+    if unit == "share":
+        return f"{gap * 100:+.1f} percentage points"
+    if unit == "count":
+        return f"{gap:+,.0f}" if float(gap).is_integer() else f"{gap:+,.1f}"
+    if unit in ("days", "hours", "working days"):
+        return f"{gap:+,.1f} {unit}"
+    return f"{gap:+.3g}" if abs(gap) < 1 else f"{gap:+,.2f}"
+
+
+def figures(verdict: Verdict, disclosure: Disclosure) -> Figures:
+    unit = verdict.unit
+    hidden_parts = disclosure.hides(verdict.numerator) or disclosure.hides(verdict.denominator)
+    if unit == "count":
+        # The figure is itself a count; the gap to a known target would give it back.
+        hide_value = disclosure.hides(verdict.value)
+    else:
+        # A share or ratio of hidden counts gives them back (with the other count shown).
+        hide_value = unit in ("share", "ratio") and hidden_parts
+    counts = ""
+    if verdict.numerator is not None and verdict.denominator is not None:
+        counts = f"{disclosure.count(verdict.numerator)} of {disclosure.count(verdict.denominator)}"
+    target_unit = "number" if unit == "ratio" else unit
+    target = (
+        format_figure(verdict.target, target_unit)
+        if verdict.target is not None
+        else (verdict.threshold or "-")
+    )
+    breach_count = disclosure.count(verdict.breach_count) if verdict.breach_count else "0"
+    return Figures(
+        value=SUPPRESSED if hide_value else format_figure(verdict.value, unit),
+        numerator=disclosure.count(verdict.numerator),
+        denominator=disclosure.count(verdict.denominator),
+        counts=counts,
+        target=target,
+        gap=SUPPRESSED if hide_value else format_gap(verdict.gap, unit),
+        breach_count=breach_count,
+        suppressed=hide_value or hidden_parts or disclosure.hides(verdict.breach_count),
+    )
+
+
+def anchor_for(verdict: Verdict, taken: set[str]) -> str:
+    text = "-".join([verdict.rule_id, verdict.period, *(verdict.group or {}).values()])
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "breach"
+    anchor, n = base, 2
+    while anchor in taken:
+        anchor, n = f"{base}-{n}", n + 1
+    taken.add(anchor)
+    return anchor
+
+
+def rows_file_name(verdict: Verdict) -> str:
+    """`<rule_id>_<period>.csv` (and `_<group>` for a breakdown group); `/` becomes `-`."""
+    parts = [verdict.rule_id, verdict.period, *(verdict.group or {}).values()]
+    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", p).strip("-") for p in parts) + ".csv"
+
+
+# ------------------------------------------------------------------ trend
+def _same_series(a: Verdict, b: Verdict) -> bool:
+    return a.rule_id == b.rule_id and (a.group or None) == (b.group or None)
+
+
+def _all_verdicts(evaluation: Evaluation) -> list[Verdict]:
+    found: list[Verdict] = []
+    for verdict in evaluation.verdicts:
+        found.append(verdict)
+        found.extend(verdict.groups)
+    return found
+
+
+def trend(
+    verdict: Verdict, everything: list[Verdict], disclosure: Disclosure, requested: str = "all"
+) -> tuple[list[TrendPoint], str | None]:
+    """The same rule (and group) in the earlier periods of this evaluation, then this one."""
+    series = [v for v in everything if _same_series(v, verdict)]
+    earlier = sorted(
+        (v for v in series if v.period_start < verdict.period_start), key=lambda v: v.period_start
+    )
+    points = [
+        TrendPoint(v.period, v.status, rag_class(v), figures(v, disclosure), v is verdict)
+        for v in [*earlier, verdict]
+    ]
+    note = None
+    if len({v.period for v in series}) <= 1:
+        note = f"Only one period ({verdict.period}) is in this evaluation, so there is no trend"
+        if requested.lower() == "all":
+            note += ": the data cover no earlier period."
+        else:
+            note += f" (it was asked for period {requested}; --period all gives every year)."
+    elif not earlier:
+        note = f"{verdict.period} is the first period in this evaluation: no earlier figures."
+    return points, note
+
+
+# ------------------------------------------------------------------ spec look-ups
+def consequences_of(spec: Spec | None) -> dict[str, Consequence]:
+    """Each rule's consequence (id, kind and text) from the spec, when there is one."""
+    if spec is None:
+        return {}
+    found = {}
+    for rule in spec.plan.rules:
+        cid = rule.model.consequence
+        model = spec.model.consequences.get(cid or "")
+        if cid and model is not None:
+            found[rule.model.id] = Consequence(cid, model.kind, model.text)
+    return found
+
+
+def build_view(
+    evaluation: Evaluation,
+    *,
+    spec: Spec | None = None,
+    disclosure: Disclosure | None = None,
+    breach_templates: dict[str, str] | None = None,
+    default_breach_template: str = "breach",
+    rows_files: dict[int, str] | None = None,
+    fold_after: int = FOLD_AFTER,
+) -> ReportView:
+    """Everything a report template needs.
+
+    `breach_templates` maps a consequence id to the template that renders its breaches;
+    `rows_files` maps id() of a breached verdict to the CSV that holds its rows in full.
+    """
+    disclosure = disclosure or Disclosure()
+    breach_templates = breach_templates or {}
+    rows_files = rows_files or {}
+    consequences = consequences_of(spec)
+    everything = _all_verdicts(evaluation)
+    taken: set[str] = set()
+
+    summary: list[SummaryRow] = []
+    breaches: list[BreachView] = []
+    for verdict in evaluation.verdicts:
+        for v in [verdict, *verdict.groups]:
+            row = SummaryRow(
+                verdict=v,
+                group_label=group_label(v.group),
+                rag_class=rag_class(v),
+                figures=figures(v, disclosure),
+                is_group=v is not verdict,
+            )
+            summary.append(row)
+            if v.status != "not met":
+                continue
+            row.anchor = anchor_for(v, taken)
+            points, note = trend(v, everything, disclosure, evaluation.provenance.period)
+            consequence = consequences.get(v.rule_id) or Consequence(None, None, v.consequence)
+            rows_withheld = disclosure.active
+            breaches.append(
+                BreachView(
+                    verdict=v,
+                    number=len(breaches) + 1,
+                    anchor=row.anchor,
+                    group_label=row.group_label,
+                    figures=row.figures,
+                    trend=points,
+                    trend_note=note,
+                    consequence=consequence,
+                    template=breach_templates.get(consequence.id or "", default_breach_template),
+                    rows=[] if rows_withheld else list(v.breaches),
+                    rows_total=disclosure.count(len(v.breaches)),
+                    rows_withheld=rows_withheld,
+                    rows_folded=len(v.breaches) > fold_after,
+                    rows_file=rows_files.get(id(v)),
+                    excluded=[(e.reason, disclosure.count(e.count)) for e in v.excluded],
+                )
+            )
+
+    status_counts: dict[str, int] = {}
+    for v in everything:
+        status_counts[v.status] = status_counts.get(v.status, 0) + 1
+
+    datasets = [
+        DatasetRowsView(
+            name=name,
+            read=disclosure.count(rows.read),
+            evaluated=disclosure.count(rows.evaluated),
+            rejected=disclosure.count(sum(rows.rejected.values())),
+            reasons=[(reason, disclosure.count(n)) for reason, n in rows.rejected.items()],
+        )
+        for name, rows in evaluation.rows.items()
+    ]
+    notes = []
+    if disclosure.active:
+        notes.append(
+            f"Disclosure control: counts from 1 to {disclosure.below - 1} are shown as "
+            f'"{SUPPRESSED}", with the shares and gaps worked from them; zero is shown as 0. '
+            "The rows behind each breach are not listed, since their keys and number would "
+            "give the hidden counts back. Verdicts are unchanged."
+        )
+    return ReportView(
+        title=evaluation.spec_title,
+        evaluation=evaluation,
+        provenance=evaluation.provenance,
+        summary=summary,
+        breaches=breaches,
+        status_counts=status_counts,
+        datasets=datasets,
+        suppress_below=disclosure.below if disclosure.active else None,
+        fold_after=fold_after,
+        notes=notes,
+    )
+
+
+def spec_dir(spec: Spec | None) -> Path | None:
+    if spec is None or not spec.path or spec.path.startswith("<"):
+        return None
+    return Path(spec.path).resolve().parent
