@@ -171,6 +171,8 @@ def _threshold_units(path: Path_, rule: Any, compiled: Any, report: _Report) -> 
             and threshold.per is not None
             and threshold.by is None
             and measure in ("share", "ratio", "continuous")
+            # a continuous sum or count is a total, so pro-rating it is right
+            and not (measure == "continuous" and rule.aggregate in ("sum", "count"))
         ):
             report.add(
                 where,
