@@ -13,18 +13,24 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from specrules import __version__
 from specrules.api import load
+from specrules.authoring.lint import lint_file
 from specrules.errors import DataError, Diagnostic, PeriodError, SpecError
-from specrules.render_text import verdict_table
+from specrules.report.cli import add_output_options, write_output
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 # Modules that add sub-commands: each has `register(commands)`, which adds its parsers with
 # `set_defaults(run=...)`. One line here per module keeps each command in its own file.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("specrules.authoring.commands",)
+
+
+def _escape(text: str, property_value: bool = False) -> str:
+    """Escape text for a GitHub workflow command (`::error file=…::message`)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
@@ -34,8 +40,9 @@ def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
     for d in diagnostics:
         if fmt == "github":
             level = "error" if d.severity == "error" else "warning"
-            message = d.message + (f" (hint: {d.hint})" if d.hint else "")
-            print(f"::{level} file={d.file},line={d.line},col={d.column},title={d.code}::{message}")
+            message = _escape(d.message + (f" (hint: {d.hint})" if d.hint else ""))
+            where = f"file={_escape(d.file, True)},line={d.line},col={d.column}"
+            print(f"::{level} {where},title={d.code}::{message}")
         else:
             print(d)
 
@@ -43,11 +50,7 @@ def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     found: list[Diagnostic] = []
     for path in args.specs:
-        try:
-            spec = load(path)
-            found.extend(spec.warnings)
-        except SpecError as exc:
-            found.extend(exc.diagnostics)
+        found.extend(lint_file(path))  # every problem, also past a schema error
     _print_diagnostics(found, args.format)
     errors = [d for d in found if d.severity == "error"]
     warnings = [d for d in found if d.severity == "warning"]
@@ -81,11 +84,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except (DataError, PeriodError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    text = evaluation.to_json() if args.format == "json" else verdict_table(evaluation)
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
+    status = write_output(evaluation, args, spec)
+    if status:
+        return status
     if args.fail_on_breach and evaluation.breaches():
         return EXIT_INVALID
     return EXIT_OK
@@ -117,8 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--period", default=None, help="2019/20, 2019/20-Q3, 2020-01, contract or all (default all)"
     )
     evaluate.add_argument("--as-of", default=None, help="the date the data was extracted")
-    evaluate.add_argument("--format", choices=["table", "json"], default="table")
-    evaluate.add_argument("--output", default=None, help="write here instead of stdout")
+    add_output_options(evaluate)  # --format, --output, --rows-dir, --suppress-below, ...
     evaluate.add_argument(
         "--fail-on-breach", action="store_true", help="exit 1 when any rule is not met"
     )

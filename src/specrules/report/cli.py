@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,9 @@ def _count_limit(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is below 1; NHS practice uses 5 to 10")
+        raise argparse.ArgumentTypeError(
+            f"{value} is below 1 (NHS practice commonly hides counts 1 to 7: --suppress-below 8)"
+        )
     return value
 
 
@@ -53,7 +56,8 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         type=_count_limit,
         default=None,
         metavar="N",
-        help="html/md: show counts from 1 to N-1 as * (disclosure control); verdicts are unchanged",
+        help="html/md: show counts 1 to N-1 as * (disclosure control; NHS practice often hides "
+        "1 to 7, so N=8); verdicts are unchanged",
     )
     parser.add_argument(
         "--template-dir",
@@ -76,7 +80,8 @@ def render_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec |
         if given:
             # Silently printing exact counts when suppression was asked for would be worse.
             raise ReportError(
-                f"{' and '.join(given)} apply to the html and md reports, not to --format {fmt}"
+                f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to the "
+                f"html and md reports, not to --format {fmt}"
             )
     rows_files = write_rows(evaluation, rows_dir) if rows_dir else {}
     if fmt == "json":
@@ -109,7 +114,12 @@ def write_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec | 
             except OSError as exc:
                 raise ReportError(f"cannot write {path}: {exc}") from None
         else:
-            print(text.rstrip("\n"))
+            try:
+                print(text.rstrip("\n"))
+                sys.stdout.flush()
+            except BrokenPipeError:  # the reader (e.g. `head`) stopped early: not an error
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

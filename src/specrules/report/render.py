@@ -189,6 +189,7 @@ def breached_verdicts(evaluation: Evaluation) -> list[Verdict]:
 def write_rows(evaluation: Evaluation, rows_dir: str | Path) -> dict[int, Path]:
     """Write every breach's rows in full, one CSV per breach; id(verdict) → the file.
 
+    Breaches with no rows behind them (counts and levels judged as a whole) get no file.
     A rule breached overall is `<rule_id>_<period>.csv`; a breakdown group adds `_<group>`.
     Disclosure control does not apply here: these files are the detail a provider and a
     commissioner work through, not a shared summary.
@@ -201,6 +202,8 @@ def write_rows(evaluation: Evaluation, rows_dir: str | Path) -> dict[int, Path]:
     written: dict[int, Path] = {}
     used: set[str] = set()
     for verdict in breached_verdicts(evaluation):
+        if not verdict.breaches:  # a count or a level judged as a whole: no rows to list
+            continue
         name = rows_file_name(verdict)
         stem, n = name[:-4], 2
         while name in used:

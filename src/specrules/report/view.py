@@ -172,8 +172,9 @@ def anchor_for(verdict: Verdict, taken: set[str]) -> str:
 
 def rows_file_name(verdict: Verdict) -> str:
     """`<rule_id>_<period>.csv` (and `_<group>` for a breakdown group); `/` becomes `-`."""
-    parts = [verdict.rule_id, verdict.period, *(verdict.group or {}).values()]
-    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", p).strip("-") for p in parts) + ".csv"
+    parts = [verdict.period, *(verdict.group or {}).values()]
+    safe = [re.sub(r"[^A-Za-z0-9.-]+", "-", p).strip("-") or "-" for p in parts]
+    return "_".join([verdict.rule_id, *safe]) + ".csv"
 
 
 # ------------------------------------------------------------------ trend
