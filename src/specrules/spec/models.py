@@ -27,50 +27,115 @@ class Strict(BaseModel):
 class Source(Strict):
     """Where a rule comes from in the source document."""
 
-    section: str = Field(description="Section, appendix or table row of the source document.")
-    quote: str | None = Field(
-        default=None, description="A short verbatim quote of the requirement."
+    section: str = Field(
+        description="Section, appendix or table row of the source document.",
+        examples=["Appendix C, Access: Client Appointments", "3.4 item 2"],
     )
-    line: int | None = Field(default=None, description="Line in the source text, if known.")
+    quote: str | None = Field(
+        default=None,
+        description="A short verbatim quote of the requirement.",
+        examples=["Appointments ... should be provided within one week."],
+    )
+    line: int | None = Field(
+        default=None, description="Line in the source text, if known.", examples=[1190]
+    )
 
 
 # ------------------------------------------------------------------ contract
 class Extension(Strict):
-    until: dt.date
-    note: str | None = None
+    """An option to extend the contract."""
+
+    until: dt.date = Field(
+        description="The date the contract would end if this option is taken.",
+        examples=["2023-06-30"],
+    )
+    note: str | None = Field(
+        default=None,
+        description="Anything worth knowing about this option.",
+        examples=["first optional one-year extension (FOI Answer 4)"],
+    )
 
 
 class Budget(Strict):
-    name: str
-    amount: float = Field(ge=0, description="Pounds.")
-    per: Literal["year", "contract", "month", "quarter"] = "year"
-    note: str | None = None
+    """A sum of money the contract states (an indicative budget, a cap, a value)."""
+
+    name: str = Field(description="What the sum is.", examples=["Lot 3 indicative budget"])
+    amount: float = Field(ge=0, description="Pounds.", examples=[510000])
+    per: Literal["year", "contract", "month", "quarter"] = Field(
+        default="year",
+        description="The period the amount is for.",
+        examples=["year", "contract"],
+    )
+    note: str | None = Field(
+        default=None,
+        description="Where the figure comes from, or how firm it is.",
+        examples=["FOI Answer 3: indicative, not stated as a cap"],
+    )
 
 
 class Reporting(Strict):
-    monitoring: Literal["weekly", "monthly", "quarterly", "annually"] | None = None
-    report: Literal["monthly", "quarterly", "six-monthly", "annually"] | None = None
-    review: Literal["quarterly", "six-monthly", "annually"] | None = None
-    note: str | None = None
+    """How often the provider is monitored, reports and is reviewed."""
+
+    monitoring: Literal["weekly", "monthly", "quarterly", "annually"] | None = Field(
+        default=None, description="How often activity is monitored.", examples=["monthly"]
+    )
+    report: Literal["monthly", "quarterly", "six-monthly", "annually"] | None = Field(
+        default=None,
+        description="How often the provider sends a report.",
+        examples=["quarterly"],
+    )
+    review: Literal["quarterly", "six-monthly", "annually"] | None = Field(
+        default=None, description="How often the contract is reviewed.", examples=["annually"]
+    )
+    note: str | None = Field(
+        default=None,
+        description="To whom and how reports go.",
+        examples=["Quarterly reports to Healthier Wigan Partnership via Wigan Borough CCG"],
+    )
 
 
 class Contract(Strict):
-    start: dt.date
-    end: dt.date
-    extensions: list[Extension] = []
+    """The contract's term, periods, reporting and money."""
+
+    start: dt.date = Field(
+        description="The first day of the contract (YYYY-MM-DD).", examples=["2019-07-01"]
+    )
+    end: dt.date = Field(
+        description="The last day of the contract before any extension.",
+        examples=["2022-06-30"],
+    )
+    extensions: list[Extension] = Field(
+        default=[],
+        description="Options to extend the contract, in order.",
+        examples=[[{"until": "2023-06-30"}, {"until": "2024-06-30"}]],
+    )
     year_start: str | None = Field(
         default=None,
         pattern=r"^\d{2}-\d{2}$",
         description="MM-DD on which contract years begin; defaults to the start date's.",
+        examples=["07-01", "04-01"],
     )
     periods: Literal["contract_year", "financial_year"] = Field(
         default="contract_year",
         description="Years, quarters and months run from the contract start (contract_year) "
         "or from 1 April (financial_year).",
+        examples=["contract_year", "financial_year"],
     )
-    reporting: Reporting | None = None
-    budgets: list[Budget] = []
-    note: str | None = None
+    reporting: Reporting | None = Field(
+        default=None,
+        description="How often the provider is monitored, reports and is reviewed.",
+        examples=[{"monitoring": "monthly", "report": "quarterly", "review": "annually"}],
+    )
+    budgets: list[Budget] = Field(
+        default=[],
+        description="Sums of money the contract states.",
+        examples=[[{"name": "Lot 3 indicative budget", "amount": 510000, "per": "year"}]],
+    )
+    note: str | None = Field(
+        default=None,
+        description="Anything else about the contract.",
+        examples=["Lot 3 was later internalised (FOI Answer 7)."],
+    )
 
     @model_validator(mode="after")
     def _order(self) -> Contract:
@@ -84,12 +149,24 @@ FieldTypeName = Literal["text", "integer", "number", "boolean", "date", "datetim
 
 
 class FieldSpec(Strict):
-    type: FieldTypeName
-    values: list[str] | None = Field(
-        default=None, description="The allowed values of an enumeration."
+    """A field written out in full: its type, allowed values, whether it may be missing."""
+
+    type: FieldTypeName = Field(
+        description="The kind of value.", examples=["enumeration", "date", "boolean"]
     )
-    nullable: bool = Field(default=True, description="Whether the value may be missing.")
-    description: str | None = None
+    values: list[str] | None = Field(
+        default=None,
+        description="The allowed values of an enumeration.",
+        examples=[["face to face", "telephone"]],
+    )
+    nullable: bool = Field(
+        default=True, description="Whether the value may be missing.", examples=[False]
+    )
+    description: str | None = Field(
+        default=None,
+        description="What the field holds, for the people who supply the data.",
+        examples=["The date the referral reached the service."],
+    )
 
     @model_validator(mode="after")
     def _values(self) -> FieldSpec:
@@ -103,21 +180,48 @@ class FieldSpec(Strict):
 class LinkSpec(Strict):
     """A many-to-one link: `field` of this dataset holds the key of `dataset`."""
 
-    dataset: Identifier
-    field: Identifier
+    dataset: Identifier = Field(
+        description="The dataset linked to (it needs a single-field key).",
+        examples=["individuals"],
+    )
+    field: Identifier = Field(
+        description="The field of this dataset that holds the other dataset's key.",
+        examples=["individual_id"],
+    )
 
 
 class Dataset(Strict):
-    description: str | None = None
-    key: Identifier | list[Identifier]
+    """A table the provider supplies: its key, the date that places a row, its fields."""
+
+    description: str | None = Field(
+        default=None,
+        description="What one row is.",
+        examples=["One row per referral received."],
+    )
+    key: Identifier | list[Identifier] = Field(
+        description="The field (or fields) that identify a row.",
+        examples=["referral_id", ["referral_id", "contact_number"]],
+    )
     date: Expression | None = Field(
         default=None,
         description="The date that places a row in a period (a field or an expression).",
+        examples=["received_at"],
     )
-    fields: dict[Identifier, FieldTypeName | FieldSpec]
-    links: dict[Identifier, LinkSpec] = {}
+    fields: dict[Identifier, FieldTypeName | FieldSpec] = Field(
+        description="Each field and its type: text, integer, number, boolean, date, "
+        "datetime, or an enumeration written out with its values.",
+        examples=[{"referral_id": "text", "received_at": "datetime"}],
+    )
+    links: dict[Identifier, LinkSpec] = Field(
+        default={},
+        description="Named many-to-one links to other datasets, so expressions can read "
+        "`link.field`.",
+        examples=[{"individual": {"dataset": "individuals", "field": "individual_id"}}],
+    )
     derived: dict[Identifier, Expression] = Field(
-        default={}, description="Named expressions computed for every row, in order."
+        default={},
+        description="Named expressions computed for every row, in order.",
+        examples=[{"age_on_referral": "age_at(individual.date_of_birth, received_at)"}],
     )
 
     @property
@@ -131,7 +235,12 @@ class Dataset(Strict):
 
 # ------------------------------------------------------------------ rules
 class Consequence(Strict):
-    text: str
+    """What a breach triggers: the consequence of breach column of the contract's table."""
+
+    text: str = Field(
+        description="The consequence as the contract words it.",
+        examples=["The provider shall provide an exception report to the commissioner"],
+    )
     kind: Literal[
         "exception_report",
         "remedial_action_plan",
@@ -139,9 +248,15 @@ class Consequence(Strict):
         "financial_sanction",
         "contract_review",
         "other",
-    ] = "exception_report"
+    ] = Field(
+        default="exception_report",
+        description="The kind of consequence.",
+        examples=["exception_report", "remedial_action_plan"],
+    )
     template: str | None = Field(
-        default=None, description="A jinja2 template file for this consequence's report."
+        default=None,
+        description="A jinja2 template file for this consequence's report.",
+        examples=["templates/exception_report.md.j2"],
     )
 
 
@@ -149,34 +264,65 @@ PeriodName = Literal["year", "quarter", "month", "contract"]
 
 
 class Rule(Strict):
-    id: Identifier
-    title: str
-    source: Source
-    dataset: Identifier
-    consequence: Identifier | None = None
-    note: str | None = None
+    """What every rule has: an id, a title, a source, a dataset, a consequence of breach."""
+
+    id: Identifier = Field(
+        description="A unique name: lower case letters, digits and _.",
+        examples=["appointment_within_one_week"],
+    )
+    title: str = Field(
+        description="The indicator, in the words of the contract.",
+        examples=["Appointment within one week of referral"],
+    )
+    source: Source = Field(
+        description="Where the rule comes from in the source document.",
+        examples=[{"section": "3.2 Service description/care pathway", "line": 1190}],
+    )
+    dataset: Identifier = Field(
+        description="The dataset whose rows the rule is checked on.", examples=["referrals"]
+    )
+    consequence: Identifier | None = Field(
+        default=None,
+        description="The name of an entry under `consequences`: what a breach triggers.",
+        examples=["exception_report"],
+    )
+    note: str | None = Field(
+        default=None,
+        description="How an ambiguity in the source was read, and why.",
+        examples=['"Within one week" read as 7 calendar days.'],
+    )
     period: PeriodName | None = Field(
         default=None,
         description="The period each verdict covers; defaults to the threshold's `per`, else year.",
+        examples=["quarter", "contract"],
     )
     date: Expression | None = Field(
-        default=None, description="Overrides the dataset's `date` for this rule."
+        default=None,
+        description="Overrides the dataset's `date` for this rule.",
+        examples=["first_appointment_on"],
     )
-    breakdowns: list[Identifier] = []
+    breakdowns: list[Identifier] = Field(
+        default=[],
+        description="Fields to break the figures down by (each group gets its own figure).",
+        examples=[["referral_source"], ["gp_practice_code"]],
+    )
     group_thresholds: dict[str, str] = Field(
         default={},
         description="A threshold for each group of the (single) breakdown, e.g. a target per "
         "locality; validate checks that they add up to the overall threshold.",
+        examples=[{"Wigan": "at least 1800 per year", "Leigh": "at least 1700 per year"}],
     )
     per_group: bool = Field(
         default=False,
         description="Whether the threshold applies to each breakdown group too (otherwise "
         "groups get figures only).",
+        examples=[True],
     )
     amber: str | None = Field(
         default=None,
         pattern=r"^\d+(\.\d+)?%$",
         description="Within this percentage of the target is amber rather than red.",
+        examples=["5%"],
     )
 
 
@@ -186,13 +332,29 @@ OnFail = Literal[
 
 
 class Eligibility(Rule):
+    """An acceptance or exclusion criterion, checked on every row it applies to."""
+
     applies_to: Expression | None = Field(
-        default=None, description="Which rows the criterion is checked on (default: all)."
+        default=None,
+        description="Which rows the criterion is checked on (default: all).",
+        examples=["accepted"],
     )
-    accept: Expression | None = Field(default=None, description="Must be true to accept.")
-    exclude: Expression | None = Field(default=None, description="If true, the row is excluded.")
-    on_fail: OnFail = "not_accepted"
-    target: str = Field(default="100%", description="Share of rows that must pass.")
+    accept: Expression | None = Field(
+        default=None, description="Must be true to accept.", examples=["age_on_referral >= 18"]
+    )
+    exclude: Expression | None = Field(
+        default=None,
+        description="If true, the row is excluded.",
+        examples=["moved_out_of_area"],
+    )
+    on_fail: OnFail = Field(
+        default="not_accepted",
+        description="What happens to a row that fails the criterion.",
+        examples=["not_accepted", "passed_back_to_referrer"],
+    )
+    target: str = Field(
+        default="100%", description="Share of rows that must pass.", examples=["100%"]
+    )
 
     @model_validator(mode="after")
     def _one_criterion(self) -> Eligibility:
@@ -202,15 +364,36 @@ class Eligibility(Rule):
 
 
 class ResponseTime(Rule):
-    applies_to: Expression | None = None
-    start: Expression = Field(description="When the clock starts (a date or date-time).")
-    end: Expression = Field(description="When it stops; missing means the standard was not met.")
+    """A clock from a start event to an end event, a limit, and the share that must meet it."""
+
+    applies_to: Expression | None = Field(
+        default=None,
+        description="Which rows the standard applies to (default: all).",
+        examples=['setting in ["primary care", "community care", "sdf huddle"]'],
+    )
+    start: Expression = Field(
+        description="When the clock starts (a date or date-time).", examples=["received_at"]
+    )
+    end: Expression = Field(
+        description="When it stops; missing means the standard was not met.",
+        examples=["first_appointment_on"],
+    )
     limit: Expression = Field(
         description="A duration, possibly depending on the row: "
-        '`if service = "stop smoking" then 1 week else 2 weeks`.'
+        '`if service = "stop smoking" then 1 week else 2 weeks`.',
+        examples=["1 week", "24 hours", "10 working days"],
     )
-    clock: Literal["calendar_days", "working_days", "hours"] = "calendar_days"
-    target: str = "100%"
+    clock: Literal["calendar_days", "working_days", "hours"] = Field(
+        default="calendar_days",
+        description="How the clock counts: calendar days, working days (England and Wales "
+        "bank holidays), or hours.",
+        examples=["calendar_days", "hours"],
+    )
+    target: str = Field(
+        default="100%",
+        description="The share of rows that must meet the limit.",
+        examples=["100%", "95%"],
+    )
 
 
 Scoring = Literal["proportion", "count", "ratio", "continuous"]
@@ -218,27 +401,71 @@ AggregateName = Literal["mean", "median", "sum", "min", "max", "count"]
 
 
 class KPI(Rule):
-    scoring: Scoring
-    initial_population: Expression | None = None
-    denominator: Expression | None = None
-    denominator_exclusions: Expression | None = None
-    denominator_exceptions: Expression | None = None
-    numerator: Expression | None = None
-    observation: Expression | None = Field(
-        default=None, description="For continuous scoring: the value measured on each row."
+    """A key performance indicator: populations, a measure and a threshold (HL7 FHIR Measure)."""
+
+    scoring: Scoring = Field(
+        description="proportion (a share), count, ratio (of two aggregates) or continuous "
+        "(a mean, median, sum, min, max or count of a per-row observation).",
+        examples=["proportion", "count"],
     )
-    aggregate: AggregateName | None = None
+    initial_population: Expression | None = Field(
+        default=None,
+        description="The rows considered at all (default: all rows of the dataset).",
+        examples=["accepted"],
+    )
+    denominator: Expression | None = Field(
+        default=None,
+        description="For a proportion: the rows counted below the line (default: the "
+        "initial population); for a ratio: an aggregate.",
+        examples=["first_contact"],
+    )
+    denominator_exclusions: Expression | None = Field(
+        default=None,
+        description="Rows taken out of the denominator whatever happened to them.",
+        examples=["moved_out_of_area"],
+    )
+    denominator_exceptions: Expression | None = Field(
+        default=None,
+        description="Rows taken out of the denominator only when they do not meet the "
+        "numerator (for instance those who declined).",
+        examples=["declined"],
+    )
+    numerator: Expression | None = Field(
+        default=None,
+        description="For a proportion: the denominator rows that meet the measure; for a "
+        "ratio: an aggregate.",
+        examples=["attended = false"],
+    )
+    observation: Expression | None = Field(
+        default=None,
+        description="For continuous scoring: the value measured on each row.",
+        examples=["minutes_spent"],
+    )
+    aggregate: AggregateName | None = Field(
+        default=None,
+        description="For continuous scoring: how the observations are summed up.",
+        examples=["median", "mean"],
+    )
     distinct: Identifier | None = Field(
-        default=None, description="For count scoring: count different values of this field."
+        default=None,
+        description="For count scoring: count different values of this field.",
+        examples=["individual_id"],
     )
     threshold: str | None = Field(
-        default=None, description="How the figure is judged; absent means monitoring only."
+        default=None,
+        description="How the figure is judged; absent means monitoring only.",
+        examples=["at least 60%", "at least 3600 per year", "between 3000 and 3500 per year"],
     )
-    monitoring_only: bool = False
+    monitoring_only: bool = Field(
+        default=False,
+        description="Report the figure (and the threshold, for information) without judging it.",
+        examples=[True],
+    )
     judged: Literal["pro_rata", "period_end"] = Field(
         default="pro_rata",
         description="A target per year checked part-way through: against its pro-rata share, "
         "or `not due` until the period ends.",
+        examples=["pro_rata", "period_end"],
     )
 
     @model_validator(mode="after")
@@ -264,29 +491,127 @@ class KPI(Rule):
 class Example(Strict):
     """A worked example: a few rows and the verdicts they must give (`specrules test`)."""
 
-    name: str
-    data: dict[Identifier, list[dict[str, object]]]
-    period: str | None = None
-    expect: dict[Identifier, str]
+    name: str = Field(
+        description="What the example shows.",
+        examples=["an appointment on the 8th day is late"],
+    )
+    data: dict[Identifier, list[dict[str, object]]] = Field(
+        description="Rows by dataset name; a field left out of a row is missing.",
+        examples=[{"referrals": [{"referral_id": "r1", "received_at": "2020-01-06T09:00"}]}],
+    )
+    period: str | None = Field(
+        default=None,
+        description="The period to evaluate (default: every period the rows cover).",
+        examples=["2019/20", "2019/20-Q3"],
+    )
+    expect: dict[Identifier, str] = Field(
+        description="The verdict each named rule must give: met, not met, monitoring, "
+        "no data or not due.",
+        examples=[{"appointment_within_one_week": "not met"}],
+    )
 
 
 class Spec(Strict):
     """A whole service specification."""
 
-    specrules: Literal[1] = Field(description="The spec format version.")
-    title: str
-    commissioner: str
-    provider: str | None = None
-    service: str | None = None
-    source_document: str
-    contract: Contract
-    consequences: dict[Identifier, Consequence] = {}
-    datasets: dict[Identifier, Dataset]
-    eligibility: list[Eligibility] = []
-    response_times: list[ResponseTime] = []
-    kpis: list[KPI] = []
-    examples: list[Example] = []
-    note: str | None = None
+    specrules: Literal[1] = Field(description="The spec format version.", examples=[1])
+    title: str = Field(
+        description="The spec's title.", examples=["Wigan Lot 3 — Community Link Workers"]
+    )
+    commissioner: str = Field(
+        description="Who commissions the service.",
+        examples=["Wigan Borough CCG and Wigan Council"],
+    )
+    provider: str | None = Field(
+        default=None, description="Who provides it, if known.", examples=["Provider Ltd"]
+    )
+    service: str | None = Field(
+        default=None, description="The service's name.", examples=["Community Link Workers"]
+    )
+    source_document: str = Field(
+        description="The document the rules come from.",
+        examples=["Appendix A, Service Specification Lot 3"],
+    )
+    contract: Contract = Field(
+        description="The contract's term, periods, reporting and money.",
+        examples=[{"start": "2019-07-01", "end": "2022-06-30"}],
+    )
+    consequences: dict[Identifier, Consequence] = Field(
+        default={},
+        description="What breaches trigger, by name; rules refer to them by that name.",
+        examples=[{"exception_report": {"text": "Exception report to the commissioner"}}],
+    )
+    datasets: dict[Identifier, Dataset] = Field(
+        description="The minimum data set: the tables the provider supplies, by name.",
+        examples=[{"referrals": {"key": "referral_id", "fields": {"referral_id": "text"}}}],
+    )
+    eligibility: list[Eligibility] = Field(
+        default=[],
+        description="Acceptance and exclusion criteria.",
+        examples=[
+            [
+                {
+                    "id": "aged_18_or_over",
+                    "title": "Individuals aged 18 or over",
+                    "dataset": "referrals",
+                    "accept": "age_on_referral >= 18",
+                    "source": {"section": "3.4 item 2"},
+                }
+            ]
+        ],
+    )
+    response_times: list[ResponseTime] = Field(
+        default=[],
+        description="Response-time standards.",
+        examples=[
+            [
+                {
+                    "id": "appointment_within_one_week",
+                    "title": "Appointment within one week",
+                    "dataset": "referrals",
+                    "start": "received_at",
+                    "end": "first_appointment_on",
+                    "limit": "1 week",
+                    "source": {"section": "3.2"},
+                }
+            ]
+        ],
+    )
+    kpis: list[KPI] = Field(
+        default=[],
+        description="Key performance indicators.",
+        examples=[
+            [
+                {
+                    "id": "new_referrals",
+                    "title": "New referrals received",
+                    "dataset": "referrals",
+                    "scoring": "count",
+                    "monitoring_only": True,
+                    "source": {"section": "2.4"},
+                }
+            ]
+        ],
+    )
+    examples: list[Example] = Field(
+        default=[],
+        description="Worked examples: a few rows and the verdicts they must give "
+        "(`specrules test`).",
+        examples=[
+            [
+                {
+                    "name": "no rows, no verdict",
+                    "data": {"referrals": []},
+                    "expect": {"new_referrals": "no data"},
+                }
+            ]
+        ],
+    )
+    note: str | None = Field(
+        default=None,
+        description="Anything else a reader should know.",
+        examples=["The document has no KPI table (5.1: N/A)."],
+    )
 
     @field_validator("datasets")
     @classmethod
