@@ -225,7 +225,7 @@ def test_group_thresholds_must_add_up():
     broken = SPEC.replace("North: at least 2", "North: at least 5")
     with pytest.raises(SpecError) as caught:
         specrules.loads(broken)
-    assert [d.code for d in caught.value.diagnostics] == ["E305"]
+    assert [d.code for d in caught.value.errors] == ["E305"]
     assert "add up to 6" in caught.value.diagnostics[0].message
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from specrules.errors import DataError, did_you_mean
+from specrules.results import DataIssue
 from specrules.spec import models
 
 ROW = "__row__"  # 1-based position of the row in its input, kept for reports
@@ -25,16 +26,6 @@ ROW = "__row__"  # 1-based position of the row in its input, kept for reports
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 _MISSING_TEXT = {"", "na", "n/a", "null", "none", "nan", "nat"}
-
-
-@dataclass(frozen=True)
-class DataIssue:
-    dataset: str
-    message: str
-    row: int | None = None
-    column: str | None = None
-    value: str | None = None
-    severity: str = "warning"
 
 
 @dataclass
@@ -57,6 +48,19 @@ class LoadedData:
 
 
 DataInput = Mapping[str, pd.DataFrame] | str | Path | list[str | Path]
+
+
+def issue(
+    dataset: str,
+    message: str,
+    row: int | None = None,
+    column: str | None = None,
+    value: str | None = None,
+    severity: str = "warning",
+) -> DataIssue:
+    return DataIssue(
+        dataset=dataset, message=message, row=row, column=column, value=value, severity=severity
+    )
 
 
 # ------------------------------------------------------------------ reading files
@@ -94,7 +98,7 @@ def gather(
         frames = {}
         for name, frame in data.items():
             if name not in spec.datasets:
-                issues.append(DataIssue(str(name), "not a dataset of this spec; ignored"))
+                issues.append(issue(str(name), "not a dataset of this spec; ignored"))
                 continue
             if not isinstance(frame, pd.DataFrame):
                 raise DataError("expected a pandas DataFrame", dataset=str(name))
@@ -117,7 +121,7 @@ def gather(
         if name not in spec.datasets:
             hint = did_you_mean(name, spec.datasets)
             issues.append(
-                DataIssue(
+                issue(
                     name,
                     f"file {path.name} is not a declared dataset; ignored"
                     + (f" ({hint})" if hint else ""),
@@ -142,7 +146,63 @@ def _report(
 ) -> None:
     bad = rows[raw.index]
     for row, value in zip(bad.tolist(), raw.astype(str).tolist(), strict=True):
-        issues.append(DataIssue(name, why, int(row), column, value))
+        issues.append(issue(name, why, int(row), column, value))
+
+
+def _parse_enumeration(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, str]:
+    allowed = {v.lower(): v for v in spec.values or ()}
+    why = "not one of the allowed values: " + ", ".join(spec.values or ())
+    return text.str.lower().map(allowed).astype("string"), why
+
+
+def _parse_boolean(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, str]:
+    lowered = text.str.lower()
+    values = pd.Series(pd.NA, index=text.index, dtype="boolean")
+    values[lowered.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
+    values[lowered.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
+    return values, "not true or false (yes/no)"
+
+
+def _parse_number(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, str]:
+    cleaned = text.str.replace(",", "", regex=False).str.lstrip("£")
+    return pd.to_numeric(cleaned, errors="coerce").astype("Float64"), "not a number"
+
+
+def _parse_date(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, str]:
+    values = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    retry = text.notna() & values.isna()
+    if retry.any():  # UK style day/month/year, as exported by spreadsheets
+        values[retry] = pd.to_datetime(text[retry], errors="coerce", dayfirst=True, format="mixed")
+    values = values.astype("datetime64[ns]")
+    if spec.type == "date":
+        values = values.dt.normalize()
+    return values, "not a date (write YYYY-MM-DD or DD/MM/YYYY)"
+
+
+_PARSERS = {
+    "enumeration": _parse_enumeration,
+    "boolean": _parse_boolean,
+    "integer": _parse_number,
+    "number": _parse_number,
+    "date": _parse_date,
+    "datetime": _parse_date,
+}
+
+
+def _typed_already(raw: pd.Series, kind: str) -> pd.Series | None:
+    """Columns from Parquet or DataFrames that already have the declared type."""
+    if kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(raw):
+        values = pd.to_datetime(raw)
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        values = values.astype("datetime64[ns]")
+        return values.dt.normalize() if kind == "date" else values
+    if kind == "boolean" and pd.api.types.is_bool_dtype(raw):
+        return raw.astype("boolean")
+    numeric = pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
+    if kind in ("integer", "number") and numeric:
+        return raw.astype("Float64")
+    return None
 
 
 def _coerce(
@@ -153,87 +213,22 @@ def _coerce(
     rows: pd.Series,
     issues: list[DataIssue],
 ) -> pd.Series:
-    kind = spec.type
-    if kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(raw):
-        values = (
-            pd.to_datetime(raw).dt.tz_localize(None)
-            if getattr(raw.dt, "tz", None)
-            else pd.to_datetime(raw)
-        )
-        return values.dt.normalize() if kind == "date" else values.astype("datetime64[ns]")
-    if kind == "boolean" and pd.api.types.is_bool_dtype(raw):
-        return raw.astype("boolean")
-    if (
-        kind in ("integer", "number")
-        and pd.api.types.is_numeric_dtype(raw)
-        and not (pd.api.types.is_bool_dtype(raw))
-    ):
-        values = raw.astype("Float64")
-    else:
+    """One column in its declared type; unreadable values become missing and are reported."""
+    values = _typed_already(raw, spec.type)
+    if values is None:
         text = _as_text(raw)
-        present = text.notna()
-        if kind in ("text",):
+        if spec.type == "text":
             return text
-        if kind == "enumeration":
-            allowed = {v.lower(): v for v in spec.values or ()}
-            values = text.str.lower().map(allowed).astype("string")
-            bad = present & values.isna()
-            if bad.any():
-                _report(
-                    issues,
-                    name,
-                    column,
-                    rows,
-                    text[bad],
-                    "not one of the allowed values: " + ", ".join(spec.values or ()),
-                )
-            return values
-        if kind == "boolean":
-            lowered = text.str.lower()
-            values = pd.Series(pd.NA, index=text.index, dtype="boolean")
-            values[lowered.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
-            values[lowered.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
-            bad = present & values.isna()
-            if bad.any():
-                _report(issues, name, column, rows, text[bad], "not true or false (yes/no)")
-            return values
-        if kind in ("integer", "number"):
-            cleaned = text.str.replace(",", "", regex=False).str.lstrip("£")
-            values = pd.to_numeric(cleaned, errors="coerce").astype("Float64")
-            bad = present & values.isna()
-            if bad.any():
-                _report(issues, name, column, rows, text[bad], "not a number")
-        else:  # date, datetime
-            values = pd.to_datetime(text, errors="coerce", format="ISO8601")
-            retry = present & values.isna()
-            if retry.any():  # UK style day/month/year, as exported by spreadsheets
-                values[retry] = pd.to_datetime(
-                    text[retry], errors="coerce", dayfirst=True, format="mixed"
-                )
-            bad = present & values.isna()
-            if bad.any():
-                _report(
-                    issues,
-                    name,
-                    column,
-                    rows,
-                    text[bad],
-                    "not a date (write YYYY-MM-DD or DD/MM/YYYY)",
-                )
-            values = values.astype("datetime64[ns]")
-            return values.dt.normalize() if kind == "date" else values
-    if kind == "integer":
-        fractional = values.notna() & (values != values.round(0)).fillna(False)
+        values, why = _PARSERS[spec.type](text, spec)
+        bad = text.notna() & values.isna()
+        if bad.any():
+            _report(issues, name, column, rows, text[bad], why)
+    if spec.type == "integer":
+        fractional = (values.notna() & (values != values.round(0))).fillna(False)
+        fractional = fractional.to_numpy(dtype=bool)
         if fractional.any():
-            _report(
-                issues,
-                name,
-                column,
-                rows,
-                raw[fractional.to_numpy(dtype=bool)],
-                "not a whole number",
-            )
-            values = values.mask(fractional.to_numpy(dtype=bool))
+            _report(issues, name, column, rows, raw[fractional], "not a whole number")
+            values = values.mask(fractional)
     return values
 
 
@@ -251,14 +246,14 @@ def _prepare(
             f"`{f}`" + (f" ({h})" if h else "") for f, h in zip(absent, hints, strict=True)
         )
         why = f"missing column(s): {detail}"
-        issues.append(DataIssue(name, why, severity="error"))
+        issues.append(issue(name, why, severity="error"))
         rejected = raw.assign(**{ROW: rows, "__reason__": why})
         account.rejected[why] = len(raw)
         return None, rejected, account, why
     extra = [c for c in columns if c not in ds.fields]
     if extra:
         issues.append(
-            DataIssue(
+            issue(
                 name,
                 "columns not declared in the spec, ignored: " + ", ".join(extra),
                 severity="info",
@@ -305,7 +300,7 @@ def load_data(spec: models.Spec, data: DataInput) -> LoadedData:
     for name, ds in spec.datasets.items():
         if name not in raw_frames:
             missing[name] = "no data supplied for this dataset"
-            issues.append(DataIssue(name, missing[name], severity="warning"))
+            issues.append(issue(name, missing[name], severity="warning"))
             continue
         frame, bad_rows, account, why = _prepare(name, ds, raw_frames[name], issues)
         accounts[name] = account
@@ -335,7 +330,7 @@ def _check_links(
             if orphan.any():
                 for row, value in zip(frames[name].loc[orphan, ROW], values[orphan], strict=True):
                     issues.append(
-                        DataIssue(
+                        issue(
                             name,
                             f"link `{link_name}`: no {link.dataset} row has this key",
                             int(row),

@@ -83,7 +83,9 @@ class Verdict(_Model):
         return verdict_html(self)
 
 
-class DataIssueOut(_Model):
+class DataIssue(_Model):
+    """A problem with one value or row of the input data (or a whole dataset)."""
+
     dataset: str
     message: str
     row: int | None = None
@@ -137,7 +139,7 @@ class Evaluation(_Model):
     spec_title: str
     provenance: Provenance
     verdicts: list[Verdict]
-    data_issues: list[DataIssueOut] = []
+    data_issues: list[DataIssue] = []
     rows: dict[str, DatasetRows] = {}
     # The evaluated frames and each rule's row-level outcome, set by `evaluate_spec` for
     # drill-down and charts. Private: not serialised, not in the schema, not compared; an

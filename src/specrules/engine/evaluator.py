@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from specrules import __version__
-from specrules.data import ROW, DataInput, DataIssue, LoadedData, load_data
+from specrules.data import ROW, DataInput, LoadedData, issue, load_data
 from specrules.drilldown import EvaluationData, RuleRows
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
@@ -39,7 +39,7 @@ from specrules.periods import (
     periods_within,
 )
 from specrules.results import (
-    DataIssueOut,
+    DataIssue,
     DatasetRows,
     Evaluation,
     Exclusion,
@@ -126,7 +126,7 @@ def _data_span(
         outside = outside.fillna(False).to_numpy(dtype=bool)
         for row, day in zip(frame.loc[outside, ROW], dates[outside], strict=True):
             issues.append(
-                DataIssue(
+                issue(
                     ds.name,
                     f"dated {day.date()}, outside the contract ({contract.start} to "
                     f"{last.date()}): in no period, so not evaluated",
@@ -503,7 +503,7 @@ def evaluate_spec(
         spec_title=plan.spec.title,
         provenance=provenance,
         verdicts=verdicts,
-        data_issues=[DataIssueOut(**vars(i)) for i in loaded.issues],
+        data_issues=loaded.issues,
         rows={
             name: DatasetRows(read=a.read, evaluated=a.evaluated, rejected=a.rejected)
             for name, a in loaded.accounts.items()
