@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +45,7 @@ class Spec:
         data: DataInput,
         period: str | None = None,
         as_of: dt.date | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
     ) -> Evaluation:
         """Evaluate every rule against `data`.
 
@@ -53,8 +54,9 @@ class Spec:
         quarter (`2019/20-Q3`), month (`2020-01`), `contract`, or None/`all` for every
         contract year the data covers. `as_of` is the date the data was extracted: periods
         still running are then judged pro rata and open clocks not yet due are left out.
+        `progress(done, total, rule_id)`, if given, is called after each rule.
         """
-        return evaluate_spec(self.plan, data, period, as_of, self.path, self.source.text)
+        return evaluate_spec(self.plan, data, period, as_of, self.path, self.source.text, progress)
 
     def evaluate_many(
         self,

@@ -18,6 +18,7 @@ from specrules import __version__
 from specrules.api import load
 from specrules.authoring.lint import lint_file
 from specrules.errors import DataError, Diagnostic, PeriodError, SpecError
+from specrules.progress import terminal_progress
 from specrules.report.cli import add_output_options, write_output
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -80,7 +81,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"error: --as-of {args.as_of!r} is not a date; write YYYY-MM-DD", file=sys.stderr)
             return EXIT_USAGE
     try:
-        evaluation = spec.evaluate(args.data, period=args.period, as_of=as_of)
+        evaluation = spec.evaluate(
+            args.data, period=args.period, as_of=as_of, progress=terminal_progress()
+        )
     except (DataError, PeriodError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

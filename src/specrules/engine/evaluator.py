@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -482,14 +483,18 @@ def evaluate_spec(
     as_of: dt.date | None = None,
     spec_file: str | None = None,
     spec_text: str = "",
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> Evaluation:
+    """Evaluate a plan; `progress(done, total, rule_id)` is called after each rule."""
     loaded = load_data(plan.spec, data)
     evaluator = Evaluator(plan, loaded, as_of)
     span = _data_span(plan, evaluator.frames, evaluator.ctx, loaded.issues)
     requested = requested_periods(plan, period, span)
     verdicts = []
-    for rule in plan.rules:
+    for done, rule in enumerate(plan.rules, start=1):
         verdicts.extend(evaluator.rule_verdicts(rule, requested))
+        if progress is not None:
+            progress(done, len(plan.rules), rule.id)
     provenance = Provenance(
         library_version=__version__,
         spec_file=spec_file,
