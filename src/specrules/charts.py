@@ -363,6 +363,8 @@ def response_time_distribution(
     low, high = float(edges[0]), max(float(edges[-1]), max(limits, default=0) + offset)
     ax.set_xlim(low - 0.02 * (high - low), high + 0.06 * (high - low) + offset)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if unit != "hours":
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"{unit} from start to end")
     ax.set_ylabel("rows")
     ax.legend(loc="best", fontsize="small", frameon=False)
