@@ -110,6 +110,19 @@ def add_derived(plan: Plan, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
     return frames
 
 
+def _datasets_read(rule: CompiledRule) -> set[str]:
+    """The other datasets a rule's expressions read, through links or aggregates."""
+    found: set[str] = set()
+    nodes = [*rule.expressions.values(), *([rule.date] if rule.date is not None else [])]
+    for node in nodes:
+        for sub in ir.walk(node):
+            if isinstance(sub, ir.Reference) and sub.via_link and sub.dataset:
+                found.add(sub.dataset)
+            elif isinstance(sub, ir.Call) and sub.over:
+                found.add(sub.over)
+    return found
+
+
 # ------------------------------------------------------------------ periods
 def _data_span(
     plan: Plan, frames: dict[str, pd.DataFrame], ctx: Context, issues: list[DataIssue]
@@ -253,6 +266,10 @@ class Evaluator:
                 "a ratio of two aggregates has no rows of its own"
             )
             return [self.ratio_verdict(rule, p) for p in periods]
+        if missing is None:  # a linked or aggregated dataset without data cannot be read
+            absent = sorted(_datasets_read(rule) & set(self.loaded.missing) - {dataset})
+            if absent:
+                dataset, missing = absent[0], self.loaded.missing[absent[0]]
         if missing is not None:
             self.drill.unavailable[rule.model.id] = f"dataset `{dataset}`: {missing}"
             return [self.empty(rule, p, f"dataset `{dataset}`: {missing}") for p in periods]
