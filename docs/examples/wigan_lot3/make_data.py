@@ -1,7 +1,16 @@
-"""Deterministic example data for docs/examples/wigan_lot3 (written once, committed as CSV)."""
-import csv, datetime as dt, random
+"""Deterministic example data for docs/examples/wigan_lot3 (written once, committed as CSV).
+
+Run `python docs/examples/wigan_lot3/make_data.py` to write the CSV files again; the same
+seed gives the same rows. The exceptions the tutorial talks about are placed by hand below.
+"""
+
+import csv
+import datetime as dt
+import random
+from pathlib import Path
+
 rng = random.Random(20190701)
-out = "/work/main/docs/examples/wigan_lot3"
+out = Path(__file__).parent
 practices = ["P92001", "P92002", "P92003", "P92004", "P92005"]
 gender = ["female", "male", "female", "male", "not stated"]
 people = []
