@@ -137,7 +137,7 @@ FUNCTIONS: dict[str, Function] = {
             _temporal_pair,
             "Working days after the first date up to and including the second, skipping "
             "weekends and England and Wales bank holidays.",
-            "working_days_between(2024-12-20, 2024-12-30) = 3",
+            "working_days_between(2024-12-20, 2024-12-30) = 4",
         ),
         Function(
             "hours_between",
@@ -239,7 +239,7 @@ FUNCTIONS: dict[str, Function] = {
             _round,
             "A number rounded to the given number of decimal places (default 0; "
             "halves go to the even neighbour).",
-            "round(2.345, 2) = 2.34",
+            "round(0.125, 2) = 0.12",
         ),
         Function(
             "lower", "row", 1, 1, _one_text, "Text in lower case.", 'lower("Wigan") = "wigan"'
