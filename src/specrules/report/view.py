@@ -35,6 +35,7 @@ class Figures:
     counts: str  # "6 of 8", or "" when the figure is not a share of counted rows
     target: str
     gap: str
+    gap_short: str  # for tables: percentage points as "pp"
     breach_count: str
     suppressed: bool  # some figure is hidden by disclosure control
 
@@ -117,11 +118,11 @@ def rag_class(verdict: Verdict) -> str:
     return verdict.rag or _STATUS_RAG.get(verdict.status, "grey")
 
 
-def format_gap(gap: float | None, unit: str) -> str:
+def format_gap(gap: float | None, unit: str, short: bool = False) -> str:
     if gap is None:
         return "-"
     if unit == "share":
-        return f"{gap * 100:+.1f} percentage points"
+        return f"{gap * 100:+.1f} " + ("pp" if short else "percentage points")
     if unit == "count":
         return f"{gap:+,.0f}" if float(gap).is_integer() else f"{gap:+,.1f}"
     if unit in ("days", "hours", "working days"):
@@ -155,6 +156,7 @@ def figures(verdict: Verdict, disclosure: Disclosure) -> Figures:
         counts=counts,
         target=target,
         gap=SUPPRESSED if hide_value else format_gap(verdict.gap, unit),
+        gap_short=SUPPRESSED if hide_value else format_gap(verdict.gap, unit, short=True),
         breach_count=breach_count,
         suppressed=hide_value or hidden_parts or disclosure.hides(verdict.breach_count),
     )
