@@ -166,26 +166,54 @@ def load_yaml(text: str, file: str = "<spec>") -> tuple[Any, SourceMap]:
         loader.anchors = {}
         node = loader.get_single_node()
         if node is None:
-            raise SpecError([Diagnostic("Y008", "the spec file is empty", file, 1, 1)])
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "Y008",
+                        "the spec file is empty",
+                        file,
+                        1,
+                        1,
+                        "`specrules new --output FILE` writes a spec to start from",
+                    )
+                ]
+            )
         _reject_aliases(node, file)
         builder = _Builder(file, text, loader)
         value = builder.build(node, (), 0)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
+        if problem == "could not find expected ':'" and exc.context_mark is not None:
+            mark = exc.context_mark  # the line without a colon, not the one after it
         context = f" {exc.context}" if exc.context else ""
         raise _error(
             file,
             mark,
             "Y001",
             f"YAML syntax: {problem}{context}",
-            "check the indentation and that every `key: value` pair has a space after the colon",
+            _YAML_HINTS.get(
+                problem,
+                "check the indentation and that every `key: value` pair has a space after the "
+                "colon",
+            ),
         ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - PyYAML always marks its errors
         raise SpecError([Diagnostic("Y001", f"YAML syntax: {exc}", file, 1, 1)]) from None
     finally:
         loader.dispose()
     return value, builder.source
+
+
+# Hints for PyYAML's commonest complaints, in the words of someone who just typed them.
+_YAML_HINTS = {
+    "mapping values are not allowed here": "this key is indented further than the keys beside "
+    "it, or a value contains `: `: line the key up with its neighbours, or put the value "
+    'in quotes ("like: this")',
+    "could not find expected ':'": "a line has no `key:`; write `key: value`, or continue the "
+    "text of the line above with the same indentation",
+    "found character '\\t' that cannot start any token": "YAML indents with spaces only",
+}
 
 
 def _reject_aliases(root: yaml.Node, file: str) -> None:
