@@ -28,9 +28,12 @@ programmes (reviews at start + 6/12/24 months; "at review" = not ended > 4 weeks
      6 months (1.9%).
   P8 U8 standard, began 25 Mar 2019, 12 months, running; 118 → 111 kg at 6 months (5.9%),
      113 kg at 12 months (4.2%).
+  P9 U9 standard, began 4 Jun 2018, 12 months, left on 15 Oct 2019 referred for surgery
+     having attended 12/24 sessions.
 bariatric: B1 (P5) put forward 15 Aug 2019, operated 14 Jan 2020; B2 (P1) put forward
   10 Dec 2019, 4 months into SWMS, one support group; B3 (P8) put forward 2 Mar 2020 with
-  BMI 36 and no significant disease, contraindications; B4 (P2) assessed, not put forward.
+  BMI 36 and no significant disease, contraindications; B4 (P2) assessed, not put forward;
+  B5 (P9) put forward 10 Oct 2019, meeting every criterion.
 """
 
 from __future__ import annotations
@@ -76,18 +79,19 @@ SHARES = [
     ("excluded_cushings_syndrome", YEAR, "met", 5, 5),
     ("excluded_ckd_stage_4_plus", YEAR, "not met", 4, 5),
     ("excluded_decompensated_liver_disease", YEAR, "met", 5, 5),
-    # --- bariatric criteria over B1 B2 B3 (put forward; B4 was not)
-    ("bariatric_bmi", YEAR, "not met", 2, 3),  # B3: 36 without significant disease
+    # --- bariatric criteria over B1 B2 B3 B5 (put forward; B4 was not)
+    ("bariatric_bmi", YEAR, "not met", 3, 4),  # B3: 36 without significant disease
     # B2: put forward 10 Dec 2019 < 1 Aug 2019 + 6 months = 1 Feb 2020
-    ("bariatric_six_months_in_swms", YEAR, "not met", 2, 3),
-    ("bariatric_support_groups", YEAR, "not met", 2, 3),  # B2 attended 1 meeting
-    ("bariatric_age_and_fitness", YEAR, "not met", 2, 3),  # B3 has contraindications
-    ("bariatric_lifelong_commitment", YEAR, "met", 3, 3),
-    ("bariatric_mdt_assessment", YEAR, "met", 3, 3),  # each assessed before being put forward
+    ("bariatric_six_months_in_swms", YEAR, "not met", 3, 4),
+    ("bariatric_support_groups", YEAR, "not met", 3, 4),  # B2 attended 1 meeting
+    ("bariatric_age_and_fitness", YEAR, "not met", 3, 4),  # B3 has contraindications
+    ("bariatric_lifelong_commitment", YEAR, "met", 4, 4),
+    ("bariatric_mdt_assessment", YEAR, "met", 4, 4),  # each assessed before being put forward
     # --- response time: F3 offered after 30 days, F5 never: 3/5
     ("initial_assessment_offered", YEAR, "not met", 3, 5),
-    # --- row 3: ended P1 P3 P4 P5 P6 P7; P7 passed back is excluded; completed
-    # (≥75% attended and outcome data): P1 10/12, P5 20/24, P6 40/48; P4 8/12 is not: 3/5
+    # --- row 3: ended P1 P3 P4 P5 P6 P7 P9; P7 passed back is excluded; P9 referred for
+    # surgery without completing is excepted; completed (≥75% attended and outcome data):
+    # P1 10/12, P5 20/24, P6 40/48; not P3 3/12, P4 8/12: 3/5
     ("completion_rate", YEAR, "not met", 3, 5),
     # --- row 5: unable to attend clinic P3 (domiciliary) P4 (not): 1/2
     ("domiciliary_available", YEAR, "monitoring", 1, 2),
@@ -120,8 +124,8 @@ SHARES = [
     ("case_studies_with_cost_benefit", Q4, "monitoring", 1, 3),
     # --- row 19: completers P1 (returned) P5 (not) P6 (returned): 2/3
     ("satisfaction_response_rate", YEAR, "met", 2, 3),
-    # --- row 20: U3 lacks carer status, U8 ethnicity: 6/8
-    ("equality_data_complete", YEAR, "not met", 6, 8),
+    # --- row 20: U1-U9; U3 lacks carer status, U8 ethnicity: 7/9
+    ("equality_data_complete", YEAR, "not met", 7, 9),
     ("alternative_formats_provided", YEAR, "monitoring", 1, 2),  # asked U1 U4; given U1
     # --- outside the table
     ("consent_to_share_data", YEAR, "monitoring", 3, 5),  # F1 F2 F4 yes; F3 no; F5 unknown
@@ -132,10 +136,11 @@ SHARES = [
 
 # Counts and other figures: (rule, period, status, value)
 FIGURES = [
-    # row 2: started in 2019/20 on the standard or other pathways: U1 U2 U3 (P4 is maternity)
-    ("service_users_commencing", YEAR, "not met", 3),
-    ("pregnant_women_accessing", YEAR, "not met", 1),  # row 4: P4 (U5) < 50
-    ("bariatric_put_forward", YEAR, "monitoring", 3),  # row 6: B1 B2 B3
+    # rows 2 and 4: started in 2019/20: P1 (U1) P2 (U2) P3 (U3) P4 (U5, maternity) < 625
+    ("service_users_commencing", YEAR, "not met", 4),
+    # row 2's breakdown: standard and other pathways only: U1 U2 U3
+    ("commencing_by_pathway", YEAR, "monitoring", 3),
+    ("bariatric_put_forward", YEAR, "monitoring", 4),  # row 6: B1 B2 B3 B5
     ("bariatric_surgery_undertaken", YEAR, "monitoring", 1),  # row 7: B1 on 14 Jan 2020
     ("bariatric_outcomes_report", YEAR, "monitoring", 1),  # row 8
     # 5.7.2: feedback reports for Q1 Q2 Q3, none for Q4
@@ -158,7 +163,7 @@ FIGURES = [
     ("delivery_examples", Q2, "not met", 2),
     ("delivery_examples", Q3, "met", 3),
     ("delivery_examples", Q4, "met", 3),
-    ("preferred_contact_breakdown", YEAR, "monitoring", 8),  # row 20: U1-U8
+    ("preferred_contact_breakdown", YEAR, "monitoring", 9),  # row 20: U1-U9
     ("interpreter_appointments", YEAR, "monitoring", 2),  # AP4 AP5
     ("funding_cap", YEAR, "met", 660_000),  # 330,000 + 330,000 = exactly £660k
     ("public_liability_insurance", YEAR, "met", 1),  # £5m for a year
@@ -189,7 +194,7 @@ def test_rule_counts_by_kind():
     spec = specrules.load(SPEC).model
     assert (len(spec.eligibility), len(spec.response_times), len(spec.kpis)) == (16, 1, 39)
     monitoring = [k.id for k in spec.kpis if k.threshold is None or k.monitoring_only]
-    assert len(monitoring) == 18
+    assert len(monitoring) == 19
 
 
 def test_every_rule_cites_its_source_line():
@@ -229,10 +234,22 @@ def test_initial_assessment_breaches(evaluation):
     assert sorted(b.key for b in v.breaches) == ["F3", "F5"]
 
 
+def test_575_and_50_are_judged_as_parts_of_625(evaluation):
+    groups = {
+        g.group["target_group"]: g
+        for g in evaluation.verdict("service_users_commencing", YEAR).groups
+    }
+    # standard pathway (standard and other pathways): U1 U2 U3 < 575; maternity: U5 < 50
+    check(groups["standard pathway"], "not met", value=3)
+    assert groups["standard pathway"].target == 575
+    check(groups["maternity pathway"], "not met", value=1)
+    assert groups["maternity pathway"].target == 50
+
+
 def test_commencing_breakdown_by_pathway(evaluation):
     groups = {
         g.group["pathway"]: g.value
-        for g in evaluation.verdict("service_users_commencing", YEAR).groups
+        for g in evaluation.verdict("commencing_by_pathway", YEAR).groups
     }
     # standard: P1 (U1) P2 (U2); other pathway: P3 (U3); maternity is outside the 575
     assert groups == {"standard": 2, "element via other pathway": 1, "maternity": 0}
@@ -240,9 +257,12 @@ def test_commencing_breakdown_by_pathway(evaluation):
 
 def test_completion_rate_populations(evaluation):
     v = evaluation.verdict("completion_rate", YEAR)
-    # six programmes ended in the year; P7 (passed back) is a denominator exclusion
-    assert v.populations["initial_population"] == 6
+    # seven programmes ended in the year; P7 (passed back) is a denominator exclusion and
+    # P9 (referred for surgery, not completed) a denominator exception
+    assert v.populations["initial_population"] == 7
     assert v.populations["denominator_exclusion"] == 1
+    reasons = {e.reason: e.count for e in v.excluded}
+    assert reasons['denominator exception: exit_reason = "referred for surgery"'] == 1
     assert sorted(b.key for b in v.breaches) == ["P3", "P4"]
 
 
@@ -253,7 +273,7 @@ def test_monitoring_only_rows_show_their_target(evaluation):
 
 
 def test_programmes_before_the_contract_count_only_at_their_reviews(evaluation):
-    # P5 P6 P7 P8 began before 1 July 2019: none commenced in 2019/20, but P5 and P8 are
+    # P5-P9 began before 1 July 2019: none commenced in 2019/20, but P5 and P8 are
     # judged at 12 months and P6 at 24 months (above); no data issue is raised for them.
     assert evaluation.verdict("measures_at_initial_appointment", YEAR).denominator == 4
 
