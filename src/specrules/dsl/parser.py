@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from importlib import resources
 
@@ -72,6 +73,8 @@ def _span(meta) -> ir.Span:
     return (meta.start_pos, meta.end_pos)
 
 
+_ESCAPE = re.compile(r"""\\([\\"'])""")  # \\ \" \' inside quoted text
+
 _COMPARATORS = {"==": "=", "=": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">"}
 _COMPARATORS[">="] = ">="
 
@@ -118,9 +121,9 @@ class _ToIR(Transformer):
         return ir.DateTime(value, span=_span(meta))
 
     def text(self, meta, items):
-        raw = str(items[0])[1:-1]
-        value = raw.replace("\\\\", "\x00").replace('\\"', '"').replace("\\'", "'")
-        return ir.Text(value.replace("\x00", "\\"), span=_span(meta))
+        # One pass, so a character in the text (even NUL) is never mistaken for an escape.
+        value = _ESCAPE.sub(r"\1", str(items[0])[1:-1])
+        return ir.Text(value, span=_span(meta))
 
     def true(self, meta, items):
         return ir.Boolean(True, span=_span(meta))

@@ -64,7 +64,8 @@ def _literal(node: ir.Node) -> str | None:
     if isinstance(node, ir.Date):
         return node.value.isoformat()
     if isinstance(node, ir.DateTime):
-        return node.value.strftime("%Y-%m-%dT%H:%M:%S")
+        # isoformat, not strftime: strftime drops the leading zeros of years before 1000.
+        return node.value.isoformat(timespec="seconds")
     if isinstance(node, ir.ListOf):
         return "[" + ", ".join(to_text(i) for i in node.items) + "]"
     return None

@@ -212,6 +212,9 @@ def _missing_of(t: Type | None, ctx: Context) -> Value:
 
 def shift_date(dates: Value, amount: Value, kind: str | None, sign: int) -> Value:
     """Add calendar months or working days to dates, whole columns at a time."""
+    if isinstance(amount, pd.Series) and not isinstance(dates, pd.Series):
+        # One date moved by a different amount on each row: a column of that date.
+        dates = pd.Series([dates] * len(amount), index=amount.index, dtype="datetime64[ns]")
     dates_s = dates if isinstance(dates, pd.Series) else pd.Series([dates])
     amounts = (
         amount
@@ -221,11 +224,13 @@ def shift_date(dates: Value, amount: Value, kind: str | None, sign: int) -> Valu
     result = pd.Series(pd.NaT, index=dates_s.index, dtype="datetime64[ns]")
     valid = (~dates_s.isna() & ~amounts.isna()).to_numpy(dtype=bool)
     if kind == "working":
-        days = dates_s[valid].to_numpy(dtype="datetime64[D]")
+        start = dates_s[valid]
+        days = start.to_numpy(dtype="datetime64[D]")
         steps = (amounts[valid].to_numpy(dtype=float) * sign).astype(int)
         # roll forward from a weekend or holiday, as a clock started then would.
         shifted = np.busday_offset(days, steps, roll="forward", busdaycal=working_day_calendar())
-        result[valid] = pd.to_datetime(shifted)
+        # Keep the time of day, as adding days or months does.
+        result[valid] = pd.to_datetime(shifted) + (start - start.dt.normalize()).to_numpy()
     else:
         # One vectorized DateOffset per distinct number of months (usually one or two).
         month_counts = (amounts * sign).astype("Float64")
