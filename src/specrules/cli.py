@@ -25,7 +25,10 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 # Modules that add sub-commands: each has `register(commands)`, which adds its parsers with
 # `set_defaults(run=...)`. One line here per module keeps each command in its own file.
-COMMAND_MODULES: tuple[str, ...] = ("specrules.authoring.commands",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "specrules.authoring.commands",
+    "specrules.synth",
+)
 
 
 def _escape(text: str, property_value: bool = False) -> str:
