@@ -15,6 +15,9 @@ appointments (f2f = face to face)
   A1 R1 f2f 10 Jul; A2 R2 telephone 6 Jul, A3 R2 f2f 12 Jul (interpreter); A4 R3 f2f 8 Jul;
   A5 R4 f2f 18 Jul; A6 R5 f2f but not confidential 8 Jul, A7 R5 f2f 15 Jul; A8 R6 f2f 8 Aug;
   A9 R8 f2f 5 Oct (interpreter).
+  Held (SDF): A1 Mon 15 Jul 10:00 (1), A2 Mon 8 Jul 17:30 (2), A3 Tue 16 Jul 09:00 (2),
+  A4 Wed 10 Jul 08:30 (3), A5 Mon 22 Jul 14:00 (4), A6 Thu 11 Jul 16:59 (5), A7 Sat 20 Jul
+  11:00 (5), A8 Mon 12 Aug 18:00 (6), A9 Wed 9 Oct 12:00 (1).
 clients C1-C5 (C3 has no veteran status recorded); deprived areas: C1 C2 C4.
 interventions (end + 28 days = follow-up due; "fu" = days from the end to the follow up)
   I01 C1 stop smoking core 1:1, ends 4 Sep     I02 C2 stop smoking Level 2 pharmacy, 9 Sep
@@ -218,6 +221,14 @@ FIGURES = [
     # Level 2 recharges: August 1,200.50 + 300.00; February 2,250.00
     ("level2_recharges", "2019-08", "monitoring", 1500.50),
     ("level2_recharges", "2020-02", "monitoring", 2250.00),
+    # 5.5: held before 9am, from 5pm or at a weekend: A2 (17:30) A4 (08:30) A7 (Saturday)
+    # A8 (18:00) in Q1; A3 at 09:00 and A6 at 16:59 are within hours; A9 (Q2) too
+    ("sessions_outside_9_to_5", Q1, "met", 4),
+    ("sessions_outside_9_to_5", Q2, "not met", 0),
+    ("sessions_outside_9_to_5", Q3, "not met", 0),
+    ("sessions_outside_9_to_5", Q4, "not met", 0),
+    # 5.4: footprints 1 2 3 4 5 6 used; none in 7: 6 < 7
+    ("delivery_across_sdfs", YEAR, "not met", 6),
     # insurance: PL £5m for a year; EL £10m for a year; PI £2m but only Jul-Dec 2019
     ("public_liability_insurance", YEAR, "met", 1),
     ("employers_liability_insurance", YEAR, "met", 1),
@@ -245,7 +256,7 @@ def test_every_rule_is_worked_by_hand(evaluation):
 
 def test_rule_counts_by_kind():
     spec = specrules.load(SPEC).model
-    assert (len(spec.eligibility), len(spec.response_times), len(spec.kpis)) == (6, 1, 62)
+    assert (len(spec.eligibility), len(spec.response_times), len(spec.kpis)) == (6, 1, 64)
     monitoring = [k.id for k in spec.kpis if k.threshold is None or k.monitoring_only]
     assert len(monitoring) == 23
 

@@ -12,6 +12,8 @@ referrals (accepted F1-F5; F6 was passed back)
   F5 U2 2 Sep, no borough connection, BMI 45, CKD stage 4+ with no clinician confirmation.
 appointments: initial assessments offered F1 20 Jul (19 days), F2 5 Aug (28 days), F3 14 Aug
   (30 days; its programme session on 30 Jul does not count), F4 19 Aug (14 days); F5 none.
+  Held: AP1 Wed 24 Jul 10:00, AP2 Fri 9 Aug 18:30, AP3 Mon 19 Aug 09:30, AP4 Fri 2 Aug
+  11:00, AP5 Sat 24 Aug 10:00.
 programmes (reviews at start + 6/12/24 months; "at review" = not ended > 4 weeks before it)
   P1 U1 standard, 1 Aug 2019, 6 months, completed 31 Jan 2020, 10/12 sessions, 120 → 114 kg
      at 6 months (exactly 5%), full measures at start and completion.
@@ -165,6 +167,11 @@ FIGURES = [
     ("delivery_examples", Q4, "met", 3),
     ("preferred_contact_breakdown", YEAR, "monitoring", 9),  # row 20: U1-U9
     ("interpreter_appointments", YEAR, "monitoring", 2),  # AP4 AP5
+    # 5.6: evenings (from 5pm) or weekends: AP2 (18:30) AP5 (Saturday), both in Q1
+    ("evening_and_weekend_sessions", Q1, "monitoring", 2),
+    ("evening_and_weekend_sessions", Q2, "monitoring", 0),
+    ("evening_and_weekend_sessions", Q3, "monitoring", 0),
+    ("evening_and_weekend_sessions", Q4, "monitoring", 0),
     ("funding_cap", YEAR, "met", 660_000),  # 330,000 + 330,000 = exactly £660k
     ("public_liability_insurance", YEAR, "met", 1),  # £5m for a year
     ("employers_liability_insurance", YEAR, "not met", 0),  # £4m < £5m
@@ -192,9 +199,9 @@ def test_every_rule_is_worked_by_hand(evaluation):
 
 def test_rule_counts_by_kind():
     spec = specrules.load(SPEC).model
-    assert (len(spec.eligibility), len(spec.response_times), len(spec.kpis)) == (16, 1, 39)
+    assert (len(spec.eligibility), len(spec.response_times), len(spec.kpis)) == (16, 1, 40)
     monitoring = [k.id for k in spec.kpis if k.threshold is None or k.monitoring_only]
-    assert len(monitoring) == 19
+    assert len(monitoring) == 20
 
 
 def test_every_rule_cites_its_source_line():
