@@ -98,3 +98,30 @@ def test_a_fixed_date_moved_by_a_different_amount_on_each_row() -> None:
     )
     assert result == [pd.Timestamp("2024-01-04"), pd.Timestamp("2024-01-02")]
     assert column("(if b then 1 month else 2 months) + 2019-01-01", [], b=[]) == []
+
+
+def test_dividing_by_a_zero_duration_is_missing() -> None:
+    # Found by probing `(t1 - d1) / 0 minutes`: the engine gave inf, because a zero
+    # Timedelta does not compare equal to the number 0 it checked for.
+    # 09:30 after midnight divided by 30 minutes is 19; by 0 minutes it is missing.
+    t1 = [dt.datetime(2024, 3, 4, 9, 30), dt.datetime(2024, 3, 4, 0, 0)]
+    d1 = [dt.datetime(2024, 3, 4), dt.datetime(2024, 3, 4)]
+    assert column("(t1 - d1) / 30 minutes", [1, 2], t1=t1, d1=d1) == [19.0, 0.0]
+    assert column("(t1 - d1) / 0 minutes", [1, 2], t1=t1, d1=d1) == [None, None]
+    # The second row's divisor t1 - d1 is zero; the first's is 9.5 hours.
+    assert column("1 hour / (t1 - d1) is missing", [1, 2], t1=t1, d1=d1) == [False, True]
+
+
+def test_round_takes_the_places_of_each_row() -> None:
+    # Found by probing `round(n1 + 1.25, if b then 1 else 0)`: every row was rounded to the
+    # places of the first row. 2.5 to 1 place is 2.5; 1.25 to 0 places is 1 (a half goes
+    # to the even neighbour); missing places give a missing result.
+    result = column(
+        "round(n1 + 1.25, if b then 1 else 0)",
+        [3, 4, 5],
+        n1=[1.25, 0.0, None],
+        b=[True, None, True],
+    )
+    assert result == [2.5, 1.0, None]
+    result = column("round(n1, n2)", [3, 4, 5], n1=[2.25, 2.25, 7.0], n2=[0.0, 1.0, None])
+    assert result == [2.0, 2.2, None]

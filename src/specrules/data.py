@@ -173,7 +173,9 @@ def _parse_date(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, str
     retry = text.notna() & values.isna()
     if retry.any():  # UK style day/month/year, as exported by spreadsheets
         values[retry] = pd.to_datetime(text[retry], errors="coerce", dayfirst=True, format="mixed")
-    values = values.astype("datetime64[ns]")
+    # Only dates pandas can hold in nanoseconds (1677 to 2262); 0001-01-01 is "not a date".
+    inside = (values >= pd.Timestamp.min) & (values <= pd.Timestamp.max)
+    values = values.where(inside).astype("datetime64[ns]")
     if spec.type == "date":
         values = values.dt.normalize()
     return values, "not a date (write YYYY-MM-DD or DD/MM/YYYY)"

@@ -382,8 +382,15 @@ def _row_extreme(how: str) -> Callable[..., pd.Series]:
 
 
 def _round(value: pd.Series, digits: pd.Series | None = None) -> pd.Series:
-    places = 0 if digits is None else int(digits.iloc[0]) if len(digits) else 0
-    return value.round(places)
+    if digits is None:
+        return value.round(0)
+    # The places may differ from row to row: one vectorized round per distinct number.
+    places = digits.astype("Float64")
+    result = pd.Series(pd.NA, index=value.index, dtype="Float64")
+    for count in places.dropna().unique():
+        rows = (places == count).fillna(False).to_numpy(dtype=bool)
+        result[rows] = value[rows].astype("Float64").round(int(count))
+    return result
 
 
 def _contains(text: pd.Series, part: pd.Series) -> pd.Series:
