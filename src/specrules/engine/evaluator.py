@@ -182,6 +182,10 @@ def rule_periods(rule: CompiledRule, requested: list[Period], plan: Plan) -> lis
             found.extend(periods_within(outer, rule.period, contract))
         else:
             found.append(outer)
+    # A period wholly outside the contract (a financial-year quarter before a mid-year start,
+    # or one after the end) has nothing to judge, so it gets no verdict.
+    last = contract_end(contract)
+    found = [p for p in found if p.end >= contract.start and p.start <= last]
     return list(dict.fromkeys(found))
 
 
