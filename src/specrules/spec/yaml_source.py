@@ -136,7 +136,16 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError):  # 2019-13-45 looks like a date, but is not one
+            raise _error(
+                file,
+                node.start_mark,
+                "Y010",
+                f"`{node.value}` is not a real date",
+                "write a date as YYYY-MM-DD (2019-07-01), or put text in quotes",
+            ) from None
 
 
 def load_yaml(text: str, file: str = "<spec>") -> tuple[Any, SourceMap]:
@@ -161,7 +170,24 @@ def load_yaml(text: str, file: str = "<spec>") -> tuple[Any, SourceMap]:
                 )
             ]
         )
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character PyYAML refuses to read
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise SpecError(
+            [
+                Diagnostic(
+                    "Y011",
+                    f"character {_codepoint(exc.character)} cannot appear in a spec",
+                    file,
+                    line,
+                    column,
+                    "delete it (it is invisible in most editors; it often comes from copying "
+                    "text out of a PDF or a spreadsheet)",
+                )
+            ]
+        ) from None
     try:
         loader.anchors = {}
         node = loader.get_single_node()
@@ -214,6 +240,10 @@ _YAML_HINTS = {
     "text of the line above with the same indentation",
     "found character '\\t' that cannot start any token": "YAML indents with spaces only",
 }
+
+
+def _codepoint(character: object) -> str:
+    return f"U+{character:04X}" if isinstance(character, int) else repr(character)
 
 
 def _reject_aliases(root: yaml.Node, file: str) -> None:
