@@ -331,13 +331,16 @@ class _Synth:
         for rule in plan.rules:
             self.rules_on.setdefault(rule.model.dataset, []).append(rule)
         self.layout = _layout(self.spec, {n: len(r) for n, r in self.rules_on.items()})
-        # children whose dates end a parent's clock: every parent row gets at least one
-        self.required_children = {
-            call.over
-            for rule in plan.rules
-            if rule.kind == "response_time" and "end" in rule.expressions
-            if (call := self._child_aggregate_node(rule)) is not None and call.over
-        }
+        # Aggregates computed per row over a child dataset (min(appointments.offered_on where
+        # …)): each distinct condition gets its own child row of every parent, so every
+        # parent row has at least that many children.
+        self.slots: dict[str, list[ir.Node | None]] = {}
+        for node in self._expressions():
+            for sub in ir.walk(node):
+                if isinstance(sub, ir.Call) and sub.over and sub.correlated_link:
+                    conditions = self.slots.setdefault(sub.over, [])
+                    if sub.where not in conditions:
+                        conditions.append(sub.where)
         self.anchor = {n: self._anchor_field(n) for n in self.spec.datasets}
         self.text_literals, self.number_literals = self._literals()
         self.blocks: dict[tuple[str, str], np.ndarray] = {}  # (dataset, rule id) -> its rows
@@ -698,8 +701,9 @@ class _Synth:
             else:
                 mean = 3.0 if _is_event_dataset(name) else 1.0
                 counts = rng.poisson(mean, len(parent))
-                if name in self.required_children:
-                    counts = 1 + rng.poisson(max(mean - 1.0, 0.5), len(parent))
+                if name in self.slots:
+                    least = len(self.slots[name])
+                    counts = least + rng.poisson(max(mean - least, 0.5), len(parent))
             parent_rows = np.repeat(np.arange(len(parent)), counts)
             n = len(parent_rows)
             if anchor is None:
@@ -968,8 +972,11 @@ class _Synth:
             self._missing(dataset, node.operand, need, want != node.negated, deeper)
         elif isinstance(node, ir.Compare):
             op = node.op if want else _NEGATE[node.op]
-            if not self._solve(dataset, node.left, op, self._eval(dataset, node.right), need):
-                self._solve(dataset, node.right, _FLIP[op], self._eval(dataset, node.left), need)
+            self._solve(dataset, node.left, op, self._eval(dataset, node.right), need)
+            # rows the left side could not fix (a count that cannot reach the bound): the right
+            still = need & ~(self._eval(dataset, node) == want).fillna(False).to_numpy(dtype=bool)
+            if still.any():
+                self._solve(dataset, node.right, _FLIP[op], self._eval(dataset, node.left), still)
         elif isinstance(node, ir.InList):
             self._in_list(dataset, node, need, want != node.negated, deeper)
         elif isinstance(node, ir.Between):
@@ -1005,8 +1012,11 @@ class _Synth:
     ) -> None:
         column = self._settable(dataset, operand)
         if column is None:
-            if (derived := self._derived_of(dataset, operand)) is not None and not missing:
-                self.satisfy(dataset, ir.IsMissing(derived, True, type=BOOLEAN), rows, True, depth)
+            operand = self._expand(dataset, operand)
+            if isinstance(operand, ir.Call) and operand.over and operand.correlated_link:
+                self._present(operand, rows, not missing)
+            elif self._settable(dataset, operand) is not None:  # a derived alias of a field
+                self._missing(dataset, operand, rows, missing, depth)
             return
         if missing:
             if self.fields[dataset][column].nullable:
@@ -1019,6 +1029,19 @@ class _Synth:
         else:
             values = self._fresh(dataset, column, n)
         self._set(dataset, column, rows, values)
+
+    def _present(self, call: ir.Call, rows: np.ndarray, present: bool) -> None:
+        """A per-row aggregate with (or without) a value: a child that counts, or none."""
+        child, family, _ = self._family(call, rows)
+        if not present:
+            if call.where is not None:
+                self.satisfy(child, call.where, family, False)
+            return
+        chosen = family & (self._rank_in_slot(call) == 0)
+        if call.where is not None:
+            self.satisfy(child, call.where, chosen, True)
+        if call.args:
+            self._missing(child, call.args[0], chosen, False, 0)
 
     def _in_list(
         self, dataset: str, node: ir.InList, rows: np.ndarray, inside: bool, depth: int
@@ -1065,20 +1088,21 @@ class _Synth:
         op: str,
         bound: pd.Series | tuple[pd.Series, pd.Series],
         rows: np.ndarray,
-        avoid: frozenset[str] = frozenset(),
+        avoid: frozenset[tuple] = frozenset(),
     ) -> bool:
-        """Make `target op bound` true on `rows` by changing a column `target` depends on
-        (not one in `avoid`, which appear on both sides of an operator).
+        """Make `target op bound` true on `rows` by changing a value `target` depends on
+        (not one in `avoid`: those appear on both sides of an operator, as `weight` in
+        `(weight - weight_end) / weight`).
 
-        Returns False when nothing here can be changed (for instance a parent's field).
+        Returns False when nothing here can be changed (for instance a computed count).
         """
+        if self._atom(target) in avoid:
+            return False
         bounds = bound if isinstance(bound, tuple) else (bound,)
         for b in bounds:
             rows = rows & b.notna().to_numpy(dtype=bool)
         column = self._settable(dataset, target)
         if column is not None:
-            if column in avoid:
-                return False
             if rows.any():
                 self._set(dataset, column, rows, self._sample(dataset, column, op, bound))
             return True
@@ -1093,24 +1117,43 @@ class _Synth:
                 return False
             parent_bound = tuple(carried) if isinstance(bound, tuple) else carried[0]
             return self._solve(parent, ref, op, parent_bound, parent_rows)
+        if isinstance(target, ir.Call) and target.over and target.correlated_link:
+            return self._solve_aggregate(dataset, target, op, bound, rows)
+        if isinstance(target, ir.Call) and target.name in ("hour", "weekday") and target.args:
+            return self._solve_clock(dataset, target, op, bound, rows)
         if isinstance(target, ir.Call) and len(target.args) == 2 and target.over is None:
             if target.name in _GAP_FUNCTIONS:
                 return self._solve_gap(dataset, target, op, bound, rows)
             if target.name == "pct_change":
                 return self._solve_change(dataset, target, op, bound, rows)
         if isinstance(target, ir.Arithmetic) and not isinstance(bound, tuple):
-            shared = self._columns(dataset, target.left) & self._columns(dataset, target.right)
+            shared = self._atoms(dataset, target.left) & self._atoms(dataset, target.right)
             return self._solve_arithmetic(dataset, target, op, bound, rows, avoid | shared)
         return False
 
-    def _columns(self, dataset: str, node: ir.Node) -> frozenset[str]:
-        """The row's own columns an expression reads, through its derived fields."""
-        found: set[str] = set()
-        for sub in ir.walk(node):
+    @staticmethod
+    def _atom(node: ir.Node) -> tuple | None:
+        """A value solving can change: a column (own or a parent's), or a per-row aggregate."""
+        if isinstance(node, ir.Reference) and node.column:
+            return ("column", node.via_link, node.column)
+        if isinstance(node, ir.Call) and node.over:
+            return ("aggregate", node)
+        return None
+
+    def _atoms(self, dataset: str, node: ir.Node) -> frozenset[tuple]:
+        """The values an expression is computed from, through the row's derived fields."""
+        found: set[tuple] = set()
+        stack = [node]
+        while stack:
+            sub = stack.pop()
             if (derived := self._derived_of(dataset, sub)) is not None:
-                found |= self._columns(dataset, derived)
-            elif isinstance(sub, ir.Reference) and sub.via_link is None and sub.column:
-                found.add(sub.column)
+                stack.append(derived)
+                continue
+            atom = self._atom(sub)
+            if atom is not None:
+                found.add(atom)
+            if not (isinstance(sub, ir.Call) and sub.over):  # an aggregate is one value
+                stack.extend(ir.children(sub))
         return frozenset(found)
 
     def _solve_arithmetic(
@@ -1120,7 +1163,7 @@ class _Synth:
         op: str,
         bound: pd.Series,
         rows: np.ndarray,
-        avoid: frozenset[str],
+        avoid: frozenset[tuple],
     ) -> bool:
         """Move the other operand across: L + R op B is L op B - R (or R op B - L); a
         product or quotient only where the other operand is positive, so `op` holds."""
@@ -1226,6 +1269,87 @@ class _Synth:
         }[op]
         return pick.to_numpy("datetime64[ns]")
 
+    def _family(self, call: ir.Call, rows: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+        """For a per-row aggregate over a child dataset: the child, its rows whose parent
+        row is in `rows`, and each child row's parent row."""
+        child = call.over or ""
+        positions = self._positions(child, call.correlated_link or "")
+        parent_row = np.where(positions >= 0, positions, 0)
+        return child, (positions >= 0) & rows[parent_row], parent_row
+
+    def _solve_aggregate(self, dataset: str, call: ir.Call, op: str, bound, rows) -> bool:
+        """`count(children where W) > 0`, `min(children.x where W) <= b` and the like,
+        computed per row: make the parent's own children (one per condition) fit."""
+        child, family, parent_row = self._family(call, rows)
+        if not family.any():
+            return True
+        where = call.where
+        if call.name == "count" and not isinstance(bound, tuple):
+            b = bound.astype("Float64").to_numpy(dtype=float, na_value=0.0)[parent_row]
+            wanted = {">": b + 1, ">=": b, "=": b, "<": b - 1, "<=": b, "!=": b + 1}[op]
+            wanted = np.maximum(np.ceil(wanted), 0).astype(int)
+            chosen = family & (self._rank_in_slot(call) < wanted)
+            if where is not None:
+                self.satisfy(child, where, chosen, True)
+                if op in ("<", "<=", "="):
+                    self.satisfy(child, where, family & ~chosen, False)
+            if call.args:
+                self._missing(child, call.args[0], chosen, False, 0)
+            return True
+        if call.name not in ("min", "max", "sum", "mean", "median") or not call.args:
+            return False
+        chosen = family & (self._rank_in_slot(call) == 0)
+        if where is not None:
+            self.satisfy(child, where, chosen, True)
+            qualifying = family & self._mask(child, where)
+        else:
+            qualifying = family
+        bounds = bound if isinstance(bound, tuple) else (bound,)
+        index = self.frames[child].index
+        carried = [pd.Series(b.array.take(parent_row), index=index) for b in bounds]
+        if call.name == "sum" and op in ("<", "<=") and not isinstance(bound, tuple):
+            # a total below the bound: each of the parent's rows takes its share of it
+            per_parent = np.bincount(parent_row[qualifying], minlength=len(bounds[0]))
+            carried[0] = carried[0] / np.maximum(per_parent[parent_row], 1)
+        child_bound = tuple(carried) if isinstance(bound, tuple) else carried[0]
+        return self._solve(child, call.args[0], op, child_bound, qualifying)
+
+    def _rank_in_slot(self, call: ir.Call) -> np.ndarray:
+        """Each child row's place among its parent's children, counted from the slot of
+        this aggregate's condition: the row at 0 is the one kept for the condition."""
+        child = call.over or ""
+        positions = self._positions(child, call.correlated_link or "")
+        rank = pd.Series(positions).groupby(positions).cumcount().to_numpy()
+        slots = self.slots.get(child, [None])
+        slot = slots.index(call.where) if call.where in slots else 0
+        count = np.bincount(positions[positions >= 0], minlength=1 + max(0, positions.max()))
+        size = np.maximum(count[np.where(positions >= 0, positions, 0)], 1)
+        return (rank - slot) % size
+
+    def _solve_clock(self, dataset: str, call: ir.Call, op: str, bound, rows) -> bool:
+        """`hour(start_at) >= 8`, `weekday(day) <= 5`: move the time of day, or the day."""
+        column = self._settable(dataset, call.args[0])
+        if column is None or isinstance(bound, tuple):
+            return False
+        b = bound.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        current = pd.to_datetime(self.frames[dataset][column])
+        day = current.dt.normalize()
+        if call.name == "hour":
+            if self.fields[dataset][column].type != "datetime":
+                return False
+            hours = _sample_number(self.rng, op, b, 0.0, 23.9, False)
+            minutes = np.clip(np.round(hours * 12) * 5, 0, 24 * 60 - 5)  # five-minute steps
+            if op in (">", "<"):  # rounding must not land on the bound itself
+                minutes = np.where(minutes / 60 == b, minutes + (5 if op == ">" else -5), minutes)
+            values = day + pd.to_timedelta(minutes, unit="min")
+        else:
+            wanted = _sample_number(self.rng, op, b, 1.0, 7.0, True)
+            weekday = current.dt.day_of_week.to_numpy(dtype=float, na_value=np.nan) + 1
+            values = current + pd.to_timedelta(np.nan_to_num(wanted - weekday), unit="D")
+        rows = rows & current.notna().to_numpy(dtype=bool)
+        self._set(dataset, column, rows, values)
+        return True
+
     def _solve_gap(self, dataset: str, call: ir.Call, op: str, bound, rows: np.ndarray) -> bool:
         """`days_between(a, b) <= 14` and friends: place b after a (or a before b)."""
         first, second = call.args
@@ -1252,11 +1376,11 @@ class _Synth:
         if call.name == "working_days_between":
             days = origin.astype("datetime64[D]")
             safe = np.where(np.isnat(days), np.datetime64("2000-01-03"), days)
-            roll = "forward" if sign == 1 else "backward"
-            moved = np.busday_offset(
-                safe, (sign * gap).astype(int), roll=roll, busdaycal=working_day_calendar()
-            )
-            values = moved.astype("datetime64[ns]")
+            # counted as the engine counts: working days after the first date up to and
+            # including the second, so a start on a holiday rolls back, not forward
+            steps = (sign * gap).astype(int)
+            moved = np.busday_offset(safe, steps, roll="backward", busdaycal=working_day_calendar())
+            values = np.where(steps == 0, safe, moved).astype("datetime64[ns]")
         elif call.name == "age_at":
             # mid-way through the year of age, so whole years come out exact
             years = gap + 0.05 + 0.9 * self.rng.random(len(gap))
@@ -1265,6 +1389,14 @@ class _Synth:
         else:
             unit = "h" if call.name == "hours_between" else "D"
             values = origin + sign * pd.to_timedelta(gap, unit=unit).to_numpy()
+        if call.name != "hours_between" and self.fields[dataset][column].type == "datetime":
+            # whole days apart: a time of day that keeps the later event after the earlier
+            since_midnight = origin - origin.astype("datetime64[D]").astype("datetime64[ns]")
+            left = np.timedelta64(24 * 60 - 1, "m") - since_midnight
+            u = self.rng.random(len(origin))
+            at = since_midnight + (left * u if sign == 1 else -since_midnight * u)
+            day = values.astype("datetime64[D]").astype("datetime64[ns]")
+            values = day + at.astype("timedelta64[m]").astype("timedelta64[ns]")
         self._set(dataset, column, rows, values)
         return True
 
@@ -1470,11 +1602,12 @@ class _Synth:
         unit = "hours" if isinstance(observation, ir.Call) and "hours" in observation.name else None
         low = amount_value(threshold.amount, unit)
         is_duration = observation.type is not None and observation.type.kind == "duration"
+        share = self._share_of_total(rule, threshold, rows) if model.aggregate == "sum" else 1.0
 
         def series(value: float) -> pd.Series:
             if is_duration:
                 return pd.Series(pd.to_timedelta(value, unit="h" if unit else "D"), index=index)
-            return pd.Series(value, index=index, dtype="Float64")
+            return pd.Series(value * share, index=index, dtype="Float64")
 
         if threshold.kind == "between" and threshold.upper is not None:
             high = amount_value(threshold.upper, unit)
@@ -1486,6 +1619,28 @@ class _Synth:
         op = _THRESHOLD_OP[threshold.kind]
         self._solve(dataset, observation, op, series(low), keep)
         self._solve(dataset, observation, _NEGATE[op], series(low), fail)
+
+    def _share_of_total(
+        self, rule: CompiledRule, threshold: ir.Threshold, rows: np.ndarray
+    ) -> np.ndarray:
+        """For a total (`sum`) judged per period: each row's share of its period's target,
+        so the rows of a period add up to it."""
+        dataset = rule.model.dataset
+        periods = self._periods(rule.period)
+        n = len(rows)
+        if rule.date is None or not periods:
+            return np.full(n, 1.0 / max(1, int(rows.sum())))
+        dates = pd.to_datetime(self._eval(dataset, rule.date)).to_numpy("datetime64[ns]")
+        starts = np.array([first.to_datetime64() for first, _, _ in periods])
+        which = np.clip(np.searchsorted(starts, dates, side="right") - 1, 0, len(periods) - 1)
+        counts = np.bincount(which[rows & ~np.isnat(dates)], minlength=len(periods))
+        factors = np.array(
+            [
+                scale_factor(threshold.per, period) if threshold.per and period else 1.0
+                for _, _, period in periods
+            ]
+        )
+        return factors[which] / np.maximum(counts[which], 1)
 
     def _eligibility(self, rule: CompiledRule) -> None:
         dataset = rule.model.dataset
@@ -1503,12 +1658,6 @@ class _Synth:
         current = self._eval(dataset, criterion)
         self.satisfy(dataset, criterion, considered & ~fail, passing, current=current)
         self.satisfy(dataset, criterion, fail, not passing, current=current)
-
-    def _child_aggregate_node(self, rule: CompiledRule) -> ir.Call | None:
-        node = self._expand(rule.model.dataset, rule.expressions["end"])
-        if isinstance(node, ir.Call) and node.name in ("min", "max") and node.correlated_link:
-            return node
-        return None
 
     def _expand(self, dataset: str, node: ir.Node) -> ir.Node:
         """Follow the row's own derived fields to the expression behind them."""
@@ -1645,15 +1794,38 @@ class _Synth:
                     self._blank(name, field_name, self.rng.random(len(frame)) < rate)
 
     def _clip_dates(self) -> None:
-        """Dates inside the contract: the date that places a row in a period inside its
-        start and end, the others possibly in the extension years."""
+        """Dates inside the contract: the date that places a row in a period within its
+        start and end, the others possibly in the extension years. A row with a date
+        outside has all its dates moved by whole weeks together, keeping the gaps between
+        them, the weekday and the time of day that rules may check; what still falls
+        outside is clipped."""
+        week = np.timedelta64(7, "D").astype("timedelta64[ns]")
         end = self.t1 + pd.Timedelta(hours=23, minutes=59)
         for name, frame in self.frames.items():
-            for field_name, spec in self.fields[name].items():
-                if spec.type in ("date", "datetime") and not _is_birth(field_name):
-                    last = end if field_name == self.anchor[name] else self.t_last
-                    frame[field_name] = frame[field_name].clip(self.t0, last)
-                    self._changed(name, field_name)
+            dated = [
+                f
+                for f, spec in self.fields[name].items()
+                if spec.type in ("date", "datetime") and not _is_birth(f)
+            ]
+            if not dated:
+                continue
+            limits = {f: end if f == self.anchor[name] else self.t_last for f in dated}
+            values = {f: frame[f].to_numpy("datetime64[ns]") for f in dated}
+            zero = np.zeros(len(frame), dtype="timedelta64[ns]")
+            late, early = zero.copy(), zero.copy()
+            for f in dated:
+                over = values[f] - limits[f].to_datetime64()
+                under = self.t0.to_datetime64() - values[f]
+                late = np.maximum(late, np.where(np.isnat(over), zero, over))
+                early = np.maximum(early, np.where(np.isnat(under), zero, under))
+            weeks = np.ceil(late / week) - np.ceil(early / week)
+            moved = weeks != 0
+            for f in dated:
+                shifted = values[f] - weeks.astype(np.int64) * week
+                self._set(name, f, moved & ~np.isnat(values[f]), shifted)
+                last = limits[f]
+                frame[f] = self.frames[name][f].clip(self.t0, last)
+                self._changed(name, f)
 
     def _shape(self, rule: CompiledRule, action: Any) -> None:
         """Shape the data for one rule; an expression this module cannot solve is skipped
