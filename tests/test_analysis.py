@@ -225,6 +225,10 @@ def test_a_rule_whose_dataset_is_missing_has_no_rows(spec):
     empty = spec.evaluate({"other": pd.DataFrame()}, period="2023/24")
     with pytest.raises(ValueError, match="no rows to show: dataset `referrals`: no data supplied"):
         empty.rows_behind("adults_only")
+    assert repr(empty.verdict("adults_only")) == (
+        "<Verdict adults_only 2023/24: no data: dataset `referrals`: no data supplied for "
+        "this dataset>"
+    )
 
 
 # ------------------------------------------------------------------ display
@@ -252,6 +256,17 @@ def test_evaluation_html_has_rag_colours_and_thresholds(evaluation):
     # the figure and its target side by side, in the verdict's colour
     assert f'<b style="color:{RED}">62.5%</b> <span style="color:#666">vs 100.0%</span>' in html
     assert "at least 3 per quarter" in html
+
+
+def test_long_evaluations_are_cut_short_in_html(evaluation, monkeypatch):
+    from specrules import display
+
+    monkeypatch.setattr(display, "MAX_HTML_ROWS", 5)
+    html = evaluation._repr_html_()
+    assert html.count("<tr>") == 1 + 5
+    assert "… 17 more rows; use <code>to_frame()</code>" in html
+    empty = evaluation.model_copy(update={"verdicts": []})
+    assert "No verdicts: no period was evaluated." in empty._repr_html_()
 
 
 def test_html_escapes_what_it_shows(evaluation):
