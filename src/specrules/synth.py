@@ -95,6 +95,8 @@ _NUMBER_HINTS: list[tuple[frozenset[str], _Range]] = [
     ),
     (frozenset({"change", "loss", "gain", "difference", "diff"}), _Range(-5, 10, False, 1)),
     (frozenset({"bmi"}), _Range(18.5, 45, False, 1)),
+    (frozenset({"systolic"}), _Range(100, 180, True)),
+    (frozenset({"diastolic"}), _Range(60, 110, True)),
     (frozenset({"age"}), _Range(16, 90, True)),
     (frozenset({"weight", "kg"}), _Range(55, 140, False, 1)),
     (frozenset({"height", "cm"}), _Range(150, 195, False, 0)),
@@ -243,7 +245,26 @@ class _Layout:
     lookup: set[str]  # tops whose children all hang from another family: kept small
 
 
-def _layout(spec: models.Spec, rule_counts: dict[str, int]) -> _Layout:
+def _volumes(plan: Plan) -> dict[str, float]:
+    """Rows a year each dataset's count targets imply (12,000 champions ≫ 3 case studies a
+    quarter): among unlinked datasets, the largest is the main one."""
+    per_year = {"year": 1.0, "quarter": 4.0, "month": 12.0, "week": 52.0}
+    found: dict[str, float] = {}
+    for rule in plan.rules:
+        threshold = rule.threshold
+        if (
+            rule.kind == "kpi"
+            and rule.model.scoring == "count"
+            and isinstance(threshold, ir.Threshold)
+            and isinstance(threshold.amount, ir.Number)
+        ):
+            amount = float(threshold.amount.value) * per_year.get(threshold.per or "year", 1.0)
+            dataset = rule.model.dataset
+            found[dataset] = max(found.get(dataset, 0.0), amount)
+    return found
+
+
+def _layout(spec: models.Spec, rule_counts: dict[str, int], volumes: dict[str, float]) -> _Layout:
     names = list(spec.datasets)
     parents = {
         n: [(link.dataset, link.field) for link in spec.datasets[n].links.values()] for n in names
@@ -272,7 +293,15 @@ def _layout(spec: models.Spec, rule_counts: dict[str, int]) -> _Layout:
         return found
 
     tops = [n for n in names if not outside[n]] or [order[0]]
-    root = max(tops, key=lambda n: (len(descendants(n)), rule_counts.get(n, 0), -names.index(n)))
+    root = max(
+        tops,
+        key=lambda n: (
+            len(descendants(n)),
+            volumes.get(n, 0.0),
+            rule_counts.get(n, 0),
+            -names.index(n),
+        ),
+    )
     family = {root} | descendants(root)
     primary: dict[str, tuple[str, str] | None] = {}
     secondary: dict[str, list[tuple[str, str]]] = {}
@@ -307,6 +336,7 @@ class _Synth:
         # dates a rule sets (a policy's expiry, a late end) may run into the extension years
         self.t_last = pd.Timestamp(contract_end(contract)) + pd.Timedelta(hours=23, minutes=59)
         self.claimed: dict[str, np.ndarray] = {}  # rows earlier populations rely on
+        self.intents: list[tuple[str, ir.Node, Any, np.ndarray, bool]] = []
         self.frames: dict[str, pd.DataFrame] = {}
         # derived columns live in the working frames; these are up to date
         self._fresh_derived: set[tuple[str, str]] = set()
@@ -330,7 +360,9 @@ class _Synth:
         self.rules_on: dict[str, list[CompiledRule]] = {n: [] for n in self.spec.datasets}
         for rule in plan.rules:
             self.rules_on.setdefault(rule.model.dataset, []).append(rule)
-        self.layout = _layout(self.spec, {n: len(r) for n, r in self.rules_on.items()})
+        self.layout = _layout(
+            self.spec, {n: len(r) for n, r in self.rules_on.items()}, _volumes(plan)
+        )
         # Aggregates computed per row over a child dataset (min(appointments.offered_on where
         # …)): each distinct condition gets its own child row of every parent, so every
         # parent row has at least that many children.
@@ -769,10 +801,10 @@ class _Synth:
         self.block_datasets.add(name)
         return len(owner), None, anchor if dated else None
 
-    def _count_for(
+    def _count_band(
         self, threshold: ir.Threshold, first: pd.Timestamp, last: pd.Timestamp, period
-    ) -> int:
-        rng = self.rng
+    ) -> tuple[float, float | None]:
+        """A count target for one period: pro rata for `per`, a share of a cumulative total."""
         low = amount_value(threshold.amount)
         high = amount_value(threshold.upper) if threshold.upper is not None else None
         if threshold.by is not None:  # cumulative: an even share of the total to the deadline
@@ -783,6 +815,14 @@ class _Synth:
         elif threshold.per is not None and period is not None:
             factor = scale_factor(threshold.per, period)
             low, high = low * factor, None if high is None else high * factor
+        return low, high
+
+    def _count_for(
+        self, threshold: ir.Threshold, first: pd.Timestamp, last: pd.Timestamp, period
+    ) -> int:
+        """Rows to make for a count target in one period (each kept with 1 - breach rate)."""
+        rng = self.rng
+        low, high = self._count_band(threshold, first, last, period)
         kind = threshold.kind
         if kind in ("at most", "less than"):
             base = int(low * 0.6)
@@ -1126,7 +1166,7 @@ class _Synth:
                 return self._solve_gap(dataset, target, op, bound, rows)
             if target.name == "pct_change":
                 return self._solve_change(dataset, target, op, bound, rows)
-        if isinstance(target, ir.Arithmetic) and not isinstance(bound, tuple):
+        if isinstance(target, ir.Arithmetic):
             shared = self._atoms(dataset, target.left) & self._atoms(dataset, target.right)
             return self._solve_arithmetic(dataset, target, op, bound, rows, avoid | shared)
         return False
@@ -1161,7 +1201,7 @@ class _Synth:
         dataset: str,
         target: ir.Arithmetic,
         op: str,
-        bound: pd.Series,
+        bound: pd.Series | tuple[pd.Series, pd.Series],
         rows: np.ndarray,
         avoid: frozenset[tuple],
     ) -> bool:
@@ -1175,24 +1215,36 @@ class _Synth:
         def positive(values: pd.Series) -> np.ndarray:
             return (values.astype("Float64") > 0).fillna(False).to_numpy(dtype=bool)
 
+        def moved(how, flip: bool = False):
+            """The bound with the other operand moved across (a band turns round on a flip)."""
+            if not isinstance(bound, tuple):
+                return how(bound)
+            low, high = how(bound[0]), how(bound[1])
+            return (high, low) if flip else (low, high)
+
+        flipped = op if op == "between" else _FLIP[op]
         try:
             if target.op == "+":
                 return self._solve(
-                    dataset, left, op, bound - value(right), rows, avoid
-                ) or self._solve(dataset, right, op, bound - value(left), rows, avoid)
+                    dataset, left, op, moved(lambda b: b - value(right)), rows, avoid
+                ) or self._solve(dataset, right, op, moved(lambda b: b - value(left)), rows, avoid)
             if target.op == "-":
                 return self._solve(
-                    dataset, left, op, bound + value(right), rows, avoid
-                ) or self._solve(dataset, right, _FLIP[op], value(left) - bound, rows, avoid)
+                    dataset, left, op, moved(lambda b: b + value(right)), rows, avoid
+                ) or self._solve(
+                    dataset, right, flipped, moved(lambda b: value(left) - b, True), rows, avoid
+                )
             divisor = value(right)
             if target.op == "/":
                 return self._solve(
-                    dataset, left, op, bound * divisor, rows & positive(divisor), avoid
+                    dataset, left, op, moved(lambda b: b * divisor), rows & positive(divisor), avoid
                 )
             factor = value(left)
             return self._solve(
-                dataset, left, op, bound / divisor, rows & positive(divisor), avoid
-            ) or self._solve(dataset, right, op, bound / factor, rows & positive(factor), avoid)
+                dataset, left, op, moved(lambda b: b / divisor), rows & positive(divisor), avoid
+            ) or self._solve(
+                dataset, right, op, moved(lambda b: b / factor), rows & positive(factor), avoid
+            )
         except (TypeError, ValueError):
             return False
 
@@ -1582,9 +1634,7 @@ class _Synth:
                     share = np.full(n, (low + high) / 2 * (1 - b))
             hit = rng.random(n) < share
             # row expressions: changing the hit rows leaves the others' values as they were
-            current = self._eval(dataset, numerator)
-            self.satisfy(dataset, numerator, rows & hit, True, current=current)
-            self.satisfy(dataset, numerator, rows & ~hit, False, current=current)
+            self._intend(dataset, numerator, lambda: self._measured(rule), hit, True)
             return
         observation = rule.expressions.get("observation")
         if observation is None:
@@ -1620,6 +1670,62 @@ class _Synth:
         self._solve(dataset, observation, op, series(low), keep)
         self._solve(dataset, observation, _NEGATE[op], series(low), fail)
 
+    def _count(self, rule: CompiledRule) -> None:
+        """A count of rows meeting a population, per period: move rows in or out of the
+        population so the count meets its target (misses it, in a breach_rate share of
+        periods). Volume targets beyond the rows there are stay as they are."""
+        model = rule.model
+        threshold = rule.threshold
+        population = rule.expressions.get("initial_population")
+        dataset = model.dataset
+        if (
+            population is None
+            or model.distinct
+            or model.monitoring_only
+            or not isinstance(threshold, ir.Threshold)
+            or threshold.by is not None
+            or isinstance(threshold.amount, ir.Percent | ir.Duration)
+        ):
+            return
+        rng = self.rng
+        n = len(self.frames[dataset])
+        dates = None
+        if rule.date is not None and rule.period != "contract":
+            dates = pd.to_datetime(self._eval(dataset, rule.date))
+        for first, last, period in self._periods(rule.period):
+            inside = np.ones(n, dtype=bool)
+            if dates is not None:
+                inside = ((dates >= first) & (dates <= last)).fillna(False).to_numpy(dtype=bool)
+            low, high = self._count_band(threshold, first, last, period)
+            kind = threshold.kind
+            most = {
+                "exactly": round(low),
+                "at most": math.floor(low),
+                "less than": math.ceil(low) - 1,
+            }
+            least = {
+                "exactly": round(low),
+                "at least": math.ceil(low),
+                "more than": math.floor(low) + 1,
+            }
+            upper = math.floor(high) if kind == "between" and high is not None else most.get(kind)
+            lower = math.ceil(low) if kind == "between" else least.get(kind)
+            if rng.random() < self.breach:  # this period misses its target
+                if upper is not None:
+                    lower, upper = upper + 1, None
+                elif lower is not None:
+                    lower, upper = None, max(0, lower - 1)
+            current = self._mask(dataset, population) & inside
+            have = int(current.sum())
+            if upper is not None and have > upper:
+                drop = rng.permutation(np.flatnonzero(current))[: have - upper]
+                self.satisfy(dataset, population, np.isin(np.arange(n), drop), False)
+            if lower is not None and have < lower:
+                spare = np.flatnonzero(inside & ~current)
+                if len(spare) >= lower - have:  # a volume the data can hold
+                    add = rng.permutation(spare)[: lower - have]
+                    self.satisfy(dataset, population, np.isin(np.arange(n), add), True)
+
     def _share_of_total(
         self, rule: CompiledRule, threshold: ir.Threshold, rows: np.ndarray
     ) -> np.ndarray:
@@ -1642,22 +1748,47 @@ class _Synth:
         )
         return factors[which] / np.maximum(counts[which], 1)
 
+    def _intend(
+        self,
+        dataset: str,
+        node: ir.Node,
+        rows_of: Any,
+        hit: np.ndarray,
+        want: bool,
+    ) -> None:
+        """Make `node` `want` on the rows `rows_of()` picks where `hit`, and the opposite on
+        the others; remember it, since rules shaped later may disturb it (or change which
+        rows are picked), and `_repair` puts it back."""
+        rows = rows_of()
+        # row expressions: changing some rows leaves the others' values as they were
+        current = self._eval(dataset, node)
+        self.satisfy(dataset, node, rows & hit, want, current=current)
+        self.satisfy(dataset, node, rows & ~hit, not want, current=current)
+        self.intents.append((dataset, node, rows_of, hit, want))
+
+    def _repair(self) -> None:
+        for dataset, node, rows_of, hit, want in self.intents:
+            rows = rows_of()
+            current = self._eval(dataset, node)
+            self.satisfy(dataset, node, rows & hit, want, current=current)
+            self.satisfy(dataset, node, rows & ~hit, not want, current=current)
+
     def _eligibility(self, rule: CompiledRule) -> None:
         dataset = rule.model.dataset
-        considered = self._mask(dataset, rule.expressions.get("applies_to"))
         block = self.blocks.get((dataset, rule.id))
-        if block is not None:
-            considered &= block
+
+        def considered() -> np.ndarray:
+            rows = self._mask(dataset, rule.expressions.get("applies_to"))
+            return rows & block if block is not None else rows
+
         criterion = rule.expressions.get("accept")
         passing = True
         if criterion is None:
             criterion, passing = rule.expressions.get("exclude"), False
         if criterion is None:
             return
-        fail = considered & (self.rng.random(len(considered)) < self.breach)
-        current = self._eval(dataset, criterion)
-        self.satisfy(dataset, criterion, considered & ~fail, passing, current=current)
-        self.satisfy(dataset, criterion, fail, not passing, current=current)
+        passes = self.rng.random(len(self.frames[dataset])) >= self.breach
+        self._intend(dataset, criterion, considered, passes, passing)
 
     def _expand(self, dataset: str, node: ir.Node) -> ir.Node:
         """Follow the row's own derived fields to the expression behind them."""
@@ -1850,9 +1981,12 @@ class _Synth:
         for rule in rules:
             if rule.kind == "kpi":
                 self._shape(rule, self._kpi)
+                if rule.model.scoring == "count":
+                    self._shape(rule, self._count)
         for rule in rules:
             if rule.kind == "eligibility":
                 self._shape(rule, self._eligibility)
+        self._repair()
         self._clip_dates()
         for rule in rules:
             if rule.kind == "response_time":
