@@ -75,7 +75,9 @@ def as_series(value: Value, index: pd.Index, t: Type | None) -> pd.Series:
     dtype = dtype_for(t)
     if value is None or value is pd.NA:
         return pd.Series(pd.NA if dtype != "datetime64[ns]" else pd.NaT, index=index, dtype=dtype)
-    return pd.Series([value] * len(index), index=index, dtype=dtype)
+    if isinstance(value, list | tuple):
+        return pd.Series([value] * len(index), index=index, dtype=dtype)
+    return pd.Series(value, index=index, dtype=dtype)  # a scalar, broadcast without a list
 
 
 def to_boolean(raw: Value, mask: Value) -> Value:
