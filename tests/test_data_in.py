@@ -141,3 +141,28 @@ def test_cli_exit_codes(tmp_path, capsys):
     bad.write_text(BASE.replace("age >= 18", "age >= "))
     assert main(["validate", str(bad)]) == 1
     assert f"{bad}:28:" in capsys.readouterr().out
+
+
+def test_none_is_a_real_text_value_but_a_missing_number(spec):
+    rows = good_rows()
+    rows["service"] = rows["service"].astype(object)
+    rows.loc[0, "age"] = "N/A"
+    evaluation = spec.evaluate({"referrals": rows}, period="2020/21")
+    # "N/A" in a number column is a missing value, not an unreadable one: no issue raised.
+    assert evaluation.data_issues == []
+    # Ages: missing, 40, missing, 65 -> 2 of 4 adults.
+    assert evaluation.verdict("adults").numerator == 2
+
+
+def test_text_none_is_not_turned_into_missing():
+    from specrules.data import load_data
+
+    declared = "          age: integer\n          religion: text"
+    text = BASE.replace("          age: integer", declared)
+    spec = specrules.loads(text)
+    rows = good_rows().assign(religion=["none", "", "Christian", "NA"])
+    loaded = load_data(spec.model, {"referrals": rows})
+    religion = loaded.frames["referrals"]["religion"]
+    # Only the empty cell is missing; "none" and "NA" are answers someone gave.
+    assert religion.isna().tolist() == [False, True, False, False]
+    assert religion[0] == "none"

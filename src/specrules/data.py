@@ -27,7 +27,9 @@ ROW = "__row__"  # 1-based position of the row in its input, kept for reports
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
-_MISSING_TEXT = {"", "na", "n/a", "null", "none", "nan", "nat"}
+# Markers of a missing number, date or true/false. Text and enumerations treat only an empty
+# cell as missing: "none" or "NA" may be real answers there ("religion: none").
+_MISSING_MARKERS = {"", "na", "n/a", "null", "none", "nan", "nat"}
 
 
 @dataclass
@@ -155,9 +157,10 @@ def gather(
 
 
 # ------------------------------------------------------------------ coercion
-def _as_text(raw: pd.Series) -> pd.Series:
+def _as_text(raw: pd.Series, kind: str) -> pd.Series:
     text = raw.astype("string").str.strip()
-    return text.mask(text.str.lower().isin(_MISSING_TEXT))
+    markers = {""} if kind in ("text", "enumeration") else _MISSING_MARKERS
+    return text.mask(text.str.lower().isin(markers))
 
 
 def _report(
@@ -237,7 +240,7 @@ def _coerce(
     """One column in its declared type; unreadable values become missing and are reported."""
     values = _typed_already(raw, spec.type)
     if values is None:
-        text = _as_text(raw)
+        text = _as_text(raw, spec.type)
         if spec.type == "text":
             return text
         values, why = _PARSERS[spec.type](text, spec)
