@@ -157,8 +157,9 @@ def test_none_is_a_real_text_value_but_a_missing_number(spec):
 def test_text_none_is_not_turned_into_missing():
     from specrules.data import load_data
 
-    declared = "          age: integer\n          religion: text"
-    text = BASE.replace("          age: integer", declared)
+    declared = "      age: integer\n      religion: text"
+    text = BASE.replace("      age: integer", declared)
+    assert "religion" in text
     spec = specrules.loads(text)
     rows = good_rows().assign(religion=["none", "", "Christian", "NA"])
     loaded = load_data(spec.model, {"referrals": rows})
