@@ -325,11 +325,16 @@ class Evaluator:
         return kept
 
     def period_rows(self, rule: CompiledRule, period: Period, dates, n: int) -> np.ndarray:
-        if dates is None or rule.period == "contract" and period.kind == "contract":
+        if dates is None:
             return np.ones(n, dtype=bool)
-        start = self.plan.spec.contract.start if self.cumulative(rule) else period.start
         end = period.end if self.as_of is None else min(period.end, self.as_of)
         days = dates.dt.normalize()
+        if rule.period == "contract" and period.kind == "contract":
+            # Undated rows still count over the whole contract; rows dated outside it (reported
+            # as data issues) or after the as-of date do not.
+            outside = (days < pd.Timestamp(period.start)) | (days > pd.Timestamp(end))
+            return ~outside.fillna(False).to_numpy(dtype=bool)
+        start = self.plan.spec.contract.start if self.cumulative(rule) else period.start
         return (
             ((days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end)))
             .fillna(False)
