@@ -112,7 +112,14 @@ def test_champions_recruited_at_the_deadline():
         "Sheffield": 3600,
         "North Derbyshire": 2530,
     }
-    result = specrules.load(SPEC).evaluate({"champions": register(counts, "2018-06-01")})
+    # One more Sheffield champion dated 15 Oct 2017, before the contract started: reported as
+    # a data issue and not counted.
+    early = register({"Sheffield": 1}, "2017-10-15", start=20_000)
+    data = {"champions": pd.concat([register(counts, "2018-06-01"), early], ignore_index=True)}
+    result = specrules.load(SPEC).evaluate(data)
+    issues = [i for i in result.data_issues if i.dataset == "champions"]
+    assert [i.row for i in issues] == [12011]
+    assert "outside the contract" in issues[0].message
     v = result.verdict("champions_recruited", "contract")
     check(v, "met", value=12010)
     statuses = {k: (g.status, g.value) for k, g in by_locality(v).items()}
