@@ -27,7 +27,7 @@ from specrules.dsl.printer import to_text
 from specrules.engine.pandas_backend import Context, dtype_for, evaluate, evaluate_column
 from strategies import (
     CATALOG,
-    KINDS,
+    ROW_KINDS,
     aggregates,
     expressions,
     frames,
@@ -81,7 +81,7 @@ def same(expected: Any, actual: Any) -> bool:
 
 
 def any_expression(**kwargs: Any) -> st.SearchStrategy[ir.Node]:
-    return st.sampled_from(KINDS).flatmap(lambda kind: expressions(kind, **kwargs))
+    return st.sampled_from(ROW_KINDS).flatmap(lambda kind: expressions(kind, **kwargs))
 
 
 # ------------------------------------------------------------------ printing and parsing
