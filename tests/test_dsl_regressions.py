@@ -125,3 +125,20 @@ def test_round_takes_the_places_of_each_row() -> None:
     assert result == [2.5, 1.0, None]
     result = column("round(n1, n2)", [3, 4, 5], n1=[2.25, 2.25, 7.0], n2=[0.0, 1.0, None])
     assert result == [2.0, 2.2, None]
+
+
+def test_working_days_between_counts_the_same_days_backwards() -> None:
+    # Found as `count(d) + sum(abs(working_days_between(2022-01-01, d.d2)))` with d2 =
+    # 2021-01-31: the engine gave 232 working days, the reference 233. When the second date
+    # is earlier, numpy's busday_count counts a range one day later at both ends.
+    # Monday 8 to Friday 12 January 2024: the days after the 8th up to the 12th are Tuesday
+    # to Friday, 4 working days; backwards it is -4 (the engine said -3).
+    result = column(
+        "working_days_between(d1, d2)",
+        [0, 1, 2],
+        d1=[dt.datetime(2024, 1, 8), dt.datetime(2024, 1, 12), dt.datetime(2020, 12, 29)],
+        d2=[dt.datetime(2024, 1, 12), dt.datetime(2024, 1, 8), dt.datetime(2020, 12, 24)],
+    )
+    # Thursday 24 to Tuesday 29 December 2020: 25th (Christmas), 26th-27th (weekend), 28th
+    # (Boxing Day, moved to Monday) are not working days, the 29th is: -1 backwards.
+    assert result == [4.0, -4.0, -1.0]

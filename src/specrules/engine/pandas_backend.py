@@ -197,7 +197,9 @@ def _arithmetic(node: ir.Arithmetic, ctx: Context) -> Value:
         return shift_date(right, left, lt.duration_kind, sign=1)
     op = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[node.op]
     if node.op == "/":
-        zero = right == 0
+        # A duration's zero is a zero Timedelta, which does not compare equal to 0.
+        time = rt.kind == "duration" and rt.duration_kind == "time"
+        zero = right == (pd.Timedelta(0) if time else 0)
         if isinstance(right, pd.Series):
             result = op(left, right.mask(zero.fillna(False).astype(bool)))
             return result
@@ -344,10 +346,13 @@ def _working_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
     valid = (~a.isna() & ~b.isna()).to_numpy(dtype=bool)
     result = pd.Series(pd.NA, index=a.index, dtype="Float64")
     one = np.timedelta64(1, "D")
-    start = _dates(a[valid]).to_numpy(dtype="datetime64[D]") + one
-    end = _dates(b[valid]).to_numpy(dtype="datetime64[D]") + one
-    counts = np.busday_count(start, end, busdaycal=working_day_calendar())
-    result[valid] = counts.astype(float)
+    first = _dates(a[valid]).to_numpy(dtype="datetime64[D]")
+    second = _dates(b[valid]).to_numpy(dtype="datetime64[D]")
+    # Count the days d with earlier < d <= later, then give the sign. (busday_count with
+    # its dates reversed counts a different half-open range, one day out at each end.)
+    earlier, later = np.minimum(first, second), np.maximum(first, second)
+    counts = np.busday_count(earlier + one, later + one, busdaycal=working_day_calendar())
+    result[valid] = np.where(second < first, -counts, counts).astype(float)
     return result
 
 
