@@ -1012,11 +1012,10 @@ class _Synth:
             self._missing(dataset, node.operand, need, want != node.negated, deeper)
         elif isinstance(node, ir.Compare):
             op = node.op if want else _NEGATE[node.op]
-            self._solve(dataset, node.left, op, self._eval(dataset, node.right), need)
-            # rows the left side could not fix (a count that cannot reach the bound): the right
-            still = need & ~(self._eval(dataset, node) == want).fillna(False).to_numpy(dtype=bool)
-            if still.any():
-                self._solve(dataset, node.right, _FLIP[op], self._eval(dataset, node.left), still)
+            # the right side too where the left could not do it all (a count of children that
+            # cannot reach the bound)
+            if not self._solve(dataset, node.left, op, self._eval(dataset, node.right), need):
+                self._solve(dataset, node.right, _FLIP[op], self._eval(dataset, node.left), need)
         elif isinstance(node, ir.InList):
             self._in_list(dataset, node, need, want != node.negated, deeper)
         elif isinstance(node, ir.Between):
@@ -1341,13 +1340,15 @@ class _Synth:
             wanted = {">": b + 1, ">=": b, "=": b, "<": b - 1, "<=": b, "!=": b + 1}[op]
             wanted = np.maximum(np.ceil(wanted), 0).astype(int)
             chosen = family & (self._rank_in_slot(call) < wanted)
+            available = np.bincount(parent_row[family], minlength=len(rows))
+            reachable = bool((available[parent_row] >= wanted)[family].all())
             if where is not None:
                 self.satisfy(child, where, chosen, True)
                 if op in ("<", "<=", "="):
                     self.satisfy(child, where, family & ~chosen, False)
             if call.args:
                 self._missing(child, call.args[0], chosen, False, 0)
-            return True
+            return reachable
         if call.name not in ("min", "max", "sum", "mean", "median") or not call.args:
             return False
         chosen = family & (self._rank_in_slot(call) == 0)
@@ -1506,10 +1507,9 @@ class _Synth:
             rows = np.zeros(n, dtype=bool)
             rows[chosen] = True
             self.satisfy(dataset, node, rows, up, current=value)
+            current = current | rows
         if up:
-            self.claimed[dataset] = self.claimed.get(dataset, np.zeros(n, dtype=bool)) | self._mask(
-                dataset, node
-            )
+            self.claimed[dataset] = self.claimed.get(dataset, np.zeros(n, dtype=bool)) | current
 
     def _populations(self, rule: CompiledRule) -> None:
         dataset = rule.model.dataset
