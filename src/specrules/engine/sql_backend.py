@@ -1,0 +1,674 @@
+"""Checked IR → SQL expressions (sqlglot trees), for DuckDB and for export to other dialects.
+
+The twin of `pandas_backend`: one function per node type in `_HANDLERS`, walking the same
+checked tree, so a construct means the same thing in both engines. SQL is natively
+three-valued, so `and`/`or`/`not`, comparisons, `in` and `between` map one to one; the
+places where SQL and pandas differ are handled here, each where it happens:
+
+- numbers are DOUBLE and `/` is always float division; dividing by zero gives NULL
+  (`a / NULLIF(b, 0)`), as in the pandas engine;
+- `if … then … else` is `CASE WHEN`: an unknown condition takes the else branch;
+- `x in []` is false (NULL for a missing `x`), since SQL has no empty list;
+- a fixed-length duration is a number of seconds (DOUBLE), calendar months and working days
+  are counts, as in the pandas engine (Timedelta / months / days);
+- working days use a calendar table of England and Wales bank holidays
+  (`specrules_calendar`, built from `engine.calendar.bank_holidays`), since no SQL engine has
+  numpy's busday functions;
+- `round` rounds halves to even, as pandas does (DuckDB `round_even`, Spark `bround`).
+
+A function a dialect cannot express raises `UnsupportedInDialect`, naming the alternatives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from specrules.dsl import ir
+from specrules.dsl.types import Type
+
+DIALECTS = ("duckdb", "spark", "postgres", "bigquery", "tsql")
+CALENDAR = "specrules_calendar"  # day DATE, cum BIGINT (working days up to day), fwd BIGINT
+WORKDAYS = "specrules_workdays"  # n BIGINT (ordinal), day DATE (the n-th working day)
+CALENDAR_FIRST, CALENDAR_LAST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+
+
+class UnsupportedInDialect(Exception):
+    """A construct with no SQL equivalent in the chosen dialect."""
+
+    def __init__(self, what: str, dialect: str, works_in: tuple[str, ...] = ()):
+        self.what, self.dialect, self.works_in = what, dialect, works_in
+        where = (
+            f"generate SQL for {', '.join(works_in)}, " if works_in else "generate SQL for duckdb, "
+        )
+        super().__init__(
+            f"{what} has no equivalent in {dialect} SQL that gives the same result; "
+            f"{where}or evaluate with `specrules evaluate --engine pandas` (or duckdb)"
+        )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an expression is compiled.
+
+    `dataset`/`alias`: the row's dataset and the SQL alias of its table (None at the top
+    level, where only aggregates may read data). `tables` names the SQL relation of each
+    dataset for aggregates over whole datasets (period-filtered for a ratio's figures);
+    `full_tables` the relation links and per-row aggregates read. `keys` gives each
+    dataset's single key column, `links` each dataset's links as (dataset, column).
+    """
+
+    dialect: str = "duckdb"
+    dataset: str | None = None
+    alias: str | None = None
+    tables: Mapping[str, exp.Expression] = field(default_factory=dict)
+    full_tables: Mapping[str, exp.Expression] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)
+    links: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
+    depth: int = 0
+
+    def inner(self, dataset: str) -> Scope:
+        return replace(self, dataset=dataset, alias=f"s{self.depth + 1}", depth=self.depth + 1)
+
+
+def table(name: str) -> exp.Expression:
+    return exp.to_table(name, quoted=True) if not name.isidentifier() else exp.to_table(name)
+
+
+def column(name: str, alias: str | None) -> exp.Column:
+    return exp.column(name, table=alias, quoted=True)
+
+
+# ------------------------------------------------------------------ dialect templates
+# Constructs whose spelling differs by dialect, as SQL with :placeholders parsed in that
+# dialect. A missing entry means the dialect has no faithful equivalent.
+_TEMPLATES: dict[str, dict[str, str]] = {
+    "epoch": {  # seconds since 1970 of a timestamp, with fractions
+        "duckdb": "epoch(:x)",
+        "postgres": "EXTRACT(EPOCH FROM :x)",
+        "spark": "unix_micros(:x) / 1e6",
+        "bigquery": "UNIX_MICROS(:x) / 1e6",
+        "tsql": "DATEDIFF_BIG(MICROSECOND, CAST('1970-01-01' AS DATETIME2), :x) / 1e6",
+    },
+    "add_seconds": {
+        "duckdb": "CAST(:x AS TIMESTAMP) + to_microseconds(CAST(round(:s * 1e6) AS BIGINT))",
+        "postgres": ":x + :s * INTERVAL '1 second'",
+        "spark": "timestamp_micros(unix_micros(:x) + CAST(round(:s * 1e6) AS BIGINT))",
+        "bigquery": "TIMESTAMP_MICROS(UNIX_MICROS(:x) + CAST(ROUND(:s * 1e6) AS INT64))",
+        "tsql": "DATEADD(MILLISECOND, CAST(ROUND(:s * 1e3, 0) AS BIGINT) % 86400000, "
+        "DATEADD(DAY, CAST(FLOOR(:s / 86400) AS INT), :x))",
+    },
+    "add_months": {
+        "duckdb": "CAST(:x AS TIMESTAMP) + to_months(CAST(trunc(:m) AS INTEGER))",
+        "postgres": ":x + CAST(TRUNC(:m) AS INTEGER) * INTERVAL '1 month'",
+        "spark": "CAST(add_months(:x, CAST(:m AS INT)) AS TIMESTAMP)",
+        "bigquery": "DATETIME_ADD(:x, INTERVAL CAST(TRUNC(:m) AS INT64) MONTH)",
+        "tsql": "DATEADD(MONTH, CAST(:m AS INT), :x)",
+    },
+    "day": {  # midnight of a timestamp
+        "duckdb": "CAST(CAST(:x AS DATE) AS TIMESTAMP)",
+        "postgres": "CAST(CAST(:x AS DATE) AS TIMESTAMP)",
+        "spark": "CAST(CAST(:x AS DATE) AS TIMESTAMP)",
+        "bigquery": "CAST(CAST(:x AS DATE) AS DATETIME)",
+        "tsql": "CAST(CAST(:x AS DATE) AS DATETIME2)",
+    },
+    "days_between": {
+        "duckdb": "CAST(date_diff('day', CAST(:a AS DATE), CAST(:b AS DATE)) AS DOUBLE)",
+        "postgres": "CAST(CAST(:b AS DATE) - CAST(:a AS DATE) AS DOUBLE PRECISION)",
+        "spark": "CAST(datediff(CAST(:b AS DATE), CAST(:a AS DATE)) AS DOUBLE)",
+        "bigquery": "CAST(DATE_DIFF(CAST(:b AS DATE), CAST(:a AS DATE), DAY) AS FLOAT64)",
+        "tsql": "CAST(DATEDIFF(DAY, CAST(:a AS DATE), CAST(:b AS DATE)) AS FLOAT)",
+    },
+    "weekday": {  # 1 Monday … 7 Sunday
+        "duckdb": "CAST(isodow(:x) AS DOUBLE)",
+        "postgres": "CAST(EXTRACT(ISODOW FROM :x) AS DOUBLE PRECISION)",
+        "spark": "CAST(weekday(:x) + 1 AS DOUBLE)",
+        "bigquery": "CAST(MOD(EXTRACT(DAYOFWEEK FROM :x) + 5, 7) + 1 AS FLOAT64)",
+        "tsql": "CAST((DATEDIFF(DAY, CAST('1900-01-01' AS DATE), :x) % 7) + 1 AS FLOAT)",
+    },
+    "round": {  # halves to the even neighbour, as pandas
+        "duckdb": "round_even(:x, CAST(:d AS INTEGER))",
+        "spark": "bround(:x, CAST(:d AS INT))",
+    },
+    "contains": {
+        "duckdb": "strpos(:a, :b) > 0",
+        "postgres": "POSITION(:b IN :a) > 0",
+        "spark": "locate(:b, :a) > 0",
+        "bigquery": "STRPOS(:a, :b) > 0",
+        "tsql": "CHARINDEX(:b, :a COLLATE Latin1_General_BIN2) > 0 OR (LEN(:b) = 0)",
+    },
+}
+
+
+@cache
+def _template(name: str, dialect: str) -> exp.Expression:
+    text = _TEMPLATES[name].get(dialect)
+    if text is None:
+        works = tuple(d for d in DIALECTS if d in _TEMPLATES[name])
+        raise UnsupportedInDialect(f"`{name}`", dialect, works)
+    return sqlglot.parse_one(text, read=dialect)
+
+
+def fill(name: str, dialect: str, **values: exp.Expression) -> exp.Expression:
+    return exp.replace_placeholders(_template(name, dialect).copy(), **values)
+
+
+# ------------------------------------------------------------------ types
+def sql_type(t: Type | None, dialect: str = "duckdb") -> exp.DataType:
+    if t is None:
+        return exp.DataType.build("VARCHAR")
+    kind = {
+        "boolean": "BOOLEAN",
+        "number": "DOUBLE",
+        "text": "VARCHAR",
+        "date": "TIMESTAMP",
+        "datetime": "TIMESTAMP",
+        "duration": "DOUBLE",
+    }.get(t.kind, "VARCHAR")
+    return exp.DataType.build(kind)
+
+
+def null_of(t: Type | None, dialect: str) -> exp.Expression:
+    return exp.cast(exp.null(), sql_type(t, dialect))
+
+
+def _number(value: float) -> exp.Expression:
+    literal = exp.Literal.number(repr(float(value)))
+    return exp.Neg(this=exp.Literal.number(repr(-float(value)))) if value < 0 else literal
+
+
+# ------------------------------------------------------------------ literals
+_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
+
+
+def duration_amount(node: ir.Duration) -> float:
+    """A duration as the engines hold it: seconds, months, or working days."""
+    if node.unit == "working days":
+        return float(node.amount)
+    if node.unit in ("months", "years"):
+        return float(node.amount) * (12 if node.unit == "years" else 1)
+    return float(node.amount) * _SECONDS[node.unit]
+
+
+def _timestamp(value: dt.date | dt.datetime, dialect: str) -> exp.Expression:
+    text = value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    target = "DATETIME" if dialect == "bigquery" else "TIMESTAMP"
+    return exp.cast(exp.Literal.string(text), exp.DataType.build(target, dialect=dialect))
+
+
+def _literal(node: ir.Node, scope: Scope) -> exp.Expression:
+    if isinstance(node, ir.Number | ir.Money):
+        return _number(float(node.value))
+    if isinstance(node, ir.Percent):
+        return _number(node.fraction)
+    if isinstance(node, ir.Text):
+        return exp.Literal.string(node.value)
+    if isinstance(node, ir.Boolean):
+        return exp.true() if node.value else exp.false()
+    if isinstance(node, ir.Date | ir.DateTime):
+        return _timestamp(node.value, scope.dialect)
+    if isinstance(node, ir.Duration):
+        return _number(duration_amount(node))
+    raise TypeError(f"no SQL literal for {type(node).__name__}")
+
+
+# ------------------------------------------------------------------ names
+def _reference(node: ir.Reference, scope: Scope) -> exp.Expression:
+    assert node.column is not None and scope.dataset is not None
+    if node.via_link is None:
+        return column(node.column, scope.alias)
+    parent, foreign_key = scope.links[scope.dataset][node.via_link]
+    alias = f"l{scope.depth + 1}"
+    key = scope.keys[parent]
+    return exp.Subquery(
+        this=exp.select(column(node.column, alias))
+        .from_(scope.full_tables[parent].copy().as_(alias))
+        .where(exp.EQ(this=column(key, alias), expression=column(foreign_key, scope.alias)))
+    )
+
+
+# ------------------------------------------------------------------ operators
+_COMPARE: dict[str, type[exp.Expression]] = {
+    "=": exp.EQ,
+    "!=": exp.NEQ,
+    "<": exp.LT,
+    "<=": exp.LTE,
+    ">": exp.GT,
+    ">=": exp.GTE,
+}
+
+
+def _paren(e: exp.Expression) -> exp.Expression:
+    """`e` in parentheses where an operator around it could bind to a part of it."""
+    if isinstance(e, exp.Binary | exp.Unary | exp.Connector | exp.Predicate):
+        return exp.paren(e)
+    return e
+
+
+def _compare(node: ir.Compare, scope: Scope) -> exp.Expression:
+    left, right = compile_sql(node.left, scope), compile_sql(node.right, scope)
+    return _COMPARE[node.op](this=_paren(left), expression=_paren(right))
+
+
+def _divide(left: exp.Expression, right: exp.Expression) -> exp.Expression:
+    return exp.Div(
+        this=_paren(left),
+        expression=exp.Nullif(this=right, expression=exp.Literal.number(0)),
+        typed=False,
+        safe=False,
+    )
+
+
+def _arithmetic(node: ir.Arithmetic, scope: Scope) -> exp.Expression:
+    lt, rt = node.left.type, node.right.type
+    assert lt is not None and rt is not None
+    left, right = compile_sql(node.left, scope), compile_sql(node.right, scope)
+    if lt.is_temporal and rt.kind == "duration":
+        amount = right if node.op == "+" else exp.Neg(this=_paren(right))
+        return shift(left, amount, rt.duration_kind, scope)
+    if lt.kind == "duration" and rt.is_temporal:
+        return shift(right, left, lt.duration_kind, scope)
+    if lt.is_temporal and rt.is_temporal:  # a time between two moments, in seconds
+        return exp.Sub(
+            this=_paren(fill("epoch", scope.dialect, x=left)),
+            expression=_paren(fill("epoch", scope.dialect, x=right)),
+        )
+    if node.op == "/":
+        return _divide(left, right)
+    op = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[node.op]
+    return op(this=_paren(left), expression=_paren(right))
+
+
+def shift(
+    dates: exp.Expression, amount: exp.Expression, kind: str | None, scope: Scope
+) -> exp.Expression:
+    """Dates moved by a duration: seconds, calendar months, or working days."""
+    if kind == "time":
+        return fill("add_seconds", scope.dialect, x=dates, s=_paren(amount))
+    if kind == "calendar":
+        return fill("add_months", scope.dialect, x=dates, m=_paren(amount))
+    # Working days: roll forward to a working day, then step along the working days, as
+    # numpy's busday_offset(roll="forward"), keeping the time of day as the pandas engine does.
+    start = exp.Subquery(
+        this=exp.select(exp.column("fwd", "c"))
+        .from_(exp.to_table(CALENDAR).as_("c"))
+        .where(
+            exp.EQ(
+                this=exp.column("day", "c"),
+                expression=exp.cast(dates, exp.DataType.build("DATE")),
+            )
+        )
+    )
+    steps = exp.cast(exp.Anonymous(this="trunc", expressions=[amount]), "BIGINT")
+    if scope.dialect == "tsql":
+        steps = exp.cast(amount, "BIGINT")
+    found = exp.Subquery(
+        this=exp.select(exp.column("day", "w"))
+        .from_(exp.to_table(WORKDAYS).as_("w"))
+        .where(exp.EQ(this=exp.column("n", "w"), expression=exp.Add(this=start, expression=steps)))
+    )
+    day = exp.cast(found, sql_type(Type("date"), scope.dialect))
+    time_of_day = exp.Sub(
+        this=_paren(fill("epoch", scope.dialect, x=dates.copy())),
+        expression=_paren(
+            fill("epoch", scope.dialect, x=fill("day", scope.dialect, x=dates.copy()))
+        ),
+    )
+    return fill("add_seconds", scope.dialect, x=day, s=exp.paren(time_of_day))
+
+
+def _negate(node: ir.Negate, scope: Scope) -> exp.Expression:
+    return exp.Neg(this=_paren(compile_sql(node.operand, scope)))
+
+
+def _and(node: ir.And, scope: Scope) -> exp.Expression:
+    return exp.And(
+        this=_paren(compile_sql(node.left, scope)),
+        expression=_paren(compile_sql(node.right, scope)),
+    )
+
+
+def _or(node: ir.Or, scope: Scope) -> exp.Expression:
+    return exp.paren(
+        exp.Or(
+            this=_paren(compile_sql(node.left, scope)),
+            expression=_paren(compile_sql(node.right, scope)),
+        )
+    )
+
+
+def _not(node: ir.Not, scope: Scope) -> exp.Expression:
+    return exp.Not(this=_paren(compile_sql(node.operand, scope)))
+
+
+def _is_missing(node: ir.IsMissing, scope: Scope) -> exp.Expression:
+    test = exp.Is(this=_paren(compile_sql(node.operand, scope)), expression=exp.null())
+    return exp.Not(this=test) if node.negated else test
+
+
+def _in_list(node: ir.InList, scope: Scope) -> exp.Expression:
+    value = compile_sql(node.operand, scope)
+    items = [compile_sql(i, scope) for i in node.items.items]
+    if not items:  # nothing is in an empty list; a missing value stays unknown
+        found: exp.Expression = exp.Case(
+            ifs=[exp.If(this=exp.Is(this=value, expression=exp.null()), true=exp.null())],
+            default=exp.false(),
+        )
+        found = exp.cast(found, "BOOLEAN")
+    else:
+        found = exp.In(this=_paren(value), expressions=items)
+    return exp.Not(this=exp.paren(found)) if node.negated else found
+
+
+def _between(node: ir.Between, scope: Scope) -> exp.Expression:
+    value = _paren(compile_sql(node.operand, scope))
+    low, high = compile_sql(node.low, scope), compile_sql(node.high, scope)
+    return exp.And(
+        this=exp.GTE(this=value, expression=_paren(low)),
+        expression=exp.LTE(this=value.copy(), expression=_paren(high)),
+    )
+
+
+def _if_then_else(node: ir.IfThenElse, scope: Scope) -> exp.Expression:
+    # CASE takes the else branch when the condition is unknown, as the pandas engine does.
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=compile_sql(node.condition, scope),
+                true=_typed(compile_sql(node.then, scope), node.type, scope),
+            )
+        ],
+        default=_typed(compile_sql(node.otherwise, scope), node.type, scope),
+    )
+
+
+def _typed(e: exp.Expression, t: Type | None, scope: Scope) -> exp.Expression:
+    if isinstance(e, exp.Null):
+        return null_of(t, scope.dialect)
+    return e
+
+
+# ------------------------------------------------------------------ functions
+def _call(node: ir.Call, scope: Scope) -> exp.Expression:
+    if node.over is not None:
+        return _aggregate(node, scope)
+    args = [compile_sql(a, scope) for a in node.args]
+    builder = ROW_FUNCTIONS.get(node.name)
+    if builder is None:
+        raise UnsupportedInDialect(f"function `{node.name}`", scope.dialect)
+    return builder(args, node, scope)
+
+
+def _calendar_number(day: exp.Expression) -> exp.Expression:
+    return exp.Subquery(
+        this=exp.select(exp.column("cum", "c"))
+        .from_(exp.to_table(CALENDAR).as_("c"))
+        .where(
+            exp.EQ(
+                this=exp.column("day", "c"), expression=exp.cast(day, exp.DataType.build("DATE"))
+            )
+        )
+    )
+
+
+def _working_days_between(args, node, scope) -> exp.Expression:
+    # busday_count(a + 1, b + 1): working days after a up to and including b.
+    return exp.cast(
+        exp.Sub(this=_calendar_number(args[1]), expression=_calendar_number(args[0])), "DOUBLE"
+    )
+
+
+def _hours_between(args, node, scope) -> exp.Expression:
+    seconds = exp.Sub(
+        this=_paren(fill("epoch", scope.dialect, x=args[1])),
+        expression=_paren(fill("epoch", scope.dialect, x=args[0])),
+    )
+    return exp.Div(this=exp.paren(seconds), expression=_number(3600.0), typed=False, safe=False)
+
+
+def _part(unit: str, value: exp.Expression) -> exp.Expression:
+    return exp.Extract(this=exp.var(unit), expression=value)
+
+
+def _age_at(args, node, scope) -> exp.Expression:
+    born, on = args
+    years = exp.Sub(this=_part("YEAR", on), expression=_part("YEAR", born))
+
+    def month_day(d: exp.Expression) -> exp.Expression:
+        return exp.Add(
+            this=exp.Mul(this=_part("MONTH", d), expression=exp.Literal.number(100)),
+            expression=_part("DAY", d),
+        )
+
+    before = exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.LT(this=month_day(on.copy()), expression=month_day(born.copy())),
+                true=exp.Literal.number(1),
+            )
+        ],
+        default=exp.Literal.number(0),
+    )
+    return exp.cast(exp.Sub(this=years, expression=before), "DOUBLE")
+
+
+def _pct_change(args, node, scope) -> exp.Expression:
+    before, after = args
+    return _divide(exp.Sub(this=_paren(after), expression=_paren(before)), before.copy())
+
+
+def _extreme(name: str) -> Callable[..., exp.Expression]:
+    def build(args, node, scope) -> exp.Expression:
+        if len(args) == 1:
+            return args[0]
+        if scope.dialect == "bigquery":  # its LEAST/GREATEST give NULL if any is NULL
+            raise UnsupportedInDialect(
+                f"`{name}` ignoring missing values",
+                scope.dialect,
+                ("duckdb", "postgres", "spark", "tsql"),
+            )
+        # Spelled as a plain call: sqlglot would otherwise rewrite it to return NULL when
+        # any argument is NULL, but these dialects' own LEAST/GREATEST skip NULLs.
+        return exp.Anonymous(this=name.upper(), expressions=args)
+
+    return build
+
+
+def _round(args, node, scope) -> exp.Expression:
+    digits = args[1] if len(args) > 1 else exp.Literal.number(0)
+    return fill("round", scope.dialect, x=args[0], d=digits)
+
+
+def _hour(args, node, scope) -> exp.Expression:
+    return exp.cast(
+        exp.Add(
+            this=_part("HOUR", args[0]),
+            expression=exp.Div(
+                this=_part("MINUTE", args[0].copy()),
+                expression=_number(60.0),
+                typed=False,
+                safe=False,
+            ),
+        ),
+        "DOUBLE",
+    )
+
+
+ROW_FUNCTIONS: dict[str, Callable[[list[exp.Expression], ir.Call, Scope], exp.Expression]] = {
+    "days_between": lambda a, n, s: fill("days_between", s.dialect, a=a[0], b=a[1]),
+    "working_days_between": _working_days_between,
+    "hours_between": _hours_between,
+    "age_at": _age_at,
+    "pct_change": _pct_change,
+    "coalesce": lambda a, n, s: exp.Coalesce(this=a[0], expressions=a[1:]) if len(a) > 1 else a[0],
+    "least": _extreme("least"),
+    "greatest": _extreme("greatest"),
+    "year": lambda a, n, s: exp.cast(_part("YEAR", a[0]), "DOUBLE"),
+    "month": lambda a, n, s: exp.cast(_part("MONTH", a[0]), "DOUBLE"),
+    "weekday": lambda a, n, s: fill("weekday", s.dialect, x=a[0]),
+    "hour": _hour,
+    "abs": lambda a, n, s: exp.Abs(this=a[0]),
+    "round": _round,
+    "lower": lambda a, n, s: exp.Lower(this=a[0]),
+    "upper": lambda a, n, s: exp.Upper(this=a[0]),
+    "contains": lambda a, n, s: exp.paren(fill("contains", s.dialect, a=a[0], b=a[1])),
+}
+
+
+# ------------------------------------------------------------------ aggregates
+def _truth(value: exp.Expression) -> exp.Expression:
+    """1.0 where a condition is true, 0.0 where it is false or unknown."""
+    return exp.Case(ifs=[exp.If(this=value, true=_number(1.0))], default=_number(0.0))
+
+
+def aggregate_expression(
+    name: str, distinct: bool, value: exp.Expression | None, dialect: str
+) -> exp.Expression:
+    if name == "count":
+        if value is None:
+            return exp.Count(this=exp.Star())
+        return exp.Count(this=exp.Distinct(expressions=[value]) if distinct else value)
+    assert value is not None
+    if name == "share":
+        return exp.Avg(this=_truth(value))
+    if name == "median":
+        if dialect in ("duckdb", "spark"):
+            return exp.Median(this=value)
+        if dialect == "postgres":
+            return exp.WithinGroup(
+                this=exp.PercentileCont(this=_number(0.5)),
+                expression=exp.Order(expressions=[exp.Ordered(this=value)]),
+            )
+        raise UnsupportedInDialect("`median`", dialect, ("duckdb", "spark", "postgres"))
+    cls = {"sum": exp.Sum, "mean": exp.Avg, "min": exp.Min, "max": exp.Max}[name]
+    return cls(this=value)
+
+
+def _aggregate(node: ir.Call, scope: Scope) -> exp.Expression:
+    assert node.over is not None
+    inner = scope.inner(node.over)
+    correlated = node.correlated_link is not None and scope.dataset is not None
+    relation = (
+        scope.full_tables[node.over]
+        if correlated or (scope.dataset == node.over and node.over in scope.full_tables)
+        else scope.tables[node.over]
+    )
+    value = compile_sql(node.args[0], inner) if node.args else None
+    agg = aggregate_expression(node.name, node.distinct, value, scope.dialect)
+    query = exp.select(agg).from_(relation.copy().as_(inner.alias))
+    if node.where is not None:
+        query = query.where(compile_sql(node.where, inner))
+    if correlated:
+        assert node.correlated_link is not None
+        parent, foreign_key = scope.links[node.over][node.correlated_link]
+        query = query.where(
+            exp.EQ(
+                this=column(foreign_key, inner.alias),
+                expression=column(scope.keys[parent], scope.alias),
+            )
+        )
+    result: exp.Expression = exp.Subquery(this=query)
+    if node.name == "count":
+        result = exp.Coalesce(this=result, expressions=[_number(0.0)])
+        return exp.cast(result, "DOUBLE")
+    if node.type is not None and node.type.kind == "number":
+        return exp.cast(result, "DOUBLE")
+    return result
+
+
+_HANDLERS: dict[type, Callable[[Any, Scope], exp.Expression]] = {
+    ir.Reference: _reference,
+    ir.Compare: _compare,
+    ir.Arithmetic: _arithmetic,
+    ir.Negate: _negate,
+    ir.And: _and,
+    ir.Or: _or,
+    ir.Not: _not,
+    ir.IsMissing: _is_missing,
+    ir.InList: _in_list,
+    ir.Between: _between,
+    ir.IfThenElse: _if_then_else,
+    ir.Call: _call,
+}
+
+
+def compile_sql(node: ir.Node, scope: Scope) -> exp.Expression:
+    """A checked expression as a SQL expression evaluated for one row of `scope.dataset`."""
+    handler = _HANDLERS.get(type(node))
+    if handler is None:
+        return _literal(node, scope)
+    return handler(node, scope)
+
+
+def compile_column(node: ir.Node, scope: Scope) -> exp.Expression:
+    """Like `compile_sql`, typed by the node (for a SELECT list): a bare NULL gets a type,
+    and a number is DOUBLE even when it is a literal (which SQL reads as DECIMAL)."""
+    compiled = _typed(compile_sql(node, scope), node.type, scope)
+    if (
+        node.type is not None
+        and node.type.kind in ("number", "duration")
+        and not isinstance(compiled, exp.Cast)
+    ):
+        return exp.cast(compiled, sql_type(node.type, scope.dialect))
+    return compiled
+
+
+def calendar_rows() -> tuple[list[tuple[dt.date, int, int]], list[tuple[int, dt.date]]]:
+    """(day, cum, fwd) for every day 1900-2100, and (n, day) for every working day."""
+    import numpy as np
+
+    from specrules.engine.calendar import working_day_calendar
+
+    days = np.arange(
+        np.datetime64(CALENDAR_FIRST), np.datetime64(CALENDAR_LAST) + 1, dtype="datetime64[D]"
+    )
+    working = np.is_busday(days, busdaycal=working_day_calendar())
+    cum = np.cumsum(working)
+    fwd = np.where(working, cum, cum + 1)
+    calendar = list(zip(days.tolist(), cum.tolist(), fwd.tolist(), strict=True))
+    workdays = list(zip(cum[working].tolist(), days[working].tolist(), strict=True))
+    return calendar, workdays
+
+
+def sql_text(e: exp.Expression, dialect: str, pretty: bool = False) -> str:
+    return e.sql(dialect=dialect, pretty=pretty)
+
+
+__all__ = [
+    "CALENDAR",
+    "DIALECTS",
+    "Scope",
+    "UnsupportedInDialect",
+    "calendar_rows",
+    "compile_column",
+    "compile_sql",
+    "sql_text",
+    "table",
+]
+
+
+def install_calendar(con: Any) -> None:
+    """Create the working-day calendar tables in a DuckDB connection (from numpy arrays)."""
+    import pandas as pd
+
+    calendar, workdays = calendar_rows()
+    cal = pd.DataFrame(calendar, columns=["day", "cum", "fwd"])
+    work = pd.DataFrame(workdays, columns=["n", "day"])
+    con.register("__specrules_cal", cal)
+    con.register("__specrules_work", work)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {CALENDAR} AS "
+        "SELECT CAST(day AS DATE) AS day, cum, fwd FROM __specrules_cal"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {WORKDAYS} AS "
+        "SELECT n, CAST(day AS DATE) AS day FROM __specrules_work"
+    )
+    con.unregister("__specrules_cal")
+    con.unregister("__specrules_work")
