@@ -28,6 +28,7 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 COMMAND_MODULES: tuple[str, ...] = (
     "specrules.authoring.commands",
     "specrules.synth",
+    "specrules.sql_cli",
 )
 
 

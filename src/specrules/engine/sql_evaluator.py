@@ -1,0 +1,364 @@
+"""Rules → SQL: each rule's row classification as one CTE, from the same checked IR.
+
+`spec_sql(plan, dialect)` writes a whole spec as one readable query a data team can run in
+its own warehouse: a CTE per dataset that adds the derived fields, then a CTE per rule, each
+commented with the rule's id, title and source, whose rows say which rows the rule is about
+(`considered`), which are in its denominator and which meet it, with the row's date for
+placing it in a period. A final SELECT counts them per rule.
+
+The classification mirrors engine/rules.py: a condition that is unknown is not true, a
+clock with no end event has not met its standard, an exception removes a row only when it
+has not met the numerator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from specrules.dsl import ir
+from specrules.engine.sql_backend import (
+    CALENDAR,
+    DIALECTS,
+    WORKDAYS,
+    Scope,
+    UnsupportedInDialect,
+    compile_column,
+    compile_sql,
+    fill,
+    shift,
+)
+from specrules.spec.compiler import CompiledRule, Plan
+
+ROW = "__row__"
+
+
+class UnknownDialect(ValueError):
+    def __init__(self, dialect: str):
+        super().__init__(f"unknown SQL dialect `{dialect}`; choose one of: {', '.join(DIALECTS)}")
+
+
+def _true(e: exp.Expression | None, default: bool) -> exp.Expression:
+    """Where a condition is definitely true: COALESCE(condition, FALSE)."""
+    if e is None:
+        return exp.true() if default else exp.false()
+    return exp.Coalesce(this=e, expressions=[exp.false()])
+
+
+def _not(e: exp.Expression) -> exp.Expression:
+    return exp.Not(this=exp.paren(e))
+
+
+def _and(*parts: exp.Expression) -> exp.Expression:
+    result = parts[0]
+    for part in parts[1:]:
+        result = exp.And(this=result, expression=part)
+    return result
+
+
+@dataclass
+class Layout:
+    """The SQL relation of every dataset, with its derived fields added."""
+
+    ctes: list[tuple[str, exp.Expression, str]]  # name, query, comment
+    relations: dict[str, exp.Expression]
+    scope: Scope
+
+
+def dataset_layout(plan: Plan, dialect: str, sources: dict[str, exp.Expression]) -> Layout:
+    """CTEs adding each dataset's derived fields, one layer per field, in dependency order."""
+    keys = {n: d.schema.key[0] for n, d in plan.datasets.items() if len(d.schema.key) == 1}
+    links = {
+        n: {name: (link.dataset, link.column) for name, link in d.schema.links.items()}
+        for n, d in plan.datasets.items()
+    }
+    relations = dict(sources)
+    scope = Scope(dialect=dialect, tables=relations, full_tables=relations, keys=keys, links=links)
+    pending = [(ds.name, name, node) for ds in plan.datasets.values() for name, node in ds.derived]
+    derived = {(d, n) for d, n, _ in pending}
+    done: set[tuple[str, str]] = set()
+    ctes: list[tuple[str, exp.Expression, str]] = []
+    layer: dict[str, int] = {}
+    while pending:
+        ready = [
+            item
+            for item in pending
+            if all(
+                dep in done or dep not in derived
+                for dep in {
+                    (s.dataset, s.column)
+                    for s in ir.walk(item[2])
+                    if isinstance(s, ir.Reference) and s.dataset and s.column
+                }
+            )
+        ]
+        if not ready:  # a cycle: the compiler's checks report it; export what we can
+            break
+        for dataset, name, node in ready:
+            layer[dataset] = layer.get(dataset, 0) + 1
+            here = scope.inner(dataset)
+            here = Scope(
+                dialect=dialect,
+                dataset=dataset,
+                alias="t",
+                tables=relations,
+                full_tables=relations,
+                keys=keys,
+                links=links,
+            )
+            query = exp.select(exp.Star(), compile_column(node, here).as_(name, quoted=True)).from_(
+                relations[dataset].copy().as_("t")
+            )
+            cte_name = f"{dataset}__{layer[dataset]}"
+            ctes.append((cte_name, query, f"{dataset}: derived field `{name}`"))
+            relations[dataset] = exp.to_table(cte_name)
+            done.add((dataset, name))
+            pending.remove((dataset, name, node))
+    return Layout(ctes, relations, scope)
+
+
+def rule_columns(rule: CompiledRule, scope: Scope, as_of=None) -> dict[str, exp.Expression]:
+    """Row-level columns of one rule: considered, denominator, numerator (and more)."""
+    model = rule.model
+    e = rule.expressions
+
+    def get(name: str) -> exp.Expression | None:
+        return compile_sql(e[name], scope) if name in e else None
+
+    out: dict[str, exp.Expression] = {}
+    if rule.date is not None:
+        out["rule_date"] = compile_sql(rule.date, scope)
+    if rule.kind == "eligibility":
+        considered = _true(get("applies_to"), True)
+        if model.accept is not None:
+            passes = _true(get("accept"), True)
+        else:
+            exclude = get("exclude")
+            passes = _true(_not(exclude), True) if exclude is not None else exp.true()
+        out.update(
+            considered=considered,
+            in_denominator=considered.copy(),
+            in_numerator=_and(considered.copy(), passes),
+        )
+        return out
+    if rule.kind == "response_time":
+        considered = _true(get("applies_to"), True)
+        start, end = get("start"), get("end")
+        limit_node = e["limit"]
+        limit = compile_sql(limit_node, scope)
+        kind = limit_node.type.duration_kind if limit_node.type else "time"
+        d = scope.dialect
+        if model.clock == "hours":
+            deadline = shift(start, limit, kind, scope)
+            finished = end
+        else:
+            day = fill("day", d, x=start)
+            deadline = shift(day, limit, kind, scope)
+            if kind != "time":
+                deadline = fill("day", d, x=deadline)
+            finished = fill("day", d, x=end)
+        on_time = _true(exp.LTE(this=finished, expression=deadline), False)
+        denominator = considered
+        if as_of is not None:
+            running = _and(
+                considered.copy(),
+                exp.Is(this=end.copy(), expression=exp.null()),
+                exp.Not(this=exp.Is(this=start.copy(), expression=exp.null())),
+                _true(exp.GT(this=deadline.copy(), expression=_as_of(as_of, d)), False),
+            )
+            denominator = _and(considered.copy(), _not(running))
+        out.update(
+            considered=considered,
+            in_denominator=denominator,
+            in_numerator=_and(denominator.copy(), on_time),
+        )
+        return out
+    # kpis
+    considered = _true(get("initial_population"), True)
+    excluded = _true(get("denominator_exclusions"), False)
+    if model.scoring in ("count", "continuous"):
+        measured = _and(considered, _not(excluded))
+        out["considered"] = considered.copy()
+        if model.scoring == "continuous":
+            observation = compile_column(e["observation"], scope)
+            out["observation"] = observation
+            measured = _and(
+                measured, exp.Not(this=exp.Is(this=observation.copy(), expression=exp.null()))
+            )
+        elif model.distinct:
+            out["distinct_value"] = exp.column(model.distinct, scope.alias, quoted=True)
+        out["in_denominator"] = measured
+        return out
+    if model.scoring == "ratio":
+        return out
+    in_denominator = _and(considered, _true(get("denominator"), True))
+    meets = _true(get("numerator"), False)
+    denominator = _and(in_denominator, _not(excluded))
+    if "denominator_exceptions" in e:
+        excepted = _and(_not(meets.copy()), _true(get("denominator_exceptions"), False))
+        denominator = _and(denominator, _not(excepted))
+    out.update(
+        considered=considered.copy(),
+        in_denominator=denominator,
+        in_numerator=_and(denominator.copy(), meets),
+    )
+    return out
+
+
+def _as_of(as_of, dialect: str) -> exp.Expression:
+    return exp.cast(exp.Literal.string(str(as_of)), exp.DataType.build("TIMESTAMP"))
+
+
+def _comment(rule: CompiledRule) -> str:
+    model = rule.model
+    lines = [f"rule {model.id} ({rule.kind}): {model.title}"]
+    source = model.source
+    where = source.section + (f", line {source.line}" if source.line else "")
+    lines.append(f"source: {where}")
+    if source.quote:
+        lines.append(f'"{source.quote}"')
+    for name, node in rule.expressions.items():
+        from specrules.dsl.printer import to_text
+
+        lines.append(f"{name}: {to_text(node)}")
+    return "\n".join(lines)
+
+
+def rule_query(rule: CompiledRule, layout: Layout, as_of=None) -> exp.Expression:
+    """SELECT one row per row of the rule's dataset, with the rule's columns."""
+    dataset = rule.model.dataset
+    scope = Scope(
+        dialect=layout.scope.dialect,
+        dataset=dataset,
+        alias="t",
+        tables=layout.relations,
+        full_tables=layout.relations,
+        keys=layout.scope.keys,
+        links=layout.scope.links,
+    )
+    columns = rule_columns(rule, scope, as_of)
+    if rule.kind == "kpi" and rule.model.scoring == "ratio":
+        top = Scope(
+            dialect=scope.dialect,
+            tables=layout.relations,
+            full_tables=layout.relations,
+            keys=scope.keys,
+            links=scope.links,
+        )
+        return exp.select(
+            exp.Literal.string(rule.id).as_("rule_id"),
+            compile_column(rule.expressions["numerator"], top).as_("numerator"),
+            compile_column(rule.expressions["denominator"], top).as_("denominator"),
+        )
+    key = scope.keys.get(dataset)
+    select = [exp.Literal.string(rule.id).as_("rule_id")]
+    if key is not None:
+        select.append(exp.column(key, "t", quoted=True).as_("row_key"))
+    select += [expression.as_(name) for name, expression in columns.items()]
+    return exp.select(*select).from_(layout.relations[dataset].copy().as_("t"))
+
+
+def _summary(rule: CompiledRule) -> exp.Expression:
+    """Counts of one rule's CTE: the figures a verdict is judged on (before periods)."""
+    name = exp.to_identifier(rule.id, quoted=True)
+    if rule.kind == "kpi" and rule.model.scoring == "ratio":
+        value = exp.Div(
+            this=exp.column("numerator"),
+            expression=exp.Nullif(this=exp.column("denominator"), expression=exp.Literal.number(0)),
+        )
+        return exp.select(
+            exp.column("rule_id"),
+            exp.column("numerator"),
+            exp.column("denominator"),
+            value.as_("value"),
+        ).from_(exp.to_table(name))
+
+    def count(column: str) -> exp.Expression:
+        return exp.Sum(
+            this=exp.Case(
+                ifs=[exp.If(this=exp.column(column), true=exp.Literal.number(1))],
+                default=exp.Literal.number(0),
+            )
+        )
+
+    scoring = getattr(rule.model, "scoring", "proportion")
+    if scoring == "proportion":
+        numerator = count("in_numerator")
+        value = exp.Div(
+            this=exp.cast(count("in_numerator"), "DOUBLE"),
+            expression=exp.Nullif(this=count("in_denominator"), expression=exp.Literal.number(0)),
+        )
+    elif scoring == "continuous":
+        numerator = exp.cast(exp.null(), "DOUBLE")
+        aggregate = {"sum": exp.Sum, "mean": exp.Avg, "min": exp.Min, "max": exp.Max}.get(
+            rule.model.aggregate or "sum", exp.Avg
+        )
+        if rule.model.aggregate == "median":
+            value = exp.Median(this=exp.column("observation"))
+        else:
+            value = aggregate(this=exp.column("observation"))
+        value = exp.Filter(this=value, expression=exp.Where(this=exp.column("in_denominator")))
+    else:
+        numerator = exp.cast(exp.null(), "DOUBLE")
+        value = (
+            exp.Count(this=exp.Distinct(expressions=[exp.column("distinct_value")]))
+            if rule.model.distinct
+            else count("in_denominator")
+        )
+        if rule.model.distinct:
+            value = exp.Filter(this=value, expression=exp.Where(this=exp.column("in_denominator")))
+    return exp.select(
+        exp.Literal.string(rule.id).as_("rule_id"),
+        exp.cast(numerator, "DOUBLE").as_("numerator"),
+        exp.cast(count("in_denominator"), "DOUBLE").as_("denominator"),
+        exp.cast(value, "DOUBLE").as_("value"),
+    ).from_(exp.to_table(name))
+
+
+def spec_sql(plan: Plan, dialect: str = "duckdb") -> str:
+    """The whole spec as one commented SQL query in `dialect` (see the module docstring)."""
+    if dialect not in DIALECTS:
+        raise UnknownDialect(dialect)
+    sources = {name: exp.to_table(name) for name in plan.datasets}
+    layout = dataset_layout(plan, dialect, sources)
+    parts: list[str] = []
+    for name, query, comment in layout.ctes:
+        parts.append(
+            f"-- {comment}\n{_q(name)} AS (\n{_indent(query.sql(dialect, pretty=True))}\n)"
+        )
+    summaries = []
+    for rule in plan.rules:
+        query = rule_query(rule, layout)
+        comment = "\n".join(f"-- {line}" for line in _comment(rule).splitlines())
+        parts.append(
+            f"{comment}\n{_q(rule.id, dialect)} AS (\n{_indent(query.sql(dialect, pretty=True))}\n)"
+        )
+        summaries.append(_summary(rule).sql(dialect, pretty=True))
+    uses_calendar = any(CALENDAR in p for p in parts)
+    header = [
+        f"-- {plan.spec.title}",
+        f"-- Generated by specrules for {dialect}. Each rule is one CTE: one row per row of",
+        "-- its dataset, saying whether the rule considers it, counts it in the denominator",
+        "-- and finds that it meets the rule; rule_date places the row in a contract period.",
+        "-- Tables are named after the spec's datasets, with the declared fields as columns.",
+    ]
+    if uses_calendar:
+        header.append(
+            f"-- Working days read {CALENDAR}(day, cum, fwd) and {WORKDAYS}(n, day): "
+            "`specrules sql --calendar` prints them."
+        )
+    body = ",\n".join(parts)
+    final = "\nUNION ALL\n".join(summaries) if summaries else "SELECT 1"
+    return "\n".join(header) + f"\nWITH\n{body}\n{final}\n"
+
+
+def _q(name: str, dialect: str = "duckdb") -> str:
+    return exp.to_identifier(name, quoted=not name.isidentifier()).sql(dialect)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+__all__ = ["UnknownDialect", "UnsupportedInDialect", "rule_columns", "rule_query", "spec_sql"]
