@@ -252,7 +252,7 @@ def expressions(
             st.sampled_from(KINDS).flatmap(
                 lambda k: st.builds(ir.IsMissing, sub(k), negated=st.booleans())
             ),
-            st.sampled_from([NUM, TXT, ENM, DATE_K]).flatmap(
+            st.sampled_from([NUM, TXT, ENM, DATE_K, DATETIME_K, BOOL, DUR_TIME]).flatmap(
                 lambda k: st.builds(ir.InList, sub(k), list_literal(k, wild), negated=st.booleans())
             ),
             st.sampled_from([NUM, TXT, DATE_K, DUR_TIME]).flatmap(
