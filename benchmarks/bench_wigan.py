@@ -84,7 +84,8 @@ def _load_frames(folder: Path) -> dict:
 def sql_engine_available() -> bool:
     try:
         import duckdb  # noqa: F401
-        import specrules.engine.sql_evaluator  # noqa: F401
+
+        import specrules.engine.duckdb_engine  # noqa: F401
     except ImportError:
         return False
     return True
@@ -115,7 +116,9 @@ def measure(kind: str, folder: Path) -> dict:
         evaluation = spec.evaluate(frames)
         figures = {f"{v.rule_id}@{v.period}": v.value for v in evaluation.verdicts}
     elif kind in ("specrules-duckdb", "full-spec-duckdb"):
-        evaluation = spec.evaluate(str(folder), engine="duckdb")
+        from specrules.engine.duckdb_engine import evaluate_spec_duckdb
+
+        evaluation = evaluate_spec_duckdb(spec.plan, str(folder))
         figures = {f"{v.rule_id}@{v.period}": v.value for v in evaluation.verdicts}
     else:
         raise SystemExit(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")

@@ -112,8 +112,9 @@ def pandas_kpis(frames: dict[str, pd.DataFrame]) -> dict:
 
     ev = frames["evidence"]
     studies = ev[(ev["kind"] == "client case study").fillna(False)]
-    for p, count in pd.Series(_quarter(studies["submitted_on"])).value_counts().items():
-        out[("case_studies", int(p))] = float(count)
+    counts = pd.Series(_quarter(studies["submitted_on"])).value_counts()
+    for p in range(4 * (int(max(year.max(), 0)) + 1)):
+        out[("case_studies", p)] = float(counts.get(p, 0))
 
     ind = frames["indicators"]
     prevalence = ind[(ind["indicator"] == "adult smoking prevalence").fillna(False)]
@@ -220,9 +221,11 @@ def duckdb_kpis(folder: str | Path) -> dict:
         "true",
         "followed_up_4_weeks_post",
     )
+    years = con.execute(f"SELECT max({ref_year}) FROM referrals").fetchone()[0] or 0
     for period, count in con.execute(
+        f"SELECT q.p, count(e.p) FROM range({4 * (years + 1)}) AS q(p) LEFT JOIN ("
         "SELECT CAST(floor(datediff('month', DATE '2019-07-01', submitted_on) / 3) AS INTEGER)"
-        " AS p, count(*) FROM evidence WHERE kind = 'client case study' GROUP BY p"
+        " AS p FROM evidence WHERE kind = 'client case study') AS e ON e.p = q.p GROUP BY q.p"
     ).fetchall():
         out[("case_studies", period)] = float(count)
     for period, value in con.execute(

@@ -85,9 +85,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"error: --as-of {args.as_of!r} is not a date; write YYYY-MM-DD", file=sys.stderr)
             return EXIT_USAGE
     try:
-        evaluation = spec.evaluate(
-            args.data, period=args.period, as_of=as_of, progress=terminal_progress()
-        )
+        if getattr(args, "engine", "pandas") == "duckdb":
+            from specrules.engine.duckdb_engine import evaluate_spec_duckdb
+
+            evaluation = evaluate_spec_duckdb(
+                spec.plan, args.data, args.period, as_of, spec.path, spec.source.text
+            )
+        else:
+            evaluation = spec.evaluate(
+                args.data, period=args.period, as_of=as_of, progress=terminal_progress()
+            )
     except (DataError, PeriodError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -128,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_options(evaluate)  # --format, --output, --rows-dir, --suppress-below, ...
     evaluate.add_argument(
         "--fail-on-breach", action="store_true", help="exit 1 when any rule is not met"
+    )
+    evaluate.add_argument(
+        "--engine",
+        choices=["pandas", "duckdb"],
+        default="pandas",
+        help="pandas (default) or duckdb: reads CSV/Parquet in DuckDB, for data beyond memory",
     )
     evaluate.set_defaults(run=cmd_evaluate)
     for module in COMMAND_MODULES:
