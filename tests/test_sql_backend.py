@@ -200,6 +200,15 @@ def _close(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def _same_verdict(a, b, key) -> None:
+    assert a.status == b.status, key
+    assert _close(a.value, b.value), (key, a.value, b.value)
+    assert _close(a.numerator, b.numerator), key
+    assert _close(a.denominator, b.denominator), key
+    assert a.breach_count == b.breach_count, key
+    assert sorted(r.key for r in a.breaches) == sorted(r.key for r in b.breaches), key
+
+
 @pytest.mark.parametrize(
     ("spec_path", "data"),
     SPEC_EXAMPLES,
@@ -214,12 +223,11 @@ def test_every_spec_gives_the_same_verdicts_on_both_engines(spec_path, data) -> 
     assert set(pandas_verdicts) == set(duckdb_verdicts)
     for key, a in pandas_verdicts.items():
         b = duckdb_verdicts[key]
-        assert a.status == b.status, key
-        assert _close(a.value, b.value), (key, a.value, b.value)
-        assert _close(a.numerator, b.numerator), key
-        assert _close(a.denominator, b.denominator), key
-        assert a.breach_count == b.breach_count, key
-        assert sorted(r.key for r in a.breaches) == sorted(r.key for r in b.breaches), key
+        _same_verdict(a, b, key)
+        # breakdown groups: the same groups, each with the same figures and status
+        assert [g.group for g in a.groups] == [g.group for g in b.groups], key
+        for group_a, group_b in zip(a.groups, b.groups, strict=True):
+            _same_verdict(group_a, group_b, (*key, str(group_a.group)))
     assert on_duckdb.rows.keys() == on_pandas.rows.keys()
     for name, rows in on_pandas.rows.items():
         assert (rows.read, rows.evaluated) == (

@@ -22,7 +22,13 @@ from sqlglot import exp
 
 from specrules import __version__
 from specrules.data import _FALSE, _MISSING_MARKERS, _TRUE, DatasetAccount, issue
-from specrules.engine.evaluator import Evaluator, requested_periods, rule_periods
+from specrules.engine.evaluator import (
+    _RULE,
+    MISSING_GROUP,
+    Evaluator,
+    requested_periods,
+    rule_periods,
+)
 from specrules.engine.sql_backend import Scope, compile_sql, install_calendar
 from specrules.engine.sql_evaluator import dataset_layout, rule_columns
 from specrules.errors import DataError
@@ -285,6 +291,22 @@ def _key_text(plan: Plan, dataset: str, key: str) -> str:
     return f"CAST({column} AS VARCHAR) AS __key"
 
 
+def _group_text(plan: Plan, dataset: str, breakdowns: list[str]) -> str:
+    """The breakdown group of a row as the pandas engine labels it (values joined by \\x1f)."""
+    if not breakdowns:
+        return "NULL AS __group"
+    parts = []
+    for name in breakdowns:
+        kind = plan.catalog.datasets[dataset].fields[name].kind
+        column = f"t.{_q(name)}"
+        if kind in ("date", "datetime"):
+            text = _key_text(plan, dataset, name).removesuffix(" AS __key")
+        else:
+            text = f"CAST({column} AS VARCHAR)"
+        parts.append(f"coalesce({text}, {_lit(MISSING_GROUP)})")
+    return " || chr(31) || ".join(parts) + " AS __group"
+
+
 def _rule_verdicts(con, rule: CompiledRule, requested, layout, judge: _Judge, missing) -> list:
     periods = rule_periods(rule, requested, judge.plan)
     dataset = rule.model.dataset
@@ -306,6 +328,7 @@ def _rule_verdicts(con, rule: CompiledRule, requested, layout, judge: _Judge, mi
     select = [f"t.{ROW} AS __row"]
     select.append(_key_text(judge.plan, dataset, key) if key else "NULL AS __key")
     select += [f"{e.sql('duckdb')} AS {name}" for name, e in columns.items()]
+    select.append(_group_text(judge.plan, dataset, rule.model.breakdowns))
     relation = layout.relations[dataset].sql("duckdb")
     base = f"SELECT {', '.join(select)} FROM {relation} AS t"
     whole = rule.period == "contract" or rule.date is None
@@ -323,29 +346,32 @@ def _rule_verdicts(con, rule: CompiledRule, requested, layout, judge: _Judge, mi
     elif scoring == "count" and rule.model.distinct:
         value = "count(DISTINCT r.distinct_value) FILTER (WHERE r.in_denominator)"
     numerator = "count(*) FILTER (WHERE r.in_numerator)" if "in_numerator" in columns else "NULL"
+    grouped = bool(rule.model.breakdowns)
     figures = con.execute(
-        f"WITH r AS ({base}) SELECT periods.label, count(*) FILTER (WHERE r.considered), "
-        f"count(*) FILTER (WHERE r.in_denominator), {numerator}, {value} "
-        f"FROM r {join} GROUP BY periods.label"
+        f"WITH r AS ({base}) SELECT periods.label, r.__group, grouping(r.__group), "
+        f"count(*) FILTER (WHERE r.considered), count(*) FILTER (WHERE r.in_denominator), "
+        f"{numerator}, {value} FROM r {join} "
+        "GROUP BY GROUPING SETS ((periods.label), (periods.label, r.__group))"
     ).fetchall()
-    by_label = {row[0]: row[1:] for row in figures}
+    overall = {row[0]: row[3:] for row in figures if row[2] == 1}
+    by_group = {(row[0], row[1]): row[3:] for row in figures if row[2] == 0}
     undated = 0
     if not whole:
         undated = con.execute(
             f"WITH r AS ({base}) SELECT count(*) FROM r WHERE r.rule_date IS NULL AND r.considered"
         ).fetchone()[0]
-    failing: dict[str, list] = {}
+    failing: dict[tuple[str, str | None], list] = {}
     if "in_numerator" in columns:
-        for label, key_value, row in con.execute(
-            f"WITH r AS ({base}) SELECT periods.label, r.__key, r.__row FROM r {join} "
+        for label, group, key_value, row in con.execute(
+            f"WITH r AS ({base}) SELECT periods.label, r.__group, r.__key, r.__row FROM r {join} "
             "WHERE r.in_denominator AND NOT r.in_numerator ORDER BY r.__row"
         ).fetchall():
-            failing.setdefault(label, []).append((key_value, row))
-    verdicts = []
-    for period in periods:
-        considered, denominator, numerator_count, figure = by_label.get(
-            period.label, (0, 0, 0, None)
-        )
+            failing.setdefault((label, None), []).append((key_value, row))
+            if grouped:
+                failing.setdefault((label, group), []).append((key_value, row))
+
+    def make(period, counts, rows, threshold=_RULE) -> Verdict:
+        considered, denominator, numerator_count, figure = counts
         populations = {"initial_population": int(considered)}
         unit = "share"
         if scoring == "proportion":
@@ -375,17 +401,41 @@ def _rule_verdicts(con, rule: CompiledRule, requested, layout, judge: _Judge, mi
             populations=populations,
         )
         if "in_numerator" in columns:
-            rows = failing.get(period.label, [])
             verdict.breach_count = len(rows)
             verdict.breaches = [
                 RowResult.model_construct(key=str(k), row=int(r), reason="does not meet the rule")
                 for k, r in rows
             ]
+        judge.decide(rule, period, verdict, value_out, threshold)
+        return verdict
+
+    empty_counts = (0, 0, 0, None)
+    verdicts = []
+    for period in periods:
+        verdict = make(
+            period, overall.get(period.label, empty_counts), failing.get((period.label, None), [])
+        )
         if undated:
             verdict.excluded.append(
                 Exclusion(reason="no date to place the row in a period", count=int(undated))
             )
-        judge.decide(rule, period, verdict, value_out)
+        if grouped:
+            present = {g for (label, g) in by_group if label == period.label}
+            named = set(rule.group_thresholds)  # groups with a target are shown even if empty
+            for group in sorted(present | named):
+                threshold = rule.group_thresholds.get(group)
+                if threshold is None and getattr(rule.model, "per_group", False):
+                    threshold = rule.threshold
+                sub = make(
+                    period,
+                    by_group.get((period.label, group), empty_counts),
+                    failing.get((period.label, group), []),
+                    threshold,
+                )
+                if group in rule.group_thresholds:
+                    sub.threshold = rule.model.group_thresholds[group]
+                sub.group = dict(zip(rule.model.breakdowns, str(group).split("\x1f"), strict=True))
+                verdict.groups.append(sub)
         verdicts.append(verdict)
     return verdicts
 
