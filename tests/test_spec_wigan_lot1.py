@@ -286,10 +286,10 @@ def test_first_appointment_clock_ignores_telephone_offers(evaluation):
     assert [b.key for b in v.breaches] == ["R2"]
     groups = {g.group["stop_smoking_requested"]: g for g in v.groups}
     # stop smoking (1 week): R2 late, R3 (5 days) R6 (7 days) R8 (4 days) on time: 3/4
-    check(groups["True"], "not met", 3, 4)
+    check(groups["true"], "not met", 3, 4)
     # others (2 weeks): R1 (9 days) R4 (14 days) R5 (10 days, after a non-confidential
     # offer on day 3 that does not count): 3/3
-    check(groups["False"], "met", 3, 3)
+    check(groups["false"], "met", 3, 3)
 
 
 def test_clients_commencing_breakdown_is_figures_only(evaluation):

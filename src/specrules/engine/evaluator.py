@@ -124,6 +124,13 @@ def _datasets_read(rule: CompiledRule) -> set[str]:
 
 
 # ------------------------------------------------------------------ periods
+def group_labels(values: pd.Series) -> pd.Series:
+    """Breakdown labels as the language writes values: true/false, and a named missing group."""
+    if str(values.dtype) == "boolean":
+        values = values.map({True: "true", False: "false"}, na_action="ignore")
+    return values.astype("string").fillna(MISSING_GROUP)
+
+
 def _data_span(
     plan: Plan, frames: dict[str, pd.DataFrame], ctx: Context, issues: list[DataIssue]
 ) -> tuple | None:
@@ -131,10 +138,15 @@ def _data_span(
     contract = plan.spec.contract
     first, last = pd.Timestamp(contract.start), pd.Timestamp(contract_end(contract))
     lows, highs = [], []
+    # Only datasets some rule places in periods by the dataset's own date: a rule with its
+    # own `date:` places rows itself.
+    dated_by_dataset = {r.model.dataset for r in plan.rules if r.model.date is None}
     for ds in plan.datasets.values():
         if ds.date is None or ds.name not in frames or frames[ds.name].empty:
             continue
         frame = frames[ds.name]
+        if ds.name not in dated_by_dataset:
+            continue
         dates = evaluate_column(ds.date, ctx.rows(ds.name, frame))
         outside = (dates.dt.normalize() < first) | (dates.dt.normalize() > last)
         outside = outside.fillna(False).to_numpy(dtype=bool)
@@ -349,7 +361,7 @@ class Evaluator:
     def group_verdicts(self, rule, period, outcome, rows, frame, keys) -> list[Verdict]:
         if not rule.model.breakdowns:
             return []
-        columns = [frame[b].astype("string").fillna(MISSING_GROUP) for b in rule.model.breakdowns]
+        columns = [group_labels(frame[b]) for b in rule.model.breakdowns]
         labels = columns[0]
         for extra in columns[1:]:
             labels = labels + "\x1f" + extra
