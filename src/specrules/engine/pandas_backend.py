@@ -419,10 +419,10 @@ ROW_FUNCTIONS: dict[str, Callable[..., pd.Series]] = {
     "greatest": _row_extreme("max"),
     "year": lambda d: pd.to_datetime(d).dt.year.astype("Float64"),
     "month": lambda d: pd.to_datetime(d).dt.month.astype("Float64"),
-    "weekday": lambda d: (pd.to_datetime(d).dt.dayofweek + 1).astype("Float64"),
-    "hour": lambda d: (
-        pd.to_datetime(d).dt.hour + pd.to_datetime(d).dt.minute / 60
-    ).astype("Float64"),
+    "weekday": lambda d: (pd.to_datetime(d).dt.day_of_week + 1).astype("Float64"),
+    "hour": lambda d: (pd.to_datetime(d).dt.hour + pd.to_datetime(d).dt.minute / 60).astype(
+        "Float64"
+    ),
     "abs": lambda x: x.abs(),
     "round": _round,
     "lower": lambda t: t.str.lower(),
