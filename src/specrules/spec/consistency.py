@@ -170,8 +170,9 @@ def _threshold_units(path: Path_, rule: Any, compiled: Any, report: _Report) -> 
             isinstance(threshold, ir.Threshold)
             and threshold.per is not None
             and threshold.by is None
-            and measure in ("share", "ratio", "continuous")
-            # a continuous sum or count is a total, so pro-rating it is right
+            and measure in ("share", "continuous")
+            # A continuous sum or count is a total, so pro-rating it is right; so is a ratio
+            # written `per year` (caseload per coach per year is a rate over time).
             and not (measure == "continuous" and rule.aggregate in ("sum", "count"))
         ):
             report.add(
