@@ -347,8 +347,10 @@ def _rule_verdicts(con, rule: CompiledRule, requested, layout, judge: _Judge, mi
         value = "count(DISTINCT r.distinct_value) FILTER (WHERE r.in_denominator)"
     numerator = "count(*) FILTER (WHERE r.in_numerator)" if "in_numerator" in columns else "NULL"
     grouped = bool(rule.model.breakdowns)
+    # The rule's row classification is computed once, then counted and searched.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE r AS {base}")
     figures = con.execute(
-        f"WITH r AS ({base}) SELECT periods.label, r.__group, grouping(r.__group), "
+        f"SELECT periods.label, r.__group, grouping(r.__group), "
         f"count(*) FILTER (WHERE r.considered), count(*) FILTER (WHERE r.in_denominator), "
         f"{numerator}, {value} FROM r {join} "
         "GROUP BY GROUPING SETS ((periods.label), (periods.label, r.__group))"
@@ -358,12 +360,12 @@ def _rule_verdicts(con, rule: CompiledRule, requested, layout, judge: _Judge, mi
     undated = 0
     if not whole:
         undated = con.execute(
-            f"WITH r AS ({base}) SELECT count(*) FROM r WHERE r.rule_date IS NULL AND r.considered"
+            "SELECT count(*) FROM r WHERE r.rule_date IS NULL AND r.considered"
         ).fetchone()[0]
     failing: dict[tuple[str, str | None], list] = {}
     if "in_numerator" in columns:
         for label, group, key_value, row in con.execute(
-            f"WITH r AS ({base}) SELECT periods.label, r.__group, r.__key, r.__row FROM r {join} "
+            f"SELECT periods.label, r.__group, r.__key, r.__row FROM r {join} "
             "WHERE r.in_denominator AND NOT r.in_numerator ORDER BY r.__row"
         ).fetchall():
             failing.setdefault((label, None), []).append((key_value, row))
@@ -403,8 +405,7 @@ def _rule_verdicts(con, rule: CompiledRule, requested, layout, judge: _Judge, mi
         if "in_numerator" in columns:
             verdict.breach_count = len(rows)
             verdict.breaches = [
-                RowResult.model_construct(key=str(k), row=int(r), reason="does not meet the rule")
-                for k, r in rows
+                RowResult(key=str(k), row=int(r), reason="does not meet the rule") for k, r in rows
             ]
         judge.decide(rule, period, verdict, value_out, threshold)
         return verdict

@@ -425,8 +425,7 @@ class Evaluator:
             if failing.any():
                 reasons = outcome.failure[failing]
                 verdict.breaches = [
-                    # already of the right types: skip validation, one object per row
-                    RowResult.model_construct(key=str(k), row=int(r), reason=str(why))
+                    RowResult(key=str(k), row=int(r), reason=str(why))
                     for k, r, why in zip(
                         keys[failing].tolist(),
                         frame.loc[failing, ROW].tolist(),
