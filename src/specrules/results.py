@@ -35,6 +35,20 @@ class RowResult(_Model):
     reason: str
 
 
+def breach_rows(keys, rows, reasons) -> list[RowResult]:
+    """The rows behind a breach, from three equal-length columns (or a single reason).
+
+    Engines build breaches only through this function, so how they are stored is decided
+    here, once.
+    """
+    keys = list(keys)
+    reasons = [reasons] * len(keys) if isinstance(reasons, str) else list(reasons)
+    return [
+        RowResult(key=str(k), row=int(r), reason=str(why))
+        for k, r, why in zip(keys, list(rows), reasons, strict=True)
+    ]
+
+
 class SourceRef(_Model):
     section: str
     quote: str | None = None

@@ -37,8 +37,8 @@ from specrules.results import (
     Evaluation,
     Exclusion,
     Provenance,
-    RowResult,
     Verdict,
+    breach_rows,
 )
 from specrules.spec.compiler import CompiledRule, Plan
 from specrules.verdicts import is_missing
@@ -404,9 +404,9 @@ def _rule_verdicts(con, rule: CompiledRule, requested, layout, judge: _Judge, mi
         )
         if "in_numerator" in columns:
             verdict.breach_count = len(rows)
-            verdict.breaches = [
-                RowResult(key=str(k), row=int(r), reason="does not meet the rule") for k, r in rows
-            ]
+            verdict.breaches = breach_rows(
+                [k for k, _ in rows], [r for _, r in rows], "does not meet the rule"
+            )
         judge.decide(rule, period, verdict, value_out, threshold)
         return verdict
 

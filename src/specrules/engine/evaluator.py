@@ -45,9 +45,9 @@ from specrules.results import (
     Evaluation,
     Exclusion,
     Provenance,
-    RowResult,
     SourceRef,
     Verdict,
+    breach_rows,
 )
 from specrules.spec.compiler import CompiledRule, Plan
 from specrules.verdicts import is_missing, judge
@@ -424,15 +424,9 @@ class Evaluator:
             verdict.breach_count = int(failing.sum())
             if failing.any():
                 reasons = outcome.failure[failing]
-                verdict.breaches = [
-                    RowResult(key=str(k), row=int(r), reason=str(why))
-                    for k, r, why in zip(
-                        keys[failing].tolist(),
-                        frame.loc[failing, ROW].tolist(),
-                        reasons.tolist(),
-                        strict=True,
-                    )
-                ]
+                verdict.breaches = breach_rows(
+                    keys[failing].tolist(), frame.loc[failing, ROW].tolist(), reasons.tolist()
+                )
         self.decide(rule, period, verdict, value, threshold)
         return verdict
 
