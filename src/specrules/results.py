@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, overload
 
+import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PrivateAttr,
+)
+from pydantic_core import core_schema
 
 from specrules.drilldown import EvaluationData
 
@@ -35,18 +45,102 @@ class RowResult(_Model):
     reason: str
 
 
-def breach_rows(keys, rows, reasons) -> list[RowResult]:
+class BreachRows(Sequence[RowResult]):
+    """The rows behind a breach, kept as three columns: key, row, reason.
+
+    A breached rule often fails tens of thousands of rows. One pydantic object per row cost
+    more than evaluating the rule (docs/performance.md), so the rows stay as arrays and a
+    `RowResult` is made only when one is read. It reads like a list of RowResult (len,
+    index, slice, iterate, ==), serialises to one and validates from one.
+    """
+
+    __slots__ = ("_keys", "_rows", "_reasons")
+
+    def __init__(self, keys: Any = (), rows: Any = (), reasons: Any = ()) -> None:
+        self._keys = np.asarray(keys, dtype=object)
+        self._rows = np.asarray(rows, dtype=np.int64)
+        if isinstance(reasons, str):  # one reason for every row
+            reasons = np.full(len(self._keys), reasons, dtype=object)
+        self._reasons = np.asarray(reasons, dtype=object)
+        if not len(self._keys) == len(self._rows) == len(self._reasons):
+            raise ValueError("breach keys, rows and reasons differ in length")
+
+    @classmethod
+    def from_results(cls, results: Iterable[RowResult]) -> BreachRows:
+        listed = list(results)
+        return cls([r.key for r in listed], [r.row for r in listed], [r.reason for r in listed])
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> RowResult: ...
+    @overload
+    def __getitem__(self, index: slice) -> BreachRows: ...
+    def __getitem__(self, index: int | slice) -> RowResult | BreachRows:
+        if isinstance(index, slice):
+            return BreachRows(self._keys[index], self._rows[index], self._reasons[index])
+        return RowResult(
+            key=str(self._keys[index]), row=int(self._rows[index]), reason=str(self._reasons[index])
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __repr__(self) -> str:
+        return f"BreachRows({len(self)} rows)"
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as plain dicts, as they are written to JSON."""
+        return [
+            {"key": str(k), "row": int(r), "reason": str(why)}
+            for k, r, why in zip(
+                self._keys.tolist(), self._rows.tolist(), self._reasons.tolist(), strict=True
+            )
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame: key, row, reason."""
+        return pd.DataFrame(
+            {
+                "key": pd.array(self._keys.astype(str), dtype="string"),
+                "row": pd.array(self._rows, dtype="Int64"),
+                "reason": pd.array(self._reasons.astype(str), dtype="string"),
+            }
+        )
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        as_list = handler.generate_schema(list[RowResult])
+        from_list = core_schema.no_info_after_validator_function(cls.from_results, as_list)
+        return core_schema.json_or_python_schema(
+            json_schema=from_list,
+            python_schema=core_schema.union_schema(
+                [core_schema.is_instance_schema(cls), from_list]
+            ),
+            serialization=core_schema.plain_serializer_function_ser_schema(_breach_records),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        return handler(handler.resolve_ref_schema(schema))
+
+
+def _breach_records(value: Sequence[RowResult]) -> list[dict[str, Any]]:
+    if isinstance(value, BreachRows):
+        return value.records()
+    return [r.model_dump() if isinstance(r, RowResult) else r for r in value]
+
+
+def breach_rows(keys: Any, rows: Any, reasons: Any) -> BreachRows:
     """The rows behind a breach, from three equal-length columns (or a single reason).
 
     Engines build breaches only through this function, so how they are stored is decided
     here, once.
     """
-    keys = list(keys)
-    reasons = [reasons] * len(keys) if isinstance(reasons, str) else list(reasons)
-    return [
-        RowResult(key=str(k), row=int(r), reason=str(why))
-        for k, r, why in zip(keys, list(rows), reasons, strict=True)
-    ]
+    return BreachRows(keys, rows, reasons)
 
 
 class SourceRef(_Model):
@@ -78,7 +172,7 @@ class Verdict(_Model):
     gap: float | None = Field(default=None, description="value minus target")
     populations: dict[str, int] = {}
     excluded: list[Exclusion] = []
-    breaches: list[RowResult] = []
+    breaches: BreachRows = BreachRows()
     breach_count: int = 0
     consequence: str | None = None
     source: SourceRef
