@@ -57,11 +57,13 @@ class BreachRows(Sequence[RowResult]):
     __slots__ = ("_keys", "_rows", "_reasons")
 
     def __init__(self, keys: Any = (), rows: Any = (), reasons: Any = ()) -> None:
-        self._keys = np.asarray(keys, dtype=object)
+        # Arrays are kept as given (numpy or pandas): converting 100,000s of keys to
+        # Python strings is the cost this class exists to avoid.
+        self._keys = _column(keys)
         self._rows = np.asarray(rows, dtype=np.int64)
         if isinstance(reasons, str):  # one reason for every row
             reasons = np.full(len(self._keys), reasons, dtype=object)
-        self._reasons = np.asarray(reasons, dtype=object)
+        self._reasons = _column(reasons)
         if not len(self._keys) == len(self._rows) == len(self._reasons):
             raise ValueError("breach keys, rows and reasons differ in length")
 
@@ -97,7 +99,7 @@ class BreachRows(Sequence[RowResult]):
         return [
             {"key": str(k), "row": int(r), "reason": str(why)}
             for k, r, why in zip(
-                self._keys.tolist(), self._rows.tolist(), self._reasons.tolist(), strict=True
+                list(self._keys), self._rows.tolist(), list(self._reasons), strict=True
             )
         ]
 
@@ -105,9 +107,9 @@ class BreachRows(Sequence[RowResult]):
         """The rows as a DataFrame: key, row, reason."""
         return pd.DataFrame(
             {
-                "key": pd.array(self._keys.astype(str), dtype="string"),
+                "key": pd.Series(self._keys).astype("string"),
                 "row": pd.array(self._rows, dtype="Int64"),
-                "reason": pd.array(self._reasons.astype(str), dtype="string"),
+                "reason": pd.Series(self._reasons).astype("string"),
             }
         )
 
@@ -126,6 +128,15 @@ class BreachRows(Sequence[RowResult]):
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: GetJsonSchemaHandler) -> Any:
         return handler(handler.resolve_ref_schema(schema))
+
+
+def _column(values: Any) -> Any:
+    """An indexable, sliceable array: a Series' array as it is, anything else as numpy."""
+    if isinstance(values, pd.Series | pd.Index):
+        return values.array
+    if isinstance(values, np.ndarray | pd.api.extensions.ExtensionArray):
+        return values
+    return np.asarray(list(values), dtype=object)
 
 
 def _breach_records(value: Sequence[RowResult]) -> list[dict[str, Any]]:

@@ -131,41 +131,6 @@ def group_labels(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna(MISSING_GROUP)
 
 
-def _data_span(
-    plan: Plan, frames: dict[str, pd.DataFrame], ctx: Context, issues: list[DataIssue]
-) -> tuple | None:
-    """The first and last dates in the data; rows dated outside the contract are reported."""
-    contract = plan.spec.contract
-    first, last = pd.Timestamp(contract.start), pd.Timestamp(contract_end(contract))
-    lows, highs = [], []
-    # Only datasets some rule places in periods by the dataset's own date: a rule with its
-    # own `date:` places rows itself.
-    dated_by_dataset = {r.model.dataset for r in plan.rules if r.model.date is None}
-    for ds in plan.datasets.values():
-        if ds.date is None or ds.name not in frames or frames[ds.name].empty:
-            continue
-        frame = frames[ds.name]
-        if ds.name not in dated_by_dataset:
-            continue
-        dates = evaluate_column(ds.date, ctx.rows(ds.name, frame))
-        outside = (dates.dt.normalize() < first) | (dates.dt.normalize() > last)
-        outside = outside.fillna(False).to_numpy(dtype=bool)
-        for row, day in zip(frame.loc[outside, ROW], dates[outside], strict=True):
-            issues.append(
-                issue(
-                    ds.name,
-                    f"dated {day.date()}, outside the contract ({contract.start} to "
-                    f"{last.date()}): in no period, so not evaluated",
-                    int(row),
-                )
-            )
-        dates = dates.dropna()
-        if len(dates):
-            lows.append(dates.min().date())
-            highs.append(dates.max().date())
-    return (min(lows), max(highs)) if lows else None
-
-
 def requested_periods(
     plan: Plan, period: str | None, span: tuple[dt.date, dt.date] | None
 ) -> list[Period]:
@@ -265,13 +230,66 @@ class Evaluator:
         self.drill = EvaluationData(
             self.frames, {n: list(d.schema.key) for n, d in plan.datasets.items()}
         )
+        self._days: dict[tuple[str, ir.Node], np.ndarray] = {}
+        self._keys: dict[str, pd.Series] = {}
 
-    def keys_of(self, dataset: str, frame: pd.DataFrame) -> pd.Series:
-        key = list(self.plan.datasets[dataset].schema.key)
-        text = frame[key[0]].astype("string")
-        for other in key[1:]:
-            text = text + "|" + frame[other].astype("string")
-        return text
+    def data_span(self, issues: list[DataIssue]) -> tuple | None:
+        """The first and last dates in the data; rows dated outside the contract are reported."""
+        contract = self.plan.spec.contract
+        first = np.datetime64(contract.start, "D")
+        last = np.datetime64(contract_end(contract), "D")
+        lows, highs = [], []
+        # Only datasets some rule places in periods by the dataset's own date: a rule with its
+        # own `date:` places rows itself.
+        dated_by_dataset = {r.model.dataset for r in self.plan.rules if r.model.date is None}
+        for ds in self.plan.datasets.values():
+            if ds.date is None or ds.name not in self.frames or self.frames[ds.name].empty:
+                continue
+            if ds.name not in dated_by_dataset:
+                continue
+            frame = self.frames[ds.name]
+            days = self.days(ds.name, ds.date)
+            outside = (days < first) | (days > last)
+            for row, day in zip(frame[ROW].to_numpy()[outside], days[outside], strict=True):
+                issues.append(
+                    issue(
+                        ds.name,
+                        f"dated {day}, outside the contract ({contract.start} to "
+                        f"{last}): in no period, so not evaluated",
+                        int(row),
+                    )
+                )
+            known = days[~np.isnat(days)]
+            if len(known):
+                lows.append(known.min().astype(object))
+                highs.append(known.max().astype(object))
+        return (min(lows), max(highs)) if lows else None
+
+    def days(self, dataset: str, date: ir.Node) -> np.ndarray:
+        """A date expression's days (datetime64[D], NaT where missing), once per dataset.
+
+        Every rule on a dataset, and every period, reads the same dates: computing them once
+        saves a pass over the data per rule.
+        """
+        cached = (dataset, date)
+        if cached not in self._days:
+            frame = self.frames[dataset]
+            values = evaluate_column(date, self.ctx.rows(dataset, frame))
+            self._days[cached] = values.to_numpy(
+                dtype="datetime64[ns]", na_value=np.datetime64("NaT")
+            ).astype("datetime64[D]")
+        return self._days[cached]
+
+    def keys_of(self, dataset: str) -> pd.Series:
+        """Each row's key as text (parts joined by `|`), once per dataset."""
+        if dataset not in self._keys:
+            frame = self.frames[dataset]
+            key = list(self.plan.datasets[dataset].schema.key)
+            text = frame[key[0]].astype("string")
+            for other in key[1:]:
+                text = text + "|" + frame[other].astype("string")
+            self._keys[dataset] = text
+        return self._keys[dataset]
 
     def rule_verdicts(self, rule: CompiledRule, requested: list[Period]) -> list[Verdict]:
         periods = rule_periods(rule, requested, self.plan)
@@ -297,19 +315,17 @@ class Evaluator:
             outcome = classify_response_time(rule, ctx, self.as_of)
         else:
             outcome = classify_kpi(rule, ctx)
-        dates = None
-        if rule.date is not None:
-            dates = evaluate_column(rule.date, ctx)
-        keys = self.keys_of(dataset, frame)
+        days = None if rule.date is None else self.days(dataset, rule.date)
+        keys = self.keys_of(dataset)
         kept = self.keep_rows(rule, outcome)
         verdicts = []
         for period in periods:
-            rows = self.period_rows(rule, period, dates, len(frame))
+            rows = self.period_rows(rule, period, days, len(frame))
             kept.periods[period.label] = rows
             verdict = self.verdict(rule, period, outcome, rows, frame, keys)
-            if dates is not None and rule.period != "contract":
+            if days is not None and rule.period != "contract":
                 # only rows the rule is about: others have no business in its count
-                undated = int((dates.isna().to_numpy(dtype=bool) & outcome.considered).sum())
+                undated = int((np.isnat(days) & outcome.considered).sum())
                 if undated:
                     verdict.excluded.append(
                         Exclusion(reason="no date to place the row in a period", count=undated)
@@ -336,22 +352,17 @@ class Evaluator:
         self.drill.rules[rule.model.id] = kept
         return kept
 
-    def period_rows(self, rule: CompiledRule, period: Period, dates, n: int) -> np.ndarray:
-        if dates is None:
+    def period_rows(self, rule: CompiledRule, period: Period, days, n: int) -> np.ndarray:
+        """Which rows fall in `period` (NaT compares false, so undated rows fall in none)."""
+        if days is None:
             return np.ones(n, dtype=bool)
-        end = period.end if self.as_of is None else min(period.end, self.as_of)
-        days = dates.dt.normalize()
+        end = np.datetime64(period.end if self.as_of is None else min(period.end, self.as_of))
         if rule.period == "contract" and period.kind == "contract":
             # Undated rows still count over the whole contract; rows dated outside it (reported
             # as data issues) or after the as-of date do not.
-            outside = (days < pd.Timestamp(period.start)) | (days > pd.Timestamp(end))
-            return ~outside.fillna(False).to_numpy(dtype=bool)
+            return ~((days < np.datetime64(period.start)) | (days > end))
         start = self.plan.spec.contract.start if self.cumulative(rule) else period.start
-        return (
-            ((days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end)))
-            .fillna(False)
-            .to_numpy(dtype=bool)
-        )
+        return (days >= np.datetime64(start)) & (days <= end)
 
     @staticmethod
     def cumulative(rule: CompiledRule) -> bool:
@@ -425,7 +436,7 @@ class Evaluator:
             if failing.any():
                 reasons = outcome.failure[failing]
                 verdict.breaches = breach_rows(
-                    keys[failing].tolist(), frame.loc[failing, ROW].tolist(), reasons.tolist()
+                    keys[failing], frame[ROW].to_numpy()[failing], reasons
                 )
         self.decide(rule, period, verdict, value, threshold)
         return verdict
@@ -472,8 +483,7 @@ class Evaluator:
             if date is None:
                 frames[name] = frame
                 continue
-            dates = evaluate_column(date, self.ctx.rows(name, frame))
-            frames[name] = frame[self.period_rows(rule, period, dates, len(frame))]
+            frames[name] = frame[self.period_rows(rule, period, self.days(name, date), len(frame))]
         ctx = Context(frames, link_frames=self.frames, keys=self.ctx.keys, links=self.ctx.links)
         needed = {
             sub.over
@@ -520,7 +530,7 @@ def evaluate_spec(
     """Evaluate a plan; `progress(done, total, rule_id)` is called after each rule."""
     loaded = load_data(plan.spec, data)
     evaluator = Evaluator(plan, loaded, as_of)
-    span = _data_span(plan, evaluator.frames, evaluator.ctx, loaded.issues)
+    span = evaluator.data_span(loaded.issues)
     requested = requested_periods(plan, period, span)
     verdicts = []
     for done, rule in enumerate(plan.rules, start=1):
