@@ -57,15 +57,27 @@ def _condition(rule: CompiledRule, name: str, ctx: Context, default: bool) -> pd
     return evaluate_column(node, ctx)
 
 
-def _reason(index: pd.Index) -> pd.Series:
-    return pd.Series(pd.NA, index=index, dtype="string")
+class Reasons:
+    """Why each row was left out or failed; the first reason given to a row wins.
 
+    Kept as a numpy object array while rules are classified (assigning into a pandas text
+    column cost a quarter of a second per million rows each time), a Series at the end.
+    """
 
-def _set(reasons: pd.Series, where: np.ndarray, text: str | pd.Series) -> None:
-    """Record `text` for rows in `where` that have no reason yet (first reason wins)."""
-    rows = where & reasons.isna().to_numpy(dtype=bool)
-    if rows.any():
-        reasons[rows] = text[rows] if isinstance(text, pd.Series) else text
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self.text = np.full(len(index), None, dtype=object)
+        self.given = np.zeros(len(index), dtype=bool)
+
+    def set(self, where: np.ndarray, text: str | np.ndarray) -> None:
+        """Give `text` (one for all, or one per row) to rows in `where` that have none yet."""
+        rows = where & ~self.given
+        if rows.any():
+            self.text[rows] = text if isinstance(text, str) else text[rows]
+            self.given |= rows
+
+    def series(self) -> pd.Series:
+        return pd.Series(self.text, index=self.index, dtype=object)
 
 
 def _unknown(values: pd.Series) -> np.ndarray:
@@ -85,19 +97,19 @@ def classify_eligibility(rule: CompiledRule, ctx: Context) -> RowOutcome:
         text = f"excluded by `{model.exclude}`"
     passes = true_mask(passes_raw, index)
     action = model.on_fail.replace("_", " ")
-    failure = _reason(index)
-    _set(failure, considered & _unknown(passes_raw), f"cannot tell (missing data) → {action}")
-    _set(failure, considered & ~passes, f"{text} → {action}")
-    left_out = _reason(index)
-    _set(left_out, _unknown(applies), "`applies_to` unknown (missing data)")
+    failure = Reasons(index)
+    failure.set(considered & _unknown(passes_raw), f"cannot tell (missing data) → {action}")
+    failure.set(considered & ~passes, f"{text} → {action}")
+    left_out = Reasons(index)
+    left_out.set(_unknown(applies), "`applies_to` unknown (missing data)")
     return RowOutcome(
         "proportion",
         "share",
         considered,
         considered,
         considered & passes,
-        left_out=left_out,
-        failure=failure,
+        left_out=left_out.series(),
+        failure=failure.series(),
     )
 
 
@@ -132,8 +144,8 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
         dtype=bool
     )
     denominator = considered.copy()
-    left_out = _reason(index)
-    _set(left_out, _unknown(applies), "`applies_to` unknown (missing data)")
+    left_out = Reasons(index)
+    left_out.set(_unknown(applies), "`applies_to` unknown (missing data)")
     if as_of is not None:
         # A clock still running whose deadline is after the data's as-of date has not
         # breached yet: it is left out, and counted as such.
@@ -143,30 +155,35 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
             & ~no_start
             & (deadline > pd.Timestamp(as_of)).fillna(False).to_numpy(dtype=bool)
         )
-        _set(left_out, running, "clock still running at the as-of date")
+        left_out.set(running, "clock still running at the as-of date")
         denominator &= ~running
-    failure = _reason(index)
-    _set(failure, denominator & no_start, "no start event")
-    _set(failure, denominator & no_limit, "no limit for this row")
-    _set(failure, denominator & no_end, "no end event (clock never stopped)")
+    failure = Reasons(index)
+    failure.set(denominator & no_start, "no start event")
+    failure.set(denominator & no_limit, "no limit for this row")
+    failure.set(denominator & no_end, "no end event (clock never stopped)")
     late = denominator & ~on_time
-    if late.any():
+    if late.any():  # the reason's text is built for late rows only
+        begin = start[late] if model.clock == "hours" else day[late]
         if model.clock == "hours":
-            elapsed = ((end - start) / pd.Timedelta(hours=1)).round(1).astype("string") + " hours"
-            allowed = ((deadline - start) / pd.Timedelta(hours=1)).round(1).astype("string")
-            allowed = allowed + " hours"
+            hour = pd.Timedelta(hours=1)
+            elapsed = ((end[late] - begin) / hour).round(1).astype("string") + " hours"
+            allowed = ((deadline[late] - begin) / hour).round(1).astype("string") + " hours"
         else:
-            elapsed = (finished - day).dt.days.astype("Int64").astype("string") + " days"
-            allowed = (deadline - day).dt.days.astype("Int64").astype("string") + " days"
-        _set(failure, late, "late: " + elapsed + " after the start; limit " + allowed)
+            elapsed = (finished[late] - begin).dt.days.astype("Int64").astype("string") + " days"
+            allowed = (deadline[late] - begin).dt.days.astype("Int64").astype("string") + " days"
+        text = np.full(len(index), None, dtype=object)
+        text[late] = ("late: " + elapsed + " after the start; limit " + allowed).to_numpy(
+            dtype=object
+        )
+        failure.set(late, text)
     outcome = RowOutcome(
         "proportion",
         "share",
         considered,
         denominator,
         denominator & on_time,
-        left_out=left_out,
-        failure=failure,
+        left_out=left_out.series(),
+        failure=failure.series(),
     )
     outcome.elapsed, outcome.allowed, outcome.elapsed_unit = _elapsed(
         model.clock, kind, start, end, deadline, limit
@@ -207,18 +224,17 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
     index = ctx.frame.index
     initial = _condition(rule, "initial_population", ctx, True)
     considered = true_mask(initial, index)
-    left_out = _reason(index)
-    _set(left_out, _unknown(initial), "initial population unknown (missing data)")
+    left_out = Reasons(index)
+    left_out.set(_unknown(initial), "initial population unknown (missing data)")
     exclusions = _condition(rule, "denominator_exclusions", ctx, False)
     excluded = true_mask(exclusions, index)
     if model.scoring in ("count", "continuous"):
         measured = considered & ~excluded
-        _set(
-            left_out,
+        left_out.set(
             considered & excluded,
             f"excluded: {model.denominator_exclusions}" if model.denominator_exclusions else "",
         )
-        outcome = RowOutcome(model.scoring, "count", considered, measured, left_out=left_out)
+        outcome = RowOutcome(model.scoring, "count", considered, measured)
         if model.scoring == "count" and model.distinct:
             outcome.distinct = ctx.frame[model.distinct]
         if model.scoring == "continuous":
@@ -230,19 +246,19 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
             else:
                 outcome.unit = "number"
             no_value = measured & _unknown(observed)
-            _set(left_out, no_value, "no value to measure (missing data)")
+            left_out.set(no_value, "no value to measure (missing data)")
             outcome.denominator = measured & ~no_value
             outcome.observation = observed
+        outcome.left_out = left_out.series()
         return outcome
     # proportion
     denominator_raw = _condition(rule, "denominator", ctx, True)
     in_denominator = considered & true_mask(denominator_raw, index)
-    _set(left_out, considered & _unknown(denominator_raw), "denominator unknown (missing data)")
-    _set(left_out, considered & ~in_denominator, "not in the denominator")
+    left_out.set(considered & _unknown(denominator_raw), "denominator unknown (missing data)")
+    left_out.set(considered & ~in_denominator, "not in the denominator")
     numerator_raw = _condition(rule, "numerator", ctx, False)
     meets = true_mask(numerator_raw, index)
-    _set(
-        left_out,
+    left_out.set(
         in_denominator & excluded,
         f"denominator exclusion: {model.denominator_exclusions}",
     )
@@ -254,19 +270,19 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
             & ~meets
             & true_mask(_condition(rule, "denominator_exceptions", ctx, False), index)
         )
-        _set(left_out, excepted, f"denominator exception: {model.denominator_exceptions}")
+        left_out.set(excepted, f"denominator exception: {model.denominator_exceptions}")
         denominator &= ~excepted
-    failure = _reason(index)
-    _set(failure, denominator & _unknown(numerator_raw), "numerator unknown (missing data)")
-    _set(failure, denominator & ~meets, f"does not meet `{model.numerator}`")
+    failure = Reasons(index)
+    failure.set(denominator & _unknown(numerator_raw), "numerator unknown (missing data)")
+    failure.set(denominator & ~meets, f"does not meet `{model.numerator}`")
     return RowOutcome(
         "proportion",
         "share",
         considered,
         denominator,
         denominator & meets,
-        left_out=left_out,
-        failure=failure,
+        left_out=left_out.series(),
+        failure=failure.series(),
         extra_populations={"denominator_exclusion": in_denominator & excluded},
     )
 
