@@ -326,7 +326,9 @@ def _prepare(
     reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
     no_key = frame[keys].isna().any(axis=1)
     reasons[no_key] = "missing key (" + ", ".join(keys) + ")"
-    duplicate = frame[keys].duplicated(keep="first") & ~no_key
+    # one key column: a Series' duplicated() is faster than a one-column frame's
+    key_values = frame[keys[0]] if len(keys) == 1 else frame[keys]
+    duplicate = key_values.duplicated(keep="first") & ~no_key
     reasons[duplicate] = "duplicate key: an earlier row has the same " + ", ".join(keys)
     bad = reasons.notna().to_numpy(dtype=bool)
     rejected = raw[bad].assign(**{ROW: rows[bad], "__reason__": reasons[bad]})
