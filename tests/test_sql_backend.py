@@ -216,23 +216,28 @@ def _same_verdict(a, b, key) -> None:
 )
 def test_every_spec_gives_the_same_verdicts_on_both_engines(spec_path, data) -> None:
     spec = specrules.load(spec_path)
-    on_pandas = spec.evaluate(str(data))
-    on_duckdb = evaluate_spec_duckdb(spec.plan, str(data))
+    assert_same_evaluation(spec.evaluate(str(data)), evaluate_spec_duckdb(spec.plan, str(data)))
+
+
+def assert_same_evaluation(on_pandas, other) -> None:
+    """The same verdicts (with breakdown groups) and the same row accounting."""
     pandas_verdicts = {(v.rule_id, v.period): v for v in on_pandas.verdicts}
-    duckdb_verdicts = {(v.rule_id, v.period): v for v in on_duckdb.verdicts}
-    assert set(pandas_verdicts) == set(duckdb_verdicts)
+    other_verdicts = {(v.rule_id, v.period): v for v in other.verdicts}
+    assert set(pandas_verdicts) == set(other_verdicts)
     for key, a in pandas_verdicts.items():
-        b = duckdb_verdicts[key]
+        b = other_verdicts[key]
         _same_verdict(a, b, key)
         # breakdown groups: the same groups, each with the same figures and status
         assert [g.group for g in a.groups] == [g.group for g in b.groups], key
         for group_a, group_b in zip(a.groups, b.groups, strict=True):
             _same_verdict(group_a, group_b, (*key, str(group_a.group)))
-    assert on_duckdb.rows.keys() == on_pandas.rows.keys()
+    assert other.rows.keys() == on_pandas.rows.keys()
     for name, rows in on_pandas.rows.items():
-        assert (rows.read, rows.evaluated) == (
-            on_duckdb.rows[name].read,
-            on_duckdb.rows[name].evaluated,
+        theirs = other.rows[name]
+        assert (rows.read, rows.evaluated, rows.rejected) == (
+            theirs.read,
+            theirs.evaluated,
+            theirs.rejected,
         ), name
 
 

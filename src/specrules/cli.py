@@ -85,10 +85,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"error: --as-of {args.as_of!r} is not a date; write YYYY-MM-DD", file=sys.stderr)
             return EXIT_USAGE
     try:
-        if getattr(args, "engine", "pandas") == "duckdb":
+        engine = getattr(args, "engine", "pandas")
+        if engine == "duckdb":
             from specrules.engine.duckdb_engine import evaluate_spec_duckdb
 
             evaluation = evaluate_spec_duckdb(
+                spec.plan, args.data, args.period, as_of, spec.path, spec.source.text
+            )
+        elif engine == "spark":
+            from specrules.engine.spark_engine import evaluate_spec_spark
+
+            evaluation = evaluate_spec_spark(
                 spec.plan, args.data, args.period, as_of, spec.path, spec.source.text
             )
         else:
@@ -138,9 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--engine",
-        choices=["pandas", "duckdb"],
+        choices=["pandas", "duckdb", "spark"],
         default="pandas",
-        help="pandas (default) or duckdb: reads CSV/Parquet in DuckDB, for data beyond memory",
+        help="pandas (default); duckdb: reads CSV/Parquet in DuckDB, for data beyond memory; "
+        "spark: reads them in Spark (local mode, needs pyspark and Java 17+)",
     )
     evaluate.set_defaults(run=cmd_evaluate)
     for module in COMMAND_MODULES:

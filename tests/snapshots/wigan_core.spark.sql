@@ -8,7 +8,11 @@ WITH
 referrals__1 AS (
   SELECT
     *,
-    CAST(CASE WHEN `t`.`stop_smoking_requested` THEN 604800.0 ELSE 1209600.0 END AS DOUBLE) AS `first_appointment_limit`
+    CAST(CASE
+      WHEN `t`.`stop_smoking_requested`
+      THEN CAST(604800.0 AS DOUBLE)
+      ELSE CAST(1209600.0 AS DOUBLE)
+    END AS DOUBLE) AS `first_appointment_limit`
   FROM referrals AS t
 ),
 -- rule age_minimum (eligibility): Clients are 16 or over (12 or over and Fraser competent for stop smoking prescribing)
@@ -27,12 +31,12 @@ age_minimum AS (
     AND COALESCE(
       (
         (
-          `t`.`age` >= 16.0
+          `t`.`age` >= CAST(16.0 AS DOUBLE)
         )
         OR (
           (
             (
-              `t`.`age` >= 12.0
+              `t`.`age` >= CAST(12.0 AS DOUBLE)
             ) AND `t`.`prescribing_requested`
           )
           AND `t`.`fraser_competent`

@@ -143,6 +143,32 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "bigquery": "STRPOS(:a, :b) > 0",
         "tsql": "CHARINDEX(:b, :a COLLATE Latin1_General_BIN2) > 0 OR (LEN(:b) = 0)",
     },
+    # Reading files (engine/sql_engine.py, for the engines that evaluate: duckdb and spark).
+    "text_to_number": {  # trimmed text without commas or £ → DOUBLE, NULL if not a number
+        "duckdb": "TRY_CAST(:x AS DOUBLE)",
+        # Java also reads '1.5d', '0x1p3': only plain decimals, as DuckDB and pandas read.
+        "spark": "CASE WHEN :x RLIKE '(?i)^[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?"
+        "|inf|infinity)$' THEN TRY_CAST(:x AS DOUBLE) END",
+    },
+    "text_to_timestamp": {  # ISO, or day/month/year as spreadsheets write it; NULL if neither
+        "duckdb": "coalesce(TRY_CAST(:x AS TIMESTAMP), TRY_STRPTIME(:x, '%d/%m/%Y'), "
+        "TRY_STRPTIME(:x, '%d/%m/%Y %H:%M'), TRY_STRPTIME(:x, '%d/%m/%y'))",
+        # Spark's cast also reads '2024' or '2024-01' (as the 1st): ISO dates in full only.
+        "spark": "coalesce(CASE WHEN :x RLIKE '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T].*)?$' "
+        "THEN TRY_CAST(:x AS TIMESTAMP) END, try_to_timestamp(:x, 'd/M/yyyy'), "
+        "try_to_timestamp(:x, 'd/M/yyyy H:mm'), try_to_timestamp(:x, 'd/M/yy'))",
+    },
+    "timestamp_text": {  # as the pandas engine writes a key or group: no 00:00 on a date
+        "duckdb": "CASE WHEN :x = CAST(CAST(:x AS DATE) AS TIMESTAMP) "
+        "THEN strftime(:x, '%Y-%m-%d') ELSE strftime(:x, '%Y-%m-%d %H:%M:%S') END",
+        "spark": "CASE WHEN :x = CAST(CAST(:x AS DATE) AS TIMESTAMP) "
+        "THEN date_format(:x, 'yyyy-MM-dd') ELSE date_format(:x, 'yyyy-MM-dd HH:mm:ss') END",
+    },
+    "number_text": {  # as Python writes a float: 12345678.0, not Java's 1.2345678E7
+        "duckdb": "CAST(:x AS VARCHAR)",
+        "spark": "CASE WHEN :x = floor(:x) AND abs(:x) < 1e15 "
+        "THEN concat(CAST(CAST(:x AS BIGINT) AS STRING), '.0') ELSE CAST(:x AS STRING) END",
+    },
 }
 
 
@@ -178,9 +204,14 @@ def null_of(t: Type | None, dialect: str) -> exp.Expression:
     return exp.cast(exp.null(), sql_type(t, dialect))
 
 
-def _number(value: float) -> exp.Expression:
+def _number(value: float, dialect: str | None = None) -> exp.Expression:
     literal = exp.Literal.number(repr(float(value)))
-    return exp.Neg(this=exp.Literal.number(repr(-float(value)))) if value < 0 else literal
+    number = exp.Neg(this=exp.Literal.number(repr(-float(value)))) if value < 0 else literal
+    if dialect == "spark":
+        # Spark reads 1.0 as DECIMAL(2,1), and keeps decimals in decimal arithmetic with few
+        # places (1.0 / 3.0 is 0.333333, an average of 1.0s and 0.0s has five places).
+        return exp.cast(number, "DOUBLE")
+    return number
 
 
 # ------------------------------------------------------------------ literals
@@ -204,9 +235,9 @@ def _timestamp(value: dt.date | dt.datetime, dialect: str) -> exp.Expression:
 
 def _literal(node: ir.Node, scope: Scope) -> exp.Expression:
     if isinstance(node, ir.Number | ir.Money):
-        return _number(float(node.value))
+        return _number(float(node.value), scope.dialect)
     if isinstance(node, ir.Percent):
-        return _number(node.fraction)
+        return _number(node.fraction, scope.dialect)
     if isinstance(node, ir.Text):
         return exp.Literal.string(node.value)
     if isinstance(node, ir.Boolean):
@@ -214,7 +245,7 @@ def _literal(node: ir.Node, scope: Scope) -> exp.Expression:
     if isinstance(node, ir.Date | ir.DateTime):
         return _timestamp(node.value, scope.dialect)
     if isinstance(node, ir.Duration):
-        return _number(duration_amount(node))
+        return _number(duration_amount(node), scope.dialect)
     raise TypeError(f"no SQL literal for {type(node).__name__}")
 
 
@@ -295,24 +326,35 @@ def shift(
         return fill("add_months", scope.dialect, x=dates, m=_paren(amount))
     # Working days: roll forward to a working day, then step along the working days, as
     # numpy's busday_offset(roll="forward"), keeping the time of day as the pandas engine does.
+    on_the_day = exp.EQ(
+        this=exp.column("day", "c"), expression=exp.cast(dates, exp.DataType.build("DATE"))
+    )
     start = exp.Subquery(
         this=exp.select(exp.column("fwd", "c"))
         .from_(exp.to_table(CALENDAR).as_("c"))
-        .where(
-            exp.EQ(
-                this=exp.column("day", "c"),
-                expression=exp.cast(dates, exp.DataType.build("DATE")),
-            )
-        )
+        .where(on_the_day.copy())
     )
     steps = exp.cast(exp.Anonymous(this="trunc", expressions=[amount]), "BIGINT")
-    if scope.dialect == "tsql":
+    if scope.dialect in ("tsql", "spark"):  # their casts truncate; Spark's trunc is for dates
         steps = exp.cast(amount, "BIGINT")
     found = exp.Subquery(
         this=exp.select(exp.column("day", "w"))
         .from_(exp.to_table(WORKDAYS).as_("w"))
         .where(exp.EQ(this=exp.column("n", "w"), expression=exp.Add(this=start, expression=steps)))
     )
+    if scope.dialect == "spark":  # Spark sees a row's columns one subquery deep only: a join
+        found = exp.Subquery(
+            this=exp.select(exp.column("day", "w"))
+            .from_(exp.to_table(CALENDAR).as_("c"))
+            .join(
+                exp.to_table(WORKDAYS).as_("w"),
+                on=exp.EQ(
+                    this=exp.column("n", "w"),
+                    expression=exp.Add(this=exp.column("fwd", "c"), expression=steps.copy()),
+                ),
+            )
+            .where(on_the_day)
+        )
     day = exp.cast(found, sql_type(Type("date"), scope.dialect))
     time_of_day = exp.Sub(
         this=_paren(fill("epoch", scope.dialect, x=dates.copy())),
@@ -491,7 +533,7 @@ def _hour(args, node, scope) -> exp.Expression:
             this=_part("HOUR", args[0]),
             expression=exp.Div(
                 this=_part("MINUTE", args[0].copy()),
-                expression=_number(60.0),
+                expression=_number(60.0, scope.dialect),
                 typed=False,
                 safe=False,
             ),
@@ -522,9 +564,11 @@ ROW_FUNCTIONS: dict[str, Callable[[list[exp.Expression], ir.Call, Scope], exp.Ex
 
 
 # ------------------------------------------------------------------ aggregates
-def _truth(value: exp.Expression) -> exp.Expression:
+def _truth(value: exp.Expression, dialect: str) -> exp.Expression:
     """1.0 where a condition is true, 0.0 where it is false or unknown."""
-    return exp.Case(ifs=[exp.If(this=value, true=_number(1.0))], default=_number(0.0))
+    return exp.Case(
+        ifs=[exp.If(this=value, true=_number(1.0, dialect))], default=_number(0.0, dialect)
+    )
 
 
 def aggregate_expression(
@@ -536,7 +580,7 @@ def aggregate_expression(
         return exp.Count(this=exp.Distinct(expressions=[value]) if distinct else value)
     assert value is not None
     if name == "share":
-        return exp.Avg(this=_truth(value))
+        return exp.Avg(this=_truth(value, dialect))
     if name == "median":
         if dialect in ("duckdb", "spark"):
             return exp.Median(this=value)
@@ -619,8 +663,8 @@ def compile_column(node: ir.Node, scope: Scope) -> exp.Expression:
     return compiled
 
 
-def calendar_rows() -> tuple[list[tuple[dt.date, int, int]], list[tuple[int, dt.date]]]:
-    """(day, cum, fwd) for every day 1900-2100, and (n, day) for every working day."""
+def calendar_columns() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two calendar tables as numpy columns: {day, cum, fwd} and {n, day}."""
     import numpy as np
 
     from specrules.engine.calendar import working_day_calendar
@@ -631,9 +675,15 @@ def calendar_rows() -> tuple[list[tuple[dt.date, int, int]], list[tuple[int, dt.
     working = np.is_busday(days, busdaycal=working_day_calendar())
     cum = np.cumsum(working)
     fwd = np.where(working, cum, cum + 1)
-    calendar = list(zip(days.tolist(), cum.tolist(), fwd.tolist(), strict=True))
-    workdays = list(zip(cum[working].tolist(), days[working].tolist(), strict=True))
-    return calendar, workdays
+    return {"day": days, "cum": cum, "fwd": fwd}, {"n": cum[working], "day": days[working]}
+
+
+def calendar_rows() -> tuple[list[tuple[dt.date, int, int]], list[tuple[int, dt.date]]]:
+    """(day, cum, fwd) for every day 1900-2100, and (n, day) for every working day."""
+    calendar, workdays = calendar_columns()
+    rows = list(zip(*(calendar[c].tolist() for c in ("day", "cum", "fwd")), strict=True))
+    work = list(zip(workdays["n"].tolist(), workdays["day"].tolist(), strict=True))
+    return rows, work
 
 
 def sql_text(e: exp.Expression, dialect: str, pretty: bool = False) -> str:
@@ -645,6 +695,7 @@ __all__ = [
     "DIALECTS",
     "Scope",
     "UnsupportedInDialect",
+    "calendar_columns",
     "calendar_rows",
     "compile_column",
     "compile_sql",

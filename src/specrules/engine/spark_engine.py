@@ -1,0 +1,262 @@
+"""`--engine spark`: evaluate a spec with Spark (PySpark, local mode), reading the files itself.
+
+Spark reads each CSV (every column as text) or Parquet file, and the SQL shared with the
+DuckDB engine (engine/sql_engine.py) types, checks and evaluates it, printed in Spark's
+dialect. This module is only the Spark side: the session, how a file becomes a view
+numbered in file order, how a query runs, how a table is kept.
+
+Session settings, and why:
+- `local[2]`, no web UI, 4 shuffle partitions: a laptop or CI machine, small tasks;
+- session time zone UTC: dates and times in the files have no zone, and UTC keeps
+  `CAST(timestamp AS DATE)` and day arithmetic free of daylight saving;
+- ANSI mode off: with it on (Spark 4's default) one value out of range (a cast, an
+  overflowing month shift) fails the whole evaluation, where DuckDB and pandas give a
+  missing value for that row; the typing uses try_cast/try_to_timestamp anyway, so it
+  reads files the same with either setting;
+- Spark's own log (log4j, and the JVM's stderr) goes to a temporary file, not the terminal;
+  when the session cannot start, its last line is the reason given.
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import datetime as dt
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from specrules.errors import DataError
+
+try:  # the SQL is written with sqlglot: without it, a message rather than a traceback
+    from specrules.engine.sql_backend import CALENDAR, WORKDAYS, calendar_columns
+    from specrules.engine.sql_engine import evaluate_files
+    from specrules.engine.sql_files import ROW, DataInput
+except ImportError as missing:  # pragma: no cover - sqlglot comes with specrules[spark]
+    raise DataError(
+        f"the Spark engine needs sqlglot ({missing}): pip install 'specrules[spark]', "
+        "or use --engine pandas"
+    ) from None
+from specrules.results import Evaluation
+from specrules.spec.compiler import Plan
+
+ALTERNATIVE = "or use --engine duckdb"
+SETTINGS = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",
+}
+# Settings a running session can take (a session made elsewhere gets these too).
+RUNTIME_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.session.timeZone")
+RUNTIME_SETTINGS += ("spark.sql.ansi.enabled",)
+_LOG4J = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+"""
+_session: Any = None
+
+
+def _pyspark() -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas-version notices from pyspark's import
+            import pyspark
+            import pyspark.sql  # noqa: F401
+    except ImportError:
+        raise DataError(
+            f"the Spark engine needs pyspark: pip install 'specrules[spark]', {ALTERNATIVE}"
+        ) from None
+    return pyspark
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines()]
+    except OSError:
+        return ""
+    lines = [ln for ln in lines if ln and not ln.startswith("WARNING: Using incubator")]
+    return lines[-1] if lines else ""
+
+
+def spark_session() -> Any:
+    """The Spark session the engine uses: one already running, else a new local one."""
+    global _session
+    pyspark = _pyspark()
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        for key in RUNTIME_SETTINGS:
+            active.conf.set(key, SETTINGS[key])
+        return active
+    if _session is not None:
+        return _session
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no network lookups of the host
+    folder = Path(tempfile.mkdtemp(prefix="specrules-spark-"))
+    (folder / "log4j2.properties").write_text(_LOG4J, encoding="utf-8")
+    log = folder / "spark.log"
+    conf = pyspark.SparkConf().setMaster("local[2]").setAppName("specrules")
+    for key, value in SETTINGS.items():
+        conf.set(key, value)
+    conf.set(
+        "spark.driver.extraJavaOptions",
+        f"-Dlog4j2.configurationFile={folder / 'log4j2.properties'} -Duser.timezone=UTC",
+    )
+    try:
+        from pyspark.java_gateway import launch_gateway
+
+        with log.open("wb") as stderr, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # The JVM's stderr to a file: Spark's start-up chatter stays off the terminal.
+            gateway = launch_gateway(conf, popen_kwargs={"stderr": stderr})
+            context = pyspark.SparkContext(conf=conf, gateway=gateway)
+            context.setLogLevel("ERROR")
+            _session = SparkSession(context)
+    except Exception as exc:  # no Java, a bad JAVA_HOME, a JVM that exits
+        reason = _last_line(log) or str(exc).splitlines()[0]
+        raise DataError(
+            f"the Spark engine could not start a Spark session ({reason}); it needs Java 17 "
+            f"or later (set JAVA_HOME), {ALTERNATIVE}"
+        ) from None
+    atexit.register(_stop)
+    return _session
+
+
+def _stop() -> None:
+    global _session
+    if _session is not None:
+        _session.stop()
+        _session = None
+
+
+class SparkConnection:
+    """engine/sql_engine.py's `Connection` over a Spark session (temporary views)."""
+
+    name = "Spark"
+    dialect = "spark"
+    # Spark pays more for each query than for its size: count many rules in one query.
+    rules_per_query = 16
+
+    def __init__(self, spark: Any):
+        self.spark = spark
+        self.kept: dict[str, Any] = {}  # materialised tables, freed on close
+        self.views: set[str] = set()
+
+    def run(self, sql: str) -> list[tuple]:
+        return [tuple(row) for row in self.spark.sql(sql).collect()]
+
+    def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
+        try:
+            if path.suffix == ".parquet":
+                frame = self.spark.read.parquet(str(path))
+            else:
+                # All text, quotes doubled as in RFC 4180, values over several lines allowed
+                # (multiLine also keeps a file in one partition, in file order). The header
+                # is read here, so that Spark runs no job just to learn the column names.
+                from pyspark.sql.types import StringType, StructField, StructType
+
+                schema = StructType([StructField(c, StringType()) for c in _csv_header(path)])
+                frame = self.spark.read.csv(
+                    str(path),
+                    schema=schema,
+                    header=True,
+                    multiLine=True,
+                    escape='"',
+                    encoding="UTF-8",
+                )
+            columns = frame.dtypes
+            self.create_view(f"{name}__file", frame)
+            listed = ", ".join(_quote(column) for column, _ in columns)
+            # Row numbers in file order: monotonically_increasing_id grows through each
+            # partition and across partitions in order; row_number makes it 1, 2, 3, …
+            self.create_table(
+                name,
+                f"SELECT row_number() OVER (ORDER BY __id) AS {ROW}, {listed} FROM "
+                f"(SELECT monotonically_increasing_id() AS __id, * FROM `{name}__file`)",
+            )
+        except DataError:
+            raise
+        except Exception as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if "TIMESTAMP(NANOS" in str(exc):
+                message = (
+                    "Spark reads no nanosecond timestamps: write the file with microseconds "
+                    "(pyarrow: coerce_timestamps='us')"
+                )
+            raise DataError(f"Spark could not read {path.name}: {message}") from None
+        return [(column, kind) for column, kind in columns]
+
+    def create_table(self, name: str, sql: str) -> None:
+        # Kept in memory (spilling to disk) by the first query that reads it, so a table is
+        # computed once, however often read, and making it costs no job of its own.
+        from pyspark import StorageLevel
+
+        frame = self.spark.sql(sql).persist(StorageLevel.MEMORY_AND_DISK)
+        frame.createOrReplaceTempView(name)
+        old = self.kept.pop(name, None)
+        if old is not None:
+            old.unpersist()
+        self.kept[name] = frame
+
+    def create_view(self, name: str, sql: str | Any) -> None:
+        frame = self.spark.sql(sql) if isinstance(sql, str) else sql
+        frame.createOrReplaceTempView(name)
+        self.views.add(name)
+
+    def install_calendar(self) -> None:
+        """The calendar tables, from sql_backend's numpy columns through a Parquet file."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.spark.catalog.tableExists(CALENDAR) and self.spark.catalog.tableExists(WORKDAYS):
+            return
+        calendar, workdays = calendar_columns()
+        with tempfile.TemporaryDirectory(prefix="specrules-calendar-") as folder:
+            for name, columns in ((CALENDAR, calendar), (WORKDAYS, workdays)):
+                path = str(Path(folder) / f"{name}.parquet")
+                pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
+                # localCheckpoint: kept in Spark's block store, so the file can go
+                frame = self.spark.read.parquet(path).localCheckpoint(eager=True)
+                frame.createOrReplaceTempView(name)
+
+    def close(self) -> None:
+        for frame in self.kept.values():
+            frame.unpersist()
+        for name in self.views | set(self.kept):
+            self.spark.catalog.dropTempView(name)
+        self.kept.clear()
+        self.views.clear()
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def evaluate_spec_spark(
+    plan: Plan,
+    data: DataInput,
+    period: str | None = None,
+    as_of: dt.date | None = None,
+    spec_file: str | None = None,
+    spec_text: str = "",
+) -> Evaluation:
+    """Evaluate `plan` on a folder (or list) of CSV/Parquet files with Spark."""
+    conn = SparkConnection(spark_session())
+    try:
+        return evaluate_files(conn, plan, data, period, as_of, spec_file, spec_text)
+    finally:
+        conn.close()

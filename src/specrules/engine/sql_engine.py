@@ -1,0 +1,446 @@
+"""Evaluate a spec inside a SQL engine that reads the files itself (DuckDB, Spark).
+
+Shared by the engines, written once: the files are typed and checked by
+engine/sql_files.py; each rule is the CTE of engine/sql_evaluator.py, kept as a table,
+joined to its periods and counted with GROUPING SETS (the whole rule and each breakdown
+group in one pass), and the rows that fail it are listed; a ratio's two aggregates are
+computed over each period's rows. Figures are judged by the same `Evaluator.decide` (and
+so `verdicts.judge`) as the pandas engine, so the decisions are shared too.
+
+Several rules are counted by one query (a UNION ALL) where the engine pays more for each
+query than for its size (Spark): `Connection.rules_per_query`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from pathlib import Path
+
+import pandas as pd
+from sqlglot import exp
+
+from specrules import __version__
+from specrules.engine.evaluator import (
+    _RULE,
+    MISSING_GROUP,
+    Evaluator,
+    requested_periods,
+    rule_periods,
+)
+from specrules.engine.sql_backend import Scope, compile_sql, fill
+from specrules.engine.sql_evaluator import Layout, dataset_layout, rule_columns
+from specrules.engine.sql_files import (
+    ROW,
+    Connection,
+    DataInput,
+    FileData,
+    Runner,
+    _lit,
+    statement,
+    union_all,
+)
+from specrules.errors import DataError
+from specrules.results import (
+    DatasetRows,
+    Evaluation,
+    Exclusion,
+    Provenance,
+    Verdict,
+    breach_rows,
+)
+from specrules.spec.compiler import CompiledRule, Plan
+from specrules.verdicts import is_missing
+
+RULE_TABLE = "specrules_rule"  # a rule's row classification: specrules_rule_0, _1, …
+
+
+class _Judge:
+    """What `Evaluator.base`/`empty`/`decide` read, so the pandas engine's decisions are used."""
+
+    base = Evaluator.base
+    empty = Evaluator.empty
+    decide = Evaluator.decide
+    cumulative = staticmethod(Evaluator.cumulative)
+
+    def __init__(self, plan: Plan, as_of: dt.date | None):
+        self.plan = plan
+        self.as_of = as_of
+
+
+def _bounds(rule: CompiledRule, period, judge: _Judge) -> tuple[dt.date, dt.date]:
+    """The days of `period` a rule counts (from the contract's start if it is cumulative)."""
+    start = judge.plan.spec.contract.start if judge.cumulative(rule) else period.start
+    end = period.end if judge.as_of is None else min(period.end, judge.as_of)
+    return start, end
+
+
+def _periods_table(rule: CompiledRule, periods, judge: _Judge) -> str:
+    rows = []
+    for p in periods:
+        start, end = _bounds(rule, p, judge)
+        rows.append(f"({_lit(p.label)}, DATE {_lit(str(start))}, DATE {_lit(str(end))})")
+    return "(VALUES " + ", ".join(rows) + ") AS periods(label, first_day, last_day)"
+
+
+def _text(plan: Plan, dataset: str, name: str, dialect: str) -> exp.Expression:
+    """A value as text, written as the pandas engine writes it (dates without 00:00)."""
+    kind = plan.catalog.datasets[dataset].fields[name].kind
+    column = exp.column(name, "t", quoted=True)
+    if kind in ("date", "datetime"):
+        return fill("timestamp_text", dialect, x=column)
+    if kind == "number":
+        return fill("number_text", dialect, x=column)
+    return statement("CAST(:c AS VARCHAR)", c=column)
+
+
+def _group_text(plan: Plan, dataset: str, breakdowns: list[str], dialect: str) -> exp.Expression:
+    """The breakdown group of a row as the pandas engine labels it (values joined by \\x1f)."""
+    if not breakdowns:
+        return statement("CAST(NULL AS VARCHAR)")
+    parts = {
+        f"p{i}": exp.Coalesce(
+            this=_text(plan, dataset, name, dialect),
+            expressions=[exp.Literal.string(MISSING_GROUP)],
+        )
+        for i, name in enumerate(breakdowns)
+    }
+    return statement(" || chr(31) || ".join(f":{p}" for p in parts), **parts)
+
+
+def _scope(layout: Layout, dataset: str | None = None, alias: str | None = None, tables=None):
+    return Scope(
+        dialect=layout.scope.dialect,
+        dataset=dataset,
+        alias=alias,
+        tables=tables if tables is not None else layout.relations,
+        full_tables=layout.relations,
+        keys=layout.scope.keys,
+        links=layout.scope.links,
+    )
+
+
+class RuleCount:
+    """One rule's queries (its classification, its figures, its failing rows) and the
+    verdicts made from what they return."""
+
+    def __init__(self, index: int, slot: int, rule: CompiledRule, periods, layout, judge):
+        self.index, self.rule, self.periods, self.judge = index, rule, periods, judge
+        self.table = f"{RULE_TABLE}_{slot}"
+        dataset = rule.model.dataset
+        dialect = layout.scope.dialect
+        scope = _scope(layout, dataset, "t")
+        self.columns = columns = rule_columns(rule, scope, judge.as_of)
+        key = scope.keys.get(dataset)
+        key_text = _text(judge.plan, dataset, key, dialect) if key else statement("NULL")
+        select = [
+            exp.column(ROW, "t").as_("__row"),
+            statement("CAST(:k AS VARCHAR)", k=key_text).as_("__key", copy=False),
+            *(e.as_(name, copy=False) for name, e in columns.items()),
+            _group_text(judge.plan, dataset, rule.model.breakdowns, dialect).as_(
+                "__group", copy=False
+            ),
+        ]
+        relation = layout.relations[dataset].copy().as_("t", copy=False)
+        self.classification = exp.select(*select).from_(relation, copy=False)
+        self.scoring = getattr(rule.model, "scoring", "proportion")
+        self.whole = whole = rule.period == "contract" or rule.date is None
+        table = f"{self.table} AS r"
+        join = (
+            f"CROSS JOIN {_periods_table(rule, periods, judge)}"
+            if whole
+            else f"JOIN {_periods_table(rule, periods, judge)} ON "
+            "CAST(r.rule_date AS DATE) BETWEEN periods.first_day AND periods.last_day"
+        )
+        # A LEFT JOIN keeps the rows in no period (label NULL), so the rows without a date
+        # are counted by the same query.
+        counted = join if whole else f"LEFT {join}"
+        undated = "0" if whole else "count(*) FILTER (WHERE r.rule_date IS NULL AND r.considered)"
+        value = "NULL"
+        if self.scoring == "continuous":
+            agg = rule.model.aggregate or "sum"
+            fn = {"mean": "avg", "median": "median"}.get(agg, agg)
+            value = f"{fn}(r.observation) FILTER (WHERE r.in_denominator)"
+        elif self.scoring == "count" and rule.model.distinct:
+            value = "count(DISTINCT r.distinct_value) FILTER (WHERE r.in_denominator)"
+        failing = "in_numerator" in columns
+        numerator = "count(*) FILTER (WHERE r.in_numerator)" if failing else "NULL"
+        # Columns typed alike for every rule, so that rules can be counted in one UNION ALL.
+        self.figures = statement(
+            f"SELECT {index} AS rule_index, periods.label AS label, "
+            "CAST(r.__group AS VARCHAR) AS group_label, grouping(r.__group) AS whole_rule, "
+            "count(*) FILTER (WHERE r.considered) AS considered, "
+            "count(*) FILTER (WHERE r.in_denominator) AS denominator, "
+            f"CAST({numerator} AS BIGINT) AS numerator, CAST({value} AS DOUBLE) AS figure, "
+            f"CAST({undated} AS BIGINT) AS undated FROM {table} {counted} "
+            "GROUP BY GROUPING SETS ((periods.label), (periods.label, r.__group))"
+        )
+        self.failing = (
+            statement(
+                f"SELECT {index} AS rule_index, periods.label AS label, "
+                "r.__group AS group_label, r.__key AS row_key, r.__row AS row_number "
+                f"FROM {table} {join} WHERE r.in_denominator AND NOT r.in_numerator"
+            )
+            if failing
+            else None
+        )
+
+    def verdicts(self, figures: list[tuple], failing: pd.DataFrame) -> list[Verdict]:
+        """Verdicts per period (with groups) from this rule's rows of the two queries: its
+        figures (one row per period and group) and its failing rows (a frame)."""
+        rule, judge, scoring = self.rule, self.judge, self.scoring
+        overall = {row[1]: row[4:8] for row in figures if row[3] == 1}
+        by_group = {(row[1], row[2]): row[4:8] for row in figures if row[3] == 0}
+        undated = sum(row[8] for row in figures if row[3] == 1 and row[1] is None)
+        grouped = bool(rule.model.breakdowns)
+        rows: dict[tuple, tuple[list, list]] = {}  # (label, group or None) → keys, row numbers
+        for label, part in failing.groupby("label", sort=False):
+            rows[(label, None)] = (part.row_key.tolist(), part.row_number.tolist())
+        if grouped:
+            for (label, group), part in failing.groupby(["label", "group_label"], sort=False):
+                rows[(label, group)] = (part.row_key.tolist(), part.row_number.tolist())
+
+        def make(period, figures, breaches, threshold=_RULE) -> Verdict:
+            considered, denominator, numerator_count, figure = figures
+            populations = {"initial_population": int(considered)}
+            unit = "share"
+            if scoring == "proportion":
+                populations["denominator"] = int(denominator)
+                populations["numerator"] = int(numerator_count or 0)
+                value_out = float(numerator_count) / denominator if denominator else None
+                num_out, den_out = float(numerator_count or 0), float(denominator)
+            else:
+                populations["measure_population"] = int(denominator)
+                num_out, den_out = None, None
+                if scoring == "count":
+                    unit = "count"
+                    value_out = float(figure if rule.model.distinct else denominator or 0)
+                else:
+                    unit = "number"
+                    den_out = float(denominator)
+                    value_out = None if figure is None else float(figure)
+                    if value_out is not None and math.isnan(value_out):
+                        value_out = None
+            verdict = Verdict(
+                **judge.base(rule, period),
+                status="monitoring",
+                unit=unit,
+                value=value_out,
+                numerator=num_out,
+                denominator=den_out,
+                populations=populations,
+            )
+            if self.failing is not None:
+                keys, row_numbers = breaches
+                verdict.breach_count = len(row_numbers)
+                verdict.breaches = breach_rows(keys, row_numbers, "does not meet the rule")
+            judge.decide(rule, period, verdict, value_out, threshold)
+            return verdict
+
+        empty_counts, no_rows = (0, 0, 0, None), ([], [])
+        verdicts = []
+        for period in self.periods:
+            label = period.label
+            figures_here = overall.get(label, empty_counts)
+            verdict = make(period, figures_here, rows.get((label, None), no_rows))
+            if undated:
+                verdict.excluded.append(
+                    Exclusion(reason="no date to place the row in a period", count=undated)
+                )
+            if grouped:
+                present = {g for (lbl, g) in by_group if lbl == label}
+                named = set(rule.group_thresholds)  # groups with a target are shown even if empty
+                for group in sorted(present | named):
+                    threshold = rule.group_thresholds.get(group)
+                    if threshold is None and getattr(rule.model, "per_group", False):
+                        threshold = rule.threshold
+                    sub = make(
+                        period,
+                        by_group.get((label, group), empty_counts),
+                        rows.get((label, group), no_rows),
+                        threshold,
+                    )
+                    if group in rule.group_thresholds:
+                        sub.threshold = rule.model.group_thresholds[group]
+                    sub.group = dict(
+                        zip(rule.model.breakdowns, str(group).split("\x1f"), strict=True)
+                    )
+                    verdict.groups.append(sub)
+            verdicts.append(verdict)
+        return verdicts
+
+
+def count_rules(sql: Runner, counts: list[RuleCount]) -> dict[int, list[Verdict]]:
+    """Verdicts of rules counted together: one query for their figures, one for the rows
+    that fail them."""
+    for count in counts:
+        sql.table(count.table, count.classification)
+    figures: dict[int, list[tuple]] = {c.index: [] for c in counts}
+    for row in sql.rows(union_all([c.figures for c in counts], "figures")):
+        figures[row[0]].append(row)
+    listed = [c.failing for c in counts if c.failing is not None]
+    columns = ["rule_index", "label", "group_label", "row_key", "row_number"]
+    failing = pd.DataFrame(
+        sql.rows(union_all(listed, "failing").order_by("rule_index", "row_number", copy=False))
+        if listed
+        else [],
+        columns=columns,
+        dtype=object,
+    )
+    by_rule = dict(tuple(failing.groupby("rule_index", sort=False)))
+    none = failing.iloc[0:0]
+    return {c.index: c.verdicts(figures[c.index], by_rule.get(c.index, none)) for c in counts}
+
+
+def _period_rows(rule: CompiledRule, period, layout, judge: _Judge) -> dict[str, exp.Expression]:
+    """Each dataset's relation cut to the rows dated in `period` (undated ones whole)."""
+    relations = {}
+    for name, relation in layout.relations.items():
+        date = judge.plan.datasets[name].date
+        if date is None:
+            relations[name] = relation
+            continue
+        start, end = _bounds(rule, period, judge)
+        condition = statement(
+            f"CAST(:d AS DATE) BETWEEN DATE {_lit(str(start))} AND DATE {_lit(str(end))}",
+            d=compile_sql(date, _scope(layout, name, "p")),
+        )
+        relations[name] = exp.paren(
+            exp.select("*").from_(relation.copy().as_("p")).where(condition)
+        )
+    return relations
+
+
+def ratio_verdicts(sql: Runner, ratios: list, layout, judge: _Judge) -> dict[int, list[Verdict]]:
+    """Ratios of two aggregates, each over the rows of its dataset dated in the period: every
+    ratio rule and period in one query."""
+    selects = []
+    for index, rule, periods in ratios:
+        for position, period in enumerate(periods):
+            top = _scope(layout, tables=_period_rows(rule, period, layout, judge))
+            selects.append(
+                statement(
+                    f"SELECT {index} AS rule_index, {position} AS period_index, "
+                    "CAST(:n AS DOUBLE) AS numerator, CAST(:d AS DOUBLE) AS denominator",
+                    n=compile_sql(rule.expressions["numerator"], top),
+                    d=compile_sql(rule.expressions["denominator"], top),
+                )
+            )
+    figures = {(row[0], row[1]): row[2:] for row in sql.rows(union_all(selects, "ratios"))}
+    found = {}
+    for index, rule, periods in ratios:
+        found[index] = []
+        for position, period in enumerate(periods):
+            numerator, denominator = figures[(index, position)]
+            value = None
+            if not is_missing(numerator) and not is_missing(denominator) and denominator:
+                value = numerator / denominator
+            verdict = Verdict(
+                **judge.base(rule, period),
+                status="monitoring",
+                unit="ratio",
+                value=value,
+                numerator=None if is_missing(numerator) else numerator,
+                denominator=None if is_missing(denominator) else denominator,
+            )
+            judge.decide(rule, period, verdict, value)
+            found[index].append(verdict)
+    return found
+
+
+def rule_verdicts(sql: Runner, plan: Plan, requested, layout, judge, missing) -> list[Verdict]:
+    """Every rule's verdicts, in the spec's order."""
+    found: dict[int, list[Verdict]] = {}
+    waiting, ratios = [], []
+    for index, rule in enumerate(plan.rules):
+        periods = rule_periods(rule, requested, plan)
+        dataset = rule.model.dataset
+        if missing.get(dataset):
+            why = f"dataset `{dataset}`: {missing[dataset]}"
+            found[index] = [judge.empty(rule, p, why) for p in periods]
+        elif getattr(rule.model, "scoring", None) == "ratio":
+            ratios.append((index, rule, periods))
+        else:
+            waiting.append((index, rule, periods))
+    if any(periods for _, _, periods in ratios):
+        found.update(ratio_verdicts(sql, ratios, layout, judge))
+    else:
+        found.update({index: [] for index, _, _ in ratios})
+    size = max(1, sql.conn.rules_per_query)
+    for start in range(0, len(waiting), size):
+        chunk = waiting[start : start + size]
+        counts = [
+            RuleCount(index, slot, rule, periods, layout, judge)
+            for slot, (index, rule, periods) in enumerate(chunk)
+        ]
+        found.update(count_rules(sql, counts))
+    return [verdict for index in range(len(plan.rules)) for verdict in found[index]]
+
+
+def data_span(sql: Runner, plan: Plan, layout: Layout) -> tuple[dt.date, dt.date] | None:
+    """The first and last date of the data, over every dataset that has dates (one query)."""
+    selects = []
+    for name, ds in plan.datasets.items():
+        if ds.date is None:
+            continue
+        date = compile_sql(ds.date, _scope(layout, name, "t"))
+        relation = layout.relations[name].copy().as_("t", copy=False)
+        selects.append(
+            statement(
+                "SELECT min(CAST(:d AS DATE)) AS low, max(CAST(:d AS DATE)) AS high", d=date
+            ).from_(relation, copy=False)
+        )
+    if not selects:
+        return None
+    spans = union_all(selects, "spans")
+    low, high = sql.one(exp.select("min(low)", "max(high)").from_(spans.subquery("all_spans")))
+    return None if low is None else (low, high)
+
+
+def evaluate_files(
+    conn: Connection,
+    plan: Plan,
+    data: DataInput,
+    period: str | None = None,
+    as_of: dt.date | None = None,
+    spec_file: str | None = None,
+    spec_text: str = "",
+) -> Evaluation:
+    """Evaluate `plan` on a folder (or list) of CSV/Parquet files read by `conn`'s engine."""
+    if not isinstance(data, str | Path | list):
+        raise DataError(
+            f"the {conn.name} engine reads files: give a folder or files, not DataFrames"
+        )
+    sql = Runner(conn)
+    conn.install_calendar()
+    loaded = FileData(plan, data, sql)
+    sources = {name: exp.to_table(name) for name in plan.datasets}
+    layout = dataset_layout(plan, sql.dialect, sources)
+    for name, query, _ in layout.ctes:
+        conn.create_view(name, query.sql(sql.dialect))
+    judge = _Judge(plan, as_of)
+    requested = requested_periods(plan, period, data_span(sql, plan, layout))
+    verdicts = rule_verdicts(sql, plan, requested, layout, judge, loaded.missing)
+    provenance = Provenance(
+        library_version=__version__,
+        spec_file=spec_file,
+        spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(),
+        data_sha256=loaded.hashes,
+        period=period or "all",
+        as_of=as_of,
+        evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+    )
+    return Evaluation(
+        spec_title=plan.spec.title,
+        provenance=provenance,
+        verdicts=verdicts,
+        data_issues=loaded.issues,
+        rows={
+            n: DatasetRows(read=a.read, evaluated=a.evaluated, rejected=a.rejected)
+            for n, a in loaded.accounts.items()
+        },
+    )
+
+
+__all__ = ["Connection", "RuleCount", "evaluate_files"]

@@ -1,0 +1,353 @@
+"""Files read by a SQL engine (DuckDB, Spark): typed, checked and counted in SQL.
+
+Shared by the engines that read files themselves, written once: each file is typed with
+the rules of specrules.data (missing-value words, yes/no booleans, numbers with commas and
+£, ISO or day/month/year dates, enumerations in any case; a value that cannot be read
+becomes missing and is reported with its row, column and value), and rows with a missing or
+duplicate key are rejected and counted.
+
+An engine supplies a `Connection` (engine/duckdb_engine.py, engine/spark_engine.py): its
+dialect, how to run a query, how to expose a file as a raw view numbered in file order, and
+how to make a table. Statements are written here in sqlglot's generic SQL with `:name`
+placeholders for compiled expressions, and printed in the engine's dialect; the few
+spellings sqlglot does not carry across (day/month/year dates, dates and numbers as text)
+are templates in engine/sql_backend.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import sqlglot
+from sqlglot import exp
+
+from specrules.data import _FALSE, _MISSING_MARKERS, _TRUE, DatasetAccount, issue
+from specrules.engine.sql_backend import fill, sql_type
+from specrules.errors import DataError
+from specrules.spec.compiler import Plan, _field_type
+
+ROW = "__row__"  # the row's number in its file, from 1
+DataInput = str | Path | list
+
+
+class Connection(Protocol):
+    """What the shared evaluation needs of an engine."""
+
+    name: str  # for messages: "DuckDB", "Spark"
+    dialect: str  # sqlglot's name for the engine's SQL
+    rules_per_query: int  # rules counted by one query (each holds a table meanwhile)
+
+    def run(self, sql: str) -> list[tuple]:
+        """Run one query and return all its rows."""
+
+    def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
+        """Expose `path` as view `name`: ROW (1, 2, … in file order), then the file's
+        columns, as text for a CSV; return each column of the file with its native type."""
+
+    def create_table(self, name: str, sql: str) -> None:
+        """Materialise query `sql` as table `name`, replacing one of that name."""
+
+    def create_view(self, name: str, sql: str) -> None:
+        """Name query `sql` as view `name`, replacing one of that name."""
+
+    def install_calendar(self) -> None:
+        """Create the working-day calendar tables sql_backend's working days read."""
+
+    def close(self) -> None:
+        """Free what the evaluation made (tables, views)."""
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _words(words: set[str]) -> str:
+    return ", ".join(_lit(w) for w in sorted(words))
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> exp.Expression:
+    return sqlglot.parse_one(text)
+
+
+def statement(text: str, **parts: exp.Expression) -> exp.Expression:
+    """`text`, in sqlglot's generic SQL, with each `:name` replaced by `parts[name]`.
+
+    A part that stands in several places is copied for each after the first, so that every
+    node has one parent; a part belongs to the statement once given.
+    """
+    used: set[str] = set()
+
+    def put(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name in parts:
+            part = parts[node.name]
+            if node.name in used:
+                return part.copy()
+            used.add(node.name)
+            return part
+        return node
+
+    # the cached tree is copied (small), the parts mostly not (they can be large)
+    return _parsed(text).copy().transform(put, copy=False)
+
+
+class Runner:
+    """A connection with its dialect: statements in, rows out."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.dialect = conn.dialect
+
+    def sql(self, query: exp.Expression | str, **parts: exp.Expression) -> str:
+        tree = statement(query, **parts) if isinstance(query, str) else query
+        return tree.sql(self.dialect, copy=False)  # each tree is printed once
+
+    def rows(self, query: exp.Expression | str, **parts: exp.Expression) -> list[tuple]:
+        return self.conn.run(self.sql(query, **parts))
+
+    def one(self, query: exp.Expression | str, **parts: exp.Expression) -> tuple:
+        return self.rows(query, **parts)[0]
+
+    def table(self, name: str, query: exp.Expression | str, **parts: exp.Expression) -> None:
+        self.conn.create_table(name, self.sql(query, **parts))
+
+
+# ------------------------------------------------------------------ typing the files
+_NUMERIC = {"DOUBLE", "FLOAT", "REAL", "BIGINT", "INTEGER", "INT", "SMALLINT", "TINYINT"}
+_NUMERIC |= {"HUGEINT", "UBIGINT"}
+UNREADABLE = {
+    "enumeration": "not one of the allowed values: ",
+    "boolean": "not true or false (yes/no)",
+    "integer": "not a whole number",
+    "number": "not a number",
+    "date": "not a date (write YYYY-MM-DD or DD/MM/YYYY)",
+    "datetime": "not a date (write YYYY-MM-DD or DD/MM/YYYY)",
+}
+
+
+def _markers(field_type: str) -> set[str]:
+    """Texts read as missing, as in specrules.data (text keeps words such as `none`)."""
+    return {""} if field_type in ("text", "enumeration") else _MISSING_MARKERS
+
+
+def _raw_text(column: exp.Expression) -> exp.Expression:
+    return statement("trim(CAST(:c AS VARCHAR))", c=column)
+
+
+def typed_value(
+    field_type: str, values: list[str] | None, column: exp.Expression, native: str, dialect: str
+) -> exp.Expression:
+    """Raw `column` (of the engine's type `native`) in the declared type; NULL if unreadable."""
+    native = native.upper()
+    if field_type == "boolean" and native == "BOOLEAN":
+        return column
+    if field_type in ("integer", "number") and (native in _NUMERIC or native.startswith("DECIMAL")):
+        value = statement("CAST(:c AS DOUBLE)", c=column)
+    elif field_type in ("date", "datetime") and (
+        native.startswith("TIMESTAMP") or native == "DATE"
+    ):
+        value = statement("CAST(:c AS TIMESTAMP)", c=column)
+        return fill("day", dialect, x=value) if field_type == "date" else value
+    else:
+        markers = _words(_markers(field_type))
+        text = statement(
+            f"CASE WHEN lower(:t) IN ({markers}) THEN NULL ELSE :t END", t=_raw_text(column)
+        )
+        if field_type == "text":
+            return text
+        if field_type == "enumeration":
+            cases = " ".join(f"WHEN {_lit(v.lower())} THEN {_lit(v)}" for v in values or ())
+            return statement(f"CASE lower(:t) {cases} END", t=text)
+        if field_type == "boolean":
+            return statement(
+                f"CASE WHEN lower(:t) IN ({_words(_TRUE)}) THEN TRUE "
+                f"WHEN lower(:t) IN ({_words(_FALSE)}) THEN FALSE END",
+                t=text,
+            )
+        if field_type in ("integer", "number"):
+            plain = statement("ltrim(replace(:t, ',', ''), '£')", t=text)
+            value = fill("text_to_number", dialect, x=plain)
+        else:
+            value = fill("text_to_timestamp", dialect, x=text)
+            return fill("day", dialect, x=value) if field_type == "date" else value
+    if field_type == "integer":
+        return statement("CASE WHEN :v = round(:v) THEN :v END", v=value)
+    return value
+
+
+def union_all(selects: list[exp.Expression], alias: str) -> exp.Expression:
+    """SELECT * over the UNION ALL of `selects`: one query, one round trip to the engine."""
+    union = exp.union(*selects, distinct=False, copy=False) if len(selects) > 1 else selects[0]
+    return exp.select("*").from_(union.subquery(alias, copy=False), copy=False)
+
+
+class FileData:
+    """Typed tables in the engine, with every bad row and value accounted for.
+
+    Every dataset's counts come from one query, and every unreadable value from another:
+    an engine such as Spark pays for each query it runs more than for its size.
+    """
+
+    def __init__(self, plan: Plan, folder: DataInput, sql: Runner):
+        self.sql = sql
+        self.issues: list = []
+        self.accounts: dict[str, DatasetAccount] = {}
+        self.hashes: dict[str, str] = {}
+        self.missing: dict[str, str] = {}
+        files = self._files(plan, folder)
+        names = list(plan.spec.datasets)
+        notes: dict[str, list] = {name: [] for name in names}  # issues in dataset order
+        counts, unreadable = [], []
+        for index, (name, ds) in enumerate(plan.spec.datasets.items()):
+            if name not in files:
+                self.missing[name] = "no data supplied for this dataset"
+                notes[name].append(issue(name, self.missing[name]))
+                self._empty(name, ds)
+                continue
+            loaded = self._load(index, name, ds, files[name], notes[name])
+            if loaded is not None:
+                counts.append(loaded[0])
+                unreadable.extend(loaded[1])
+        if counts:
+            for index, *figures in sql.rows(union_all(counts, "counts")):
+                name = names[index]
+                self._count(plan.spec.datasets[name], name, *figures)
+        if unreadable:
+            query = union_all(unreadable, "bad").order_by(
+                "bad_dataset", "bad_column", "bad_row", copy=False
+            )
+            for dataset, _, field, row, value, message in sql.rows(query):
+                name = names[dataset]
+                notes[name].append(issue(name, message, int(row), field, str(value)))
+        for name in names:
+            self.issues.extend(notes[name])
+
+    def _count(self, ds, name: str, read: int, no_key: int, duplicates: int) -> None:
+        account = self.accounts[name]
+        account.read, account.evaluated = read, read - no_key - duplicates
+        keys = ", ".join(ds.key_fields)
+        if no_key:
+            account.rejected["missing key (" + keys + ")"] = no_key
+        if duplicates:
+            account.rejected["duplicate key: an earlier row has the same " + keys] = duplicates
+
+    def _files(self, plan: Plan, folder: DataInput) -> dict[str, Path]:
+        paths = [Path(p) for p in (folder if isinstance(folder, list) else [folder])]
+        found: dict[str, Path] = {}
+        for path in paths:
+            if not path.exists():
+                raise DataError(f"no such file or folder: {path}")
+            for file in sorted(path.iterdir()) if path.is_dir() else [path]:
+                if file.suffix not in (".csv", ".parquet"):
+                    continue
+                name = file.name.split(".")[0]
+                if name in plan.spec.datasets:
+                    if name in found:
+                        raise DataError(f"two files for one dataset ({file.name})", dataset=name)
+                    found[name] = file
+                else:
+                    self.issues.append(
+                        issue(name, f"file {file.name} is not a declared dataset; ignored")
+                    )
+        return found
+
+    def _empty(self, name: str, ds) -> None:
+        columns = [exp.cast(exp.null(), "BIGINT").as_(ROW)] + [
+            exp.cast(exp.null(), sql_type(_field_type(ds.field_spec(f)))).as_(f, quoted=True)
+            for f in ds.fields
+        ]
+        self.sql.table(name, exp.select(*columns).limit(0))
+
+    def _load(self, index: int, name: str, ds, path: Path, notes: list):
+        """Make the typed table `name` from `path`; return the query counting its rows and
+        those listing its unreadable values (None when columns are missing)."""
+        sql = self.sql
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        self.hashes[name] = digest.hexdigest()
+        raw = f"raw__{name}"
+        native = {c.strip(): (c, t) for c, t in sql.conn.raw_view(raw, path)}
+        self.accounts[name] = account = DatasetAccount()
+        absent = [f for f in ds.fields if f not in native]
+        if absent:
+            account.read = sql.one(f"SELECT count(*) FROM {_q(raw)}")[0]
+            why = "missing column(s): " + "; ".join(f"`{f}`" for f in absent)
+            notes.append(issue(name, why, severity="error"))
+            account.rejected[why] = account.read
+            self.missing[name] = why
+            self._empty(name, ds)
+            return None
+        typed_columns = [exp.column(ROW)]
+        checks = []
+        for field in ds.fields:
+            spec = ds.field_spec(field)
+            column_name, column_type = native[field]
+            raw_column = exp.column(column_name, quoted=True)
+            typed = typed_value(spec.type, spec.values, raw_column, column_type, sql.dialect)
+            typed_columns.append(typed.copy().as_(field, quoted=True, copy=False))
+            checks.append((field, spec, raw_column, typed))
+        keys = list(ds.key_fields)
+        key_present = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
+        partition = ", ".join(_q(k) for k in keys)
+        # __n: 1 for the first row with its key, 2 for the next, …: later ones are rejected
+        typed_name = f"typed__{name}"
+        sql.table(
+            typed_name,
+            f"SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) AS __n "
+            "FROM (:typed) AS typed_rows",
+            typed=exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True), copy=False),
+        )
+        kept = ", ".join([ROW] + [_q(f) for f in ds.fields])
+        sql.table(
+            name,
+            f"SELECT {kept} FROM {_q(typed_name)} WHERE {key_present} AND __n = 1 ORDER BY {ROW}",
+        )
+        counts = statement(
+            f"SELECT {index} AS dataset, count(*) AS rows_read, "
+            f"count(*) FILTER (WHERE NOT ({key_present})) AS no_key, "
+            f"count(*) FILTER (WHERE {key_present} AND __n > 1) AS duplicates "
+            f"FROM {_q(typed_name)}"
+        )
+        return counts, self._unreadable(index, raw, checks)
+
+    def _unreadable(self, index: int, raw: str, checks: list) -> list[exp.Expression]:
+        """Queries listing the values that could not be read as their type, row by row."""
+        selects = []
+        for column, (field, spec, raw_column, typed) in enumerate(checks):
+            if spec.type not in UNREADABLE:
+                continue
+            markers = _words(_markers(spec.type))
+            why = UNREADABLE[spec.type]
+            if spec.type == "enumeration":
+                why += ", ".join(spec.values or ())
+            message = exp.Literal.string(why)
+            if spec.type == "integer":  # a number, but not a whole one, has its own message
+                number = typed_value("number", None, raw_column, "VARCHAR", self.sql.dialect)
+                message = statement(
+                    f"CASE WHEN (:n) IS NULL THEN {_lit(UNREADABLE['number'])} ELSE :m END",
+                    n=number,
+                    m=message,
+                )
+            selects.append(
+                statement(
+                    f"SELECT {index} AS bad_dataset, {column} AS bad_column, "
+                    f"{_lit(field)} AS bad_field, "
+                    f"{ROW} AS bad_row, CAST(:c AS VARCHAR) AS bad_value, :m AS message "
+                    f"FROM {_q(raw)} WHERE :c IS NOT NULL AND lower(:t) NOT IN ({markers}) "
+                    "AND (:v) IS NULL",
+                    c=raw_column,
+                    t=_raw_text(raw_column),
+                    v=typed,
+                    m=message,
+                )
+            )
+        return selects

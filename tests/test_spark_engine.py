@@ -1,0 +1,293 @@
+"""`--engine spark` (PySpark, local mode) against the pandas engine.
+
+One Spark session serves the whole file. Every spec's example data must give the pandas
+engine's verdicts and row accounting; random well-typed expressions (tests/strategies.py)
+must give the pandas engine's value on every row; hand-worked cases pin where engines
+usually disagree. CI has Java, so a session that cannot start fails these tests rather
+than skipping them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+from sqlglot import exp
+
+import specrules
+from specrules.dsl.checker import check
+from specrules.dsl.parser import parse_expression
+from specrules.dsl.printer import to_text
+from specrules.dsl.types import Type
+from specrules.engine import sql_backend as sb
+from specrules.engine.pandas_backend import Context, evaluate_column
+from specrules.engine.spark_engine import SparkConnection, evaluate_spec_spark, spark_session
+from specrules.errors import DataError
+from strategies import CATALOG, FIELDS, KINDS, expressions, frames
+from test_sql_backend import ROOT, SPEC_EXAMPLES, _frame, _missing, assert_same_evaluation, same
+
+FIXTURE = ROOT / "tests/fixtures/wigan_core"
+SPARK_TYPES = {
+    "number": "DOUBLE",
+    "text": "STRING",
+    "boolean": "BOOLEAN",
+    "date": "TIMESTAMP",
+    "datetime": "TIMESTAMP",
+}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    session = spark_session()  # raises DataError (a failure, not a skip) without Java
+    SparkConnection(session).install_calendar()
+    return session
+
+
+# ------------------------------------------------------------------ expressions, row by row
+def _text(value: Any) -> str | None:
+    """A frame's value as text Spark casts back exactly (no time zone, no float rounding)."""
+    if _missing(value):
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return pd.Timestamp(value).isoformat(sep=" ")
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        return repr(float(value))  # all the digits: the cast gives the same double
+    return str(value)
+
+
+def run_spark(spark, tree, frame: pd.DataFrame) -> tuple[Type, list[Any], list[Any], str]:
+    """The expression's value on every row of `frame`, from Spark and from pandas."""
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    checked = check(tree, CATALOG, "d")
+    names = list(FIELDS)
+    schema = StructType(
+        [StructField("__row__", LongType())] + [StructField(n, StringType()) for n in names]
+    )
+    rows = [
+        (position, *(_text(v) for v in values))
+        for position, values in enumerate(frame[names].itertuples(index=False))
+    ]
+    spark.createDataFrame(rows, schema).createOrReplaceTempView("d_text")
+    columns = ", ".join(f"CAST(`{n}` AS {SPARK_TYPES[FIELDS[n].kind]}) AS `{n}`" for n in names)
+    spark.sql(f"SELECT __row__, {columns} FROM d_text").createOrReplaceTempView("d")
+    relation = {"d": exp.to_table("d")}
+    scope = sb.Scope(dialect="spark", dataset="d", alias="t", tables=relation, full_tables=relation)
+    value = sb.compile_column(checked, scope)
+    if checked.type is not None and checked.type.kind in ("date", "datetime"):
+        value = exp.cast(value, "VARCHAR")  # as text: no conversion by the Python's time zone
+    query = (
+        exp.select(value.as_("v"))
+        .from_(exp.to_table("d").as_("t"))
+        .order_by(exp.column("__row__", "t"))
+    )
+    sql = query.sql("spark")
+    got = [row[0] for row in spark.sql(sql).collect()]
+    want = evaluate_column(checked, Context(frames={"d": frame}, dataset="d", frame=frame))
+    return checked.type, got, want.tolist(), sql
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(st.sampled_from(KINDS).flatmap(lambda k: expressions(k, depth=3)), frames())
+def test_spark_agrees_with_pandas_row_by_row(spark, tree, frame: pd.DataFrame) -> None:
+    note(to_text(tree))
+    t, got, want, sql = run_spark(spark, tree, frame)
+    note(sql)
+    assert len(got) == len(want) == len(frame)
+    for position, (a, b) in enumerate(zip(got, want, strict=True)):
+        assert same(t, a, b), f"row {position}: spark {a!r}, pandas {b!r}\n{sql}"
+
+
+def _plain(values: list[Any]) -> list[Any]:
+    return [None if _missing(v) else v for v in values]
+
+
+@pytest.mark.parametrize(
+    ("text", "columns", "expected"),
+    [
+        # unknown and false is false; unknown and true is unknown (Kleene)
+        ("b and n1 > 0", {"b": [None, None], "n1": [-1.0, 1.0]}, [False, None]),
+        # unknown or true is true; unknown or false is unknown
+        ("b or n1 > 0", {"b": [None, None], "n1": [-1.0, 1.0]}, [None, True]),
+        ("not b", {"b": [True, None]}, [False, None]),
+        # a missing value is in no list, nor out of it: unknown both ways
+        ('t in ["a", "b"]', {"t": ["a", "c", None]}, [True, False, None]),
+        ('t not in ["a", "b"]', {"t": ["a", "c", None]}, [False, True, None]),
+        # an unknown condition takes the else branch
+        ("if b then 1 else 2", {"b": [True, False, None]}, [1.0, 2.0, 2.0]),
+        # division is never integer division: 7 / 2 is 3.5, 1 / 3 a third; by zero missing
+        ("7 / 2 + 0 * n1", {"n1": [1.0]}, [3.5]),
+        ("1 / 3 + 0 * n1", {"n1": [1.0]}, [1 / 3]),
+        ("n1 / n2", {"n1": [7.0, 1.0, 1.0], "n2": [2.0, 0.0, None]}, [3.5, None, None]),
+        # nothing is in an empty list; a missing value stays unknown
+        ("t in []", {"t": ["a", None]}, [False, None]),
+        # aggregates over no rows: none counted, no largest
+        ("count(where n1 > 1000)", {"n1": [1.0, 2.0]}, [0.0, 0.0]),
+        ("max(n1 where n1 > 1000)", {"n1": [1.0, 2.0]}, [None, None]),
+        # rounding halves to the even neighbour, as pandas does
+        ("round(n1)", {"n1": [0.5, 1.5, 2.5]}, [0.0, 2.0, 2.0]),
+    ],
+)
+def test_hand_worked_values(spark, text, columns, expected) -> None:
+    t, got, want, sql = run_spark(spark, parse_expression(text), _frame(**columns))
+    assert _plain(want) == expected
+    assert len(got) == len(expected), sql
+    for a, b in zip(_plain(got), expected, strict=True):
+        if isinstance(b, float):
+            assert a is not None and math.isclose(a, b, rel_tol=1e-12), (a, b, sql)
+        else:
+            assert a == b and type(a) is type(b), (a, b, sql)
+
+
+def test_calendar_months_clip_to_the_end_of_the_month(spark) -> None:
+    days = [pd.Timestamp("2024-01-31"), pd.Timestamp("2023-01-31"), None]
+    t, got, want, sql = run_spark(spark, parse_expression("d1 + 1 month"), _frame(d1=days))
+    # 31 January plus a month: 29 February in a leap year, 28 February otherwise
+    assert [pd.Timestamp(v) if v else None for v in got] == [
+        pd.Timestamp("2024-02-29"),
+        pd.Timestamp("2023-02-28"),
+        None,
+    ]
+    assert all(same(t, a, b) for a, b in zip(got, want, strict=True))
+
+
+def test_days_between_across_a_leap_day(spark) -> None:
+    frame = _frame(d1=[pd.Timestamp("2024-02-28")], d2=[pd.Timestamp("2024-03-01")])
+    t, got, want, _ = run_spark(spark, parse_expression("days_between(d1, d2)"), frame)
+    assert got == [2.0] and want == [2.0]  # 29 February and 1 March
+
+
+def test_working_days_skip_weekends_and_bank_holidays(spark) -> None:
+    # Friday 20 Dec 2024 to Monday 30 Dec 2024: the 23rd, 24th, 27th and 30th are working
+    # days (the 21st, 22nd, 28th, 29th are weekend days, the 25th and 26th bank holidays).
+    frame = _frame(d1=[pd.Timestamp("2024-12-20")], d2=[pd.Timestamp("2024-12-30")])
+    t, got, want, _ = run_spark(spark, parse_expression("working_days_between(d1, d2)"), frame)
+    assert got == [4.0] and want == [4.0]
+    # three working days after the 20th: the 23rd, 24th, then (past Christmas) the 27th
+    t, got, want, _ = run_spark(spark, parse_expression("d1 + 3 working days"), frame)
+    assert pd.Timestamp(got[0]) == pd.Timestamp("2024-12-27") and same(t, got[0], want[0])
+
+
+# ------------------------------------------------------------------ whole specs
+@pytest.mark.parametrize(
+    ("spec_path", "data"),
+    SPEC_EXAMPLES,
+    ids=[s.stem if s.stem != "spec" else d.name for s, d in SPEC_EXAMPLES],
+)
+def test_every_spec_gives_the_same_verdicts_on_pandas_and_spark(spark, spec_path, data) -> None:
+    spec = specrules.load(spec_path)
+    assert_same_evaluation(spec.evaluate(str(data)), evaluate_spec_spark(spec.plan, str(data)))
+
+
+def _fixture_copy(folder: Path) -> Path:
+    for file in FIXTURE.glob("*.csv"):
+        (folder / file.name).write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder / "referrals.csv"
+
+
+def test_bad_values_become_missing_and_are_reported(spark, tmp_path) -> None:
+    referrals = _fixture_copy(tmp_path)
+    lines = referrals.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    lines[1] = lines[1].replace(",30,", ",thirty,", 1)  # not a number
+    cells = lines[2].split(",")
+    cells[header.index("received_on")] = "31/02/2020"  # no 31 February
+    lines[2] = ",".join(cells)
+    lines.append(lines[3])  # the same key again: rejected as a duplicate
+    cells = lines[4].split(",")
+    cells[header.index("referral_id")] = ""  # no key: rejected
+    lines[4] = ",".join(cells)
+    referrals.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = specrules.load(FIXTURE / "spec.yaml")
+    on_spark = evaluate_spec_spark(spec.plan, str(tmp_path))
+    on_pandas = spec.evaluate(str(tmp_path))
+
+    def reported(evaluation) -> list:
+        return [
+            (i.row, i.column, i.value, i.message)
+            for i in evaluation.data_issues
+            if i.column in ("age", "received_on")
+        ]
+
+    bad = reported(on_spark)
+    assert bad == reported(on_pandas)
+    # file rows are numbered from 1 after the header, in file order
+    assert (1, "age", "thirty", "not a number") in bad
+    assert (2, "received_on", "31/02/2020") in [b[:3] for b in bad]
+    # 11 rows: R08 was already there twice, R03 now is too, and R04 lost its key
+    account = on_spark.rows["referrals"]
+    assert (account.read, account.evaluated) == (11, 8)
+    assert account.rejected == {
+        "missing key (referral_id)": 1,
+        "duplicate key: an earlier row has the same referral_id": 2,
+    }
+    assert account.rejected == on_pandas.rows["referrals"].rejected
+
+
+def test_cli_engine_spark_prints_a_table(spark, capsys) -> None:
+    from specrules.cli import main
+
+    spec = str(FIXTURE / "spec.yaml")
+    assert main(["evaluate", spec, "--data", str(FIXTURE), "--engine", "spark"]) == 0
+    out = capsys.readouterr().out
+    assert "age_minimum" in out and "NOT MET" in out
+    assert main(["evaluate", spec, "--data", "/no/such", "--engine", "spark"]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_without_pyspark_the_message_says_what_to_install(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` raises ImportError
+    with pytest.raises(DataError, match=r"pip install 'specrules\[spark\]'.*--engine duckdb"):
+        spark_session()
+
+
+def _path_without_java(folder: Path) -> str:
+    """A PATH of every command on this PATH but java, as links in `folder`."""
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            target, link = os.path.join(directory, name), folder / name
+            if name.startswith("java") or link.exists() or not os.access(target, os.X_OK):
+                continue
+            link.symlink_to(target)
+    return str(folder)
+
+
+def test_a_session_that_cannot_start_gives_a_clear_message(tmp_path) -> None:
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK", "SPARK"))}
+    env.update(JAVA_HOME="/nonexistent", PATH=_path_without_java(bin_folder))
+    done = subprocess.run(
+        [sys.executable, "-m", "specrules", "evaluate", str(FIXTURE / "spec.yaml")]
+        + ["--data", str(FIXTURE), "--engine", "spark"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "could not start a Spark session" in done.stderr
+    assert "--engine duckdb" in done.stderr
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
