@@ -291,3 +291,20 @@ def test_a_session_that_cannot_start_gives_a_clear_message(tmp_path) -> None:
     assert "--engine duckdb" in done.stderr
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_parquet_files_read_like_the_csv_files(spark, tmp_path) -> None:
+    for file in FIXTURE.glob("*.csv"):  # the same cells, as Parquet text columns
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+        frame.to_parquet(tmp_path / f"{file.stem}.parquet")
+    spec = specrules.load(FIXTURE / "spec.yaml")
+    assert_same_evaluation(
+        spec.evaluate(str(FIXTURE)), evaluate_spec_spark(spec.plan, str(tmp_path))
+    )
+    # pandas writes nanoseconds unless told otherwise; Spark cannot read them: say so
+    nanoseconds = pd.DataFrame(
+        {"referral_id": ["R01"], "received_on": pd.to_datetime(["2019-07-01"])}
+    )
+    nanoseconds.astype({"received_on": "datetime64[ns]"}).to_parquet(tmp_path / "referrals.parquet")
+    with pytest.raises(DataError, match="nanosecond timestamps.*microseconds"):
+        evaluate_spec_spark(spec.plan, str(tmp_path))
