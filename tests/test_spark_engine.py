@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
@@ -34,7 +34,15 @@ from specrules.engine.pandas_backend import Context, evaluate_column
 from specrules.engine.spark_engine import SparkConnection, evaluate_spec_spark, spark_session
 from specrules.errors import DataError
 from strategies import CATALOG, FIELDS, KINDS, expressions, frames
-from test_sql_backend import ROOT, SPEC_EXAMPLES, _frame, _missing, assert_same_evaluation, same
+from test_sql_backend import (
+    DIFFERENTIAL,
+    ROOT,
+    SPEC_EXAMPLES,
+    _frame,
+    _missing,
+    assert_same_evaluation,
+    same,
+)
 
 FIXTURE = ROOT / "tests/fixtures/wigan_core"
 SPARK_TYPES = {
@@ -99,14 +107,7 @@ def run_spark(spark, tree, frame: pd.DataFrame) -> tuple[Type, list[Any], list[A
     return checked.type, got, want.tolist(), sql
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@settings(DIFFERENTIAL, max_examples=25)  # each example is a Spark query: fewer of them
 @given(st.sampled_from(KINDS).flatmap(lambda k: expressions(k, depth=3)), frames())
 def test_spark_agrees_with_pandas_row_by_row(spark, tree, frame: pd.DataFrame) -> None:
     note(to_text(tree))
