@@ -360,3 +360,11 @@ def test_synth_then_evaluate_through_the_installed_command(tmp_path):
     evaluation = specrules.results.Evaluation.model_validate_json(checked.stdout)
     assert {v.rule_id for v in evaluation.verdicts} == set(specrules.load(UNSEEN).rule_ids)
     assert evaluation.data_issues == []
+
+
+def test_command_line_defaults_match_the_generator() -> None:
+    # synth_cli repeats the defaults so that `specrules --help` needs no numpy
+    from specrules import synth, synth_cli
+
+    assert synth_cli.DEFAULT_ROWS == synth.DEFAULT_ROWS
+    assert synth_cli.DEFAULT_BREACH_RATE == synth.DEFAULT_BREACH_RATE

@@ -1,11 +1,38 @@
 """specrules: health-service specifications as machine-checkable rules."""
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from specrules.api import Spec, load, loads  # noqa: E402
-from specrules.compare import compare  # noqa: E402
 from specrules.errors import DataError, Diagnostic, PeriodError, SpecError  # noqa: E402
-from specrules.results import Evaluation, Verdict  # noqa: E402
+
+if TYPE_CHECKING:
+    from specrules.api import Spec, load, loads
+    from specrules.compare import compare
+    from specrules.results import Evaluation, Verdict
+
+# Imported on first use (PEP 562): the engine needs pandas, which takes most of a second to
+# import, and `specrules validate` needs none of it.
+_LAZY = {
+    "Spec": "specrules.api",
+    "load": "specrules.api",
+    "loads": "specrules.api",
+    "compare": "specrules.compare",
+    "Evaluation": "specrules.results",
+    "Verdict": "specrules.results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'specrules' has no attribute {name!r}")
+
 
 __all__ = [
     "DataError",

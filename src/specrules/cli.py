@@ -15,11 +15,10 @@ import sys
 from collections.abc import Sequence
 
 from specrules import __version__
-from specrules.api import load
 from specrules.authoring.lint import lint_file
 from specrules.errors import DataError, Diagnostic, PeriodError, SpecError
 from specrules.progress import terminal_progress
-from specrules.report.cli import add_output_options, write_output
+from specrules.report.cli import add_output_options
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -27,7 +26,7 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 # `set_defaults(run=...)`. One line here per module keeps each command in its own file.
 COMMAND_MODULES: tuple[str, ...] = (
     "specrules.authoring.commands",
-    "specrules.synth",
+    "specrules.synth_cli",
     "specrules.sql_cli",
 )
 
@@ -72,6 +71,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    # imported here: pandas and the engine are not needed to validate a spec
+    from specrules.api import load
+    from specrules.report.cli import write_output
+
     try:
         spec = load(args.spec)
     except SpecError as exc:

@@ -7,11 +7,10 @@ All periods are closed date ranges [start, end].
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-
-import pandas as pd
 
 from specrules.errors import PeriodError
 from specrules.spec.models import Contract
@@ -40,7 +39,15 @@ class Period:
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
-    return (pd.Timestamp(day) + pd.DateOffset(months=months)).date()
+    """`day` moved by whole calendar months, clipped to the month's end (31 Jan + 1 = 29 Feb).
+
+    Written with the standard library so that validating a spec does not import pandas.
+    """
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    return day.replace(
+        year=year, month=month + 1, day=min(day.day, calendar.monthrange(year, month + 1)[1])
+    )
 
 
 def year_start(contract: Contract) -> tuple[int, int]:

@@ -19,11 +19,9 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from specrules.drilldown import EvaluationData
+from specrules.status import Rag, Status
 
 RESULT_SCHEMA_VERSION = "1.0"
-
-Status = Literal["met", "not met", "monitoring", "no data", "not due"]
-Rag = Literal["green", "amber", "red"]
 
 
 class _Model(BaseModel):

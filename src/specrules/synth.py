@@ -28,11 +28,8 @@ seed always gives the same data.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
-import sys
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +45,7 @@ from specrules.dsl import ir
 from specrules.dsl.types import BOOLEAN
 from specrules.engine.calendar import working_day_calendar
 from specrules.engine.pandas_backend import Context, evaluate_column, shift_date, true_mask
-from specrules.errors import SpecError, SpecificationError
+from specrules.errors import SpecificationError
 from specrules.periods import Period, contract_end, periods_within
 from specrules.spec import models
 from specrules.spec.compiler import CompiledRule, Plan
@@ -2101,58 +2098,3 @@ def write(
     except OSError as exc:
         raise SynthError(f"cannot write to {folder}: {exc.strerror or exc}") from None
     return written
-
-
-# ------------------------------------------------------------------ command line
-def _cmd_synth(args: argparse.Namespace) -> int:
-    if args.rows < 1:
-        print(f"error: --rows must be at least 1, not {args.rows}", file=sys.stderr)
-        return 2
-    if not 0.0 <= args.breach_rate <= 1.0:
-        print(
-            f"error: --breach-rate must be between 0 and 1, not {args.breach_rate}", file=sys.stderr
-        )
-        return 2
-    try:
-        spec = load(args.spec)
-    except SpecError as exc:
-        for diagnostic in exc.diagnostics:
-            print(diagnostic, file=sys.stderr)
-        return 1
-    began = time.perf_counter()
-    try:
-        frames = synthesize(spec, args.rows, args.seed, args.breach_rate)
-        paths = write(spec, frames, args.out, args.format)
-    except SynthError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    seconds = time.perf_counter() - began
-    for path in paths:
-        print(f"{path}: {len(frames[path.name.split('.')[0]]):,} rows")
-    total = sum(len(f) for f in frames.values())
-    print(f"{total:,} rows in {len(paths)} file(s), {seconds:.2f}s (seed {args.seed})")
-    return 0
-
-
-def register(commands: Any) -> None:
-    """Add `specrules synth` to the command line."""
-    parser = commands.add_parser(
-        "synth",
-        help="write synthetic activity data for a spec",
-        description="Write realistic synthetic data for every dataset a spec declares, "
-        "derived only from the spec: one file per dataset in --out.",
-    )
-    parser.add_argument("spec", metavar="SPEC")
-    parser.add_argument(
-        "--rows", type=int, default=DEFAULT_ROWS, help="rows of the main dataset (default 1000)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
-    parser.add_argument(
-        "--breach-rate",
-        type=float,
-        default=DEFAULT_BREACH_RATE,
-        help="share of rows made to fail each rule, 0 to 1 (default 0.1)",
-    )
-    parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
-    parser.set_defaults(run=_cmd_synth)

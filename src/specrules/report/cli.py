@@ -12,13 +12,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from specrules.render_text import verdict_table
-from specrules.report.fhir import to_fhir_json
-from specrules.report.render import ReportError, render_report, write_rows
-from specrules.results import Evaluation
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the renderers are imported when output is written, not at start-up
     from specrules.api import Spec
+    from specrules.results import Evaluation
 
 FORMATS = ("table", "json", "html", "md", "fhir")
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -69,6 +65,10 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def render_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec | None) -> str:
     """The text `--format` asks for; writes `--rows-dir` files on the way."""
+    from specrules.render_text import verdict_table
+    from specrules.report.fhir import to_fhir_json
+    from specrules.report.render import ReportError, render_report, write_rows
+
     fmt = args.format
     suppress_below = getattr(args, "suppress_below", None)
     template_dir = getattr(args, "template_dir", None)
@@ -103,6 +103,8 @@ def render_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec |
 
 
 def write_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec | None) -> int:
+    from specrules.report.render import ReportError
+
     """Render and write; an exit code (2 with a message for a report that cannot be made)."""
     try:
         text = render_output(evaluation, args, spec)

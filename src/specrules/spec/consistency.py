@@ -20,9 +20,9 @@ from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.errors import Diagnostic, PeriodError, did_you_mean
 from specrules.periods import contract_end, parse_period
-from specrules.results import Status
 from specrules.spec import models
 from specrules.spec.yaml_source import SourceMap
+from specrules.status import Status
 
 Path_ = tuple[str | int, ...]
 STATUSES: tuple[str, ...] = get_args(Status)
