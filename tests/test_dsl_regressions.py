@@ -142,3 +142,35 @@ def test_working_days_between_counts_the_same_days_backwards() -> None:
     # Thursday 24 to Tuesday 29 December 2020: 25th (Christmas), 26th-27th (weekend), 28th
     # (Boxing Day, moved to Monday) are not working days, the 29th is: -1 backwards.
     assert result == [4.0, -4.0, -1.0]
+
+
+def test_grammar_cache_lives_in_the_user_cache_folder(tmp_path, monkeypatch) -> None:
+    from specrules.dsl import parser
+
+    monkeypatch.delenv("SPECRULES_NO_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert parser._cache_path() == str(tmp_path / "specrules" / "expression-grammar.lark-cache")
+    monkeypatch.setenv("SPECRULES_NO_CACHE", "1")
+    assert parser._cache_path() is False
+
+
+def test_grammar_cache_that_is_unwritable_or_corrupt_is_not_fatal(tmp_path, monkeypatch) -> None:
+    from specrules.dsl import parser
+
+    monkeypatch.delenv("SPECRULES_NO_CACHE", raising=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert parser._cache_path() is False  # cannot make a folder under a file
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cached = tmp_path / "cache" / "specrules" / "expression-grammar.lark-cache"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"garbage, not the analysed grammar\n")
+    parser._parser.cache_clear()
+    try:
+        assert to_text(parse_expression("a + 1 > 2")) == "a + 1 > 2"
+    finally:
+        parser._parser.cache_clear()
+    # lark rebuilt the tables and wrote a good cache over the garbage
+    assert cached.read_bytes()[:7] != b"garbage"

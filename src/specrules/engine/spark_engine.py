@@ -118,6 +118,8 @@ def spark_session() -> Any:
     conf = pyspark.SparkConf().setMaster("local[2]").setAppName("specrules")
     for key, value in SETTINGS.items():
         conf.set(key, value)
+    # Spark would otherwise leave an empty spark-warehouse/ in the user's working folder
+    conf.set("spark.sql.warehouse.dir", str(folder / "warehouse"))
     conf.set(
         "spark.driver.extraJavaOptions",
         f"-Dlog4j2.configurationFile={folder / 'log4j2.properties'} -Duser.timezone=UTC",
