@@ -182,8 +182,9 @@ def gather(
 # ------------------------------------------------------------------ coercion
 def _as_text(raw: pd.Series, kind: str) -> pd.Series:
     text = raw.astype("string").str.strip()
-    markers = {""} if kind in ("text", "enumeration") else _MISSING_MARKERS
-    return text.mask(text.str.lower().isin(markers))
+    if kind in ("text", "enumeration"):  # only an empty cell is missing: no lowered copy
+        return text.mask(text.eq(""))
+    return text.mask(text.str.lower().isin(_MISSING_MARKERS))
 
 
 def _report(
@@ -334,7 +335,7 @@ def _prepare(
     rejected = raw[bad].assign(**{ROW: rows[bad], "__reason__": reasons[bad]})
     for why, count in reasons[bad].value_counts().items():
         account.rejected[str(why)] = int(count)
-    kept = frame[~bad]
+    kept = frame[~bad] if bad.any() else frame  # no copy of clean data
     account.evaluated = len(kept)
     return kept, rejected, account, None
 

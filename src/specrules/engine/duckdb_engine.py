@@ -13,6 +13,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from specrules.engine.sql_backend import install_calendar
 from specrules.engine.sql_engine import evaluate_files
 from specrules.engine.sql_files import ROW, DataInput, _lit, _q
@@ -34,6 +36,9 @@ class DuckDBConnection:
 
     def run(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(sql).df()
 
     def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
         source = (

@@ -35,6 +35,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from specrules.errors import DataError
 
 try:  # the SQL is written with sqlglot: without it, a message rather than a traceback
@@ -169,6 +171,9 @@ class SparkConnection:
 
     def run(self, sql: str) -> list[tuple]:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        return self.spark.sql(sql).toPandas()
 
     def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
         try:

@@ -708,9 +708,8 @@ def install_calendar(con: Any) -> None:
     """Create the working-day calendar tables in a DuckDB connection (from numpy arrays)."""
     import pandas as pd
 
-    calendar, workdays = calendar_rows()
-    cal = pd.DataFrame(calendar, columns=["day", "cum", "fwd"])
-    work = pd.DataFrame(workdays, columns=["n", "day"])
+    calendar, workdays = calendar_columns()
+    cal, work = pd.DataFrame(calendar), pd.DataFrame(workdays)
     con.register("__specrules_cal", cal)
     con.register("__specrules_work", work)
     con.execute(

@@ -196,10 +196,11 @@ class RuleCount:
         grouped = bool(rule.model.breakdowns)
         rows: dict[tuple, tuple[list, list]] = {}  # (label, group or None) → keys, row numbers
         for label, part in failing.groupby("label", sort=False):
-            rows[(label, None)] = (part.row_key.tolist(), part.row_number.tolist())
+            rows[(label, None)] = (part.row_key.to_numpy(), part.row_number.to_numpy())
         if grouped:
-            for (label, group), part in failing.groupby(["label", "group_label"], sort=False):
-                rows[(label, group)] = (part.row_key.tolist(), part.row_number.tolist())
+            by = ["label", "group_label"]
+            for (label, group), part in failing.groupby(by, sort=False):
+                rows[(label, group)] = (part.row_key.to_numpy(), part.row_number.to_numpy())
 
         def make(period, figures, breaches, threshold=_RULE) -> Verdict:
             considered, denominator, numerator_count, figure = figures
@@ -281,13 +282,12 @@ def count_rules(sql: Runner, counts: list[RuleCount]) -> dict[int, list[Verdict]
         figures[row[0]].append(row)
     listed = [c.failing for c in counts if c.failing is not None]
     columns = ["rule_index", "label", "group_label", "row_key", "row_number"]
-    failing = pd.DataFrame(
-        sql.rows(union_all(listed, "failing").order_by("rule_index", "row_number", copy=False))
+    failing = (
+        sql.frame(union_all(listed, "failing").order_by("rule_index", "row_number", copy=False))
         if listed
-        else [],
-        columns=columns,
-        dtype=object,
+        else pd.DataFrame({name: [] for name in columns})
     )
+    failing.columns = columns
     by_rule = dict(tuple(failing.groupby("rule_index", sort=False)))
     none = failing.iloc[0:0]
     return {c.index: c.verdicts(figures[c.index], by_rule.get(c.index, none)) for c in counts}

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+import pandas as pd
 import sqlglot
 from sqlglot import exp
 
@@ -42,6 +43,9 @@ class Connection(Protocol):
 
     def run(self, sql: str) -> list[tuple]:
         """Run one query and return all its rows."""
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        """Run one query and return its rows as a frame (many rows: no tuple per row)."""
 
     def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
         """Expose `path` as view `name`: ROW (1, 2, … in file order), then the file's
@@ -111,6 +115,9 @@ class Runner:
 
     def rows(self, query: exp.Expression | str, **parts: exp.Expression) -> list[tuple]:
         return self.conn.run(self.sql(query, **parts))
+
+    def frame(self, query: exp.Expression | str, **parts: exp.Expression) -> pd.DataFrame:
+        return self.conn.frame(self.sql(query, **parts))
 
     def one(self, query: exp.Expression | str, **parts: exp.Expression) -> tuple:
         return self.rows(query, **parts)[0]
