@@ -173,7 +173,9 @@ class SparkConnection:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
 
     def frame(self, sql: str) -> pd.DataFrame:
-        return self.spark.sql(sql).toPandas()
+        # collect(), not toPandas(): PySpark 4 warns that it does not fully support pandas 3
+        result = self.spark.sql(sql)
+        return pd.DataFrame([tuple(row) for row in result.collect()], columns=result.columns)
 
     def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
         try:
