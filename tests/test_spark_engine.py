@@ -146,6 +146,16 @@ def _plain(values: list[Any]) -> list[Any]:
         ("max(n1 where n1 > 1000)", {"n1": [1.0, 2.0]}, [None, None]),
         # rounding halves to the even neighbour, as pandas does
         ("round(n1)", {"n1": [0.5, 1.5, 2.5]}, [0.0, 2.0, 2.0]),
+        # places that differ by row: halves to even after scaling by 10^places, places cut
+        # to whole (1.7 → 1); 0.125 × 100 = 12.5 → 12; 1250 / 100 = 12.5 → 12; 1350 → 14
+        (
+            "round(n1, n2)",
+            {
+                "n1": [0.125, 2.5, 1250.0, 1350.0, 7.0, 0.25],
+                "n2": [2.0, 0.0, -2.0, -2.0, None, 1.7],
+            },
+            [0.12, 2.0, 1200.0, 1400.0, None, 0.2],
+        ),
     ],
 )
 def test_hand_worked_values(spark, text, columns, expected) -> None:

@@ -141,6 +141,16 @@ def _frame(**columns: list) -> pd.DataFrame:
         ("n1 / n2", {"n1": [7.0, 1.0, 1.0], "n2": [2.0, 0.0, None]}, [3.5, None, None]),
         # a comparison with a missing value is unknown
         ("n1 >= 16", {"n1": [16.0, None]}, [True, None]),
+        # places that differ by row: halves to even after scaling by 10^places, places cut
+        # to whole (1.7 → 1); 0.125 × 100 = 12.5 → 12; 1250 / 100 = 12.5 → 12; 1350 → 14
+        (
+            "round(n1, n2)",
+            {
+                "n1": [0.125, 2.5, 1250.0, 1350.0, 7.0, 0.25],
+                "n2": [2.0, 0.0, -2.0, -2.0, None, 1.7],
+            },
+            [0.12, 2.0, 1200.0, 1400.0, None, 0.2],
+        ),
     ],
 )
 def test_three_valued_logic_and_division(con, text, columns, expected) -> None:

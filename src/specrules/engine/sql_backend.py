@@ -136,6 +136,14 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "duckdb": "round_even(:x, CAST(:d AS INTEGER))",
         "spark": "bround(:x, CAST(:d AS INT))",
     },
+    # places that differ by row: the engines want a constant, so scale as numpy's round does
+    # (x * 10^d, to the even whole number, / 10^d; for d < 0, x / 10^-d then * 10^-d)
+    "round_by_row": {
+        "duckdb": "CASE WHEN :d >= 0 THEN round_even(:x * power(10, :d), 0) / power(10, :d) "
+        "ELSE round_even(:x / power(10, -:d), 0) * power(10, -:d) END",
+        "spark": "CASE WHEN :d >= 0 THEN bround(:x * power(10, :d), 0) / power(10, :d) "
+        "ELSE bround(:x / power(10, -:d), 0) * power(10, -:d) END",
+    },
     "contains": {
         "duckdb": "strpos(:a, :b) > 0",
         "postgres": "POSITION(:b IN :a) > 0",
@@ -334,9 +342,7 @@ def shift(
         .from_(exp.to_table(CALENDAR).as_("c"))
         .where(on_the_day.copy())
     )
-    steps = exp.cast(exp.Anonymous(this="trunc", expressions=[amount]), "BIGINT")
-    if scope.dialect in ("tsql", "spark"):  # their casts truncate; Spark's trunc is for dates
-        steps = exp.cast(amount, "BIGINT")
+    steps = _whole(amount, scope.dialect)
     found = exp.Subquery(
         this=exp.select(exp.column("day", "w"))
         .from_(exp.to_table(WORKDAYS).as_("w"))
@@ -522,9 +528,19 @@ def _extreme(name: str) -> Callable[..., exp.Expression]:
     return build
 
 
+def _whole(amount: exp.Expression, dialect: str) -> exp.Expression:
+    """`amount` truncated towards zero, as Python's int() does."""
+    if dialect in ("tsql", "spark"):  # their casts truncate; Spark's trunc is for dates
+        return exp.cast(amount, "BIGINT")
+    return exp.cast(exp.Anonymous(this="trunc", expressions=[amount]), "BIGINT")
+
+
 def _round(args, node, scope) -> exp.Expression:
-    digits = args[1] if len(args) > 1 else exp.Literal.number(0)
-    return fill("round", scope.dialect, x=args[0], d=digits)
+    if len(args) == 1 or isinstance(node.args[1], ir.Number):
+        digits = args[1] if len(args) > 1 else exp.Literal.number(0)
+        return fill("round", scope.dialect, x=args[0], d=digits)
+    # whole places, as pandas takes them (a missing number of places gives a missing result)
+    return fill("round_by_row", scope.dialect, x=args[0], d=_whole(args[1], scope.dialect))
 
 
 def _hour(args, node, scope) -> exp.Expression:
