@@ -76,7 +76,8 @@ def _context(plan: Plan, frames: dict[str, pd.DataFrame]) -> Context:
 
 def add_derived(plan: Plan, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Frames with every derived field added, computed in dependency order."""
-    frames = {name: frame.copy() for name, frame in frames.items()}
+    # shallow: with copy-on-write, new columns never reach the caller's frames
+    frames = {name: frame.copy(deep=False) for name, frame in frames.items()}
     pending = [
         (ds.name, name, node)
         for ds in plan.datasets.values()
