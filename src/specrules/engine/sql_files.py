@@ -148,6 +148,19 @@ def _raw_text(column: exp.Expression) -> exp.Expression:
     return statement("trim(CAST(:c AS VARCHAR))", c=column)
 
 
+def _read_natively(field_type: str, native: str) -> bool:
+    """Whether a column of the file's type `native` holds the declared type already, so no
+    value of it can be unreadable (a whole number is still checked for `integer`)."""
+    native = native.upper()
+    if field_type == "boolean":
+        return native == "BOOLEAN"
+    if field_type == "number":
+        return native in _NUMERIC or native.startswith("DECIMAL")
+    if field_type in ("date", "datetime"):
+        return native.startswith("TIMESTAMP") or native == "DATE"
+    return False
+
+
 def typed_value(
     field_type: str, values: list[str] | None, column: exp.Expression, native: str, dialect: str
 ) -> exp.Expression:
@@ -301,7 +314,8 @@ class FileData:
             raw_column = exp.column(column_name, quoted=True)
             typed = typed_value(spec.type, spec.values, raw_column, column_type, sql.dialect)
             typed_columns.append(typed.copy().as_(field, quoted=True, copy=False))
-            checks.append((field, spec, raw_column, typed))
+            if not _read_natively(spec.type, column_type):
+                checks.append((field, spec, raw_column, typed))
         keys = list(ds.key_fields)
         key_present = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
         partition = ", ".join(_q(k) for k in keys)
