@@ -57,6 +57,9 @@ class DuckDBConnection:
     def create_table(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS {sql}")
 
+    def drop_table(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+
     def create_view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {sql}")
 

@@ -230,6 +230,11 @@ class SparkConnection:
             old.unpersist()
         self.kept[name] = frame
 
+    def drop_table(self, name: str) -> None:
+        # Kept: Spark's tables are plans, and a table made from this one (not yet computed)
+        # would compute it again; Spark spills what does not fit in memory to disk anyway.
+        pass
+
     def create_view(self, name: str, sql: str | Any) -> None:
         frame = self.spark.sql(sql) if isinstance(sql, str) else sql
         frame.createOrReplaceTempView(name)

@@ -57,6 +57,9 @@ class Connection(Protocol):
     def create_view(self, name: str, sql: str) -> None:
         """Name query `sql` as view `name`, replacing one of that name."""
 
+    def drop_table(self, name: str) -> None:
+        """Free table `name`: nothing reads it again."""
+
     def install_calendar(self) -> None:
         """Create the working-day calendar tables sql_backend's working days read."""
 
@@ -239,6 +242,7 @@ class FileData:
             for index, *figures in sql.rows(union_all(counts, "counts")):
                 name = names[index]
                 self._count(plan.spec.datasets[name], name, *figures)
+                sql.conn.drop_table(f"typed__{name}")  # counted: a copy of the data freed
         if unreadable:
             query = union_all(unreadable, "bad").order_by(
                 "bad_dataset", "bad_column", "bad_row", copy=False
