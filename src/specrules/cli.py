@@ -108,6 +108,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except (DataError, PeriodError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except MemoryError:
+        print(
+            f"error: out of memory evaluating with the {engine} engine; "
+            "use --engine duckdb, which reads the files without loading them whole "
+            "(or --engine spark for data on a cluster)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     status = write_output(evaluation, args, spec)
     if status:
         return status

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from specrules.errors import DataError, did_you_mean
+from specrules.memory import check_fits
 from specrules.results import DataIssue
 from specrules.spec import models
 
@@ -132,6 +133,9 @@ def _is_one_of(values: pd.Series, keys: pd.Series) -> np.ndarray:
         return pd.Index(wanted.unique()).get_indexer(values) >= 0
 
 
+_READABLE = (".csv", ".parquet", ".xlsx", ".xls")
+
+
 def gather(
     spec: models.Spec, data: DataInput
 ) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[DataIssue]]:
@@ -156,9 +160,12 @@ def gather(
             files.append(path)
         else:
             raise DataError(f"no such file or folder: {path}")
+    check_fits(
+        [f for f in files if f.suffix in _READABLE and f.name.split(".")[0] in spec.datasets]
+    )
     frames, hashes = {}, {}
     for path in files:
-        if path.suffix not in (".csv", ".parquet", ".xlsx", ".xls"):
+        if path.suffix not in _READABLE:
             continue
         name = path.name.split(".")[0]
         if name not in spec.datasets:

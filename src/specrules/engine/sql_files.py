@@ -179,10 +179,13 @@ def typed_value(
         value = statement("CAST(:c AS TIMESTAMP)", c=column)
         return fill("day", dialect, x=value) if field_type == "date" else value
     else:
-        markers = _words(_markers(field_type))
-        text = statement(
-            f"CASE WHEN lower(:t) IN ({markers}) THEN NULL ELSE :t END", t=_raw_text(column)
-        )
+        if field_type in ("text", "enumeration"):  # only an empty cell is missing
+            text = statement("NULLIF(:t, '')", t=_raw_text(column))
+        else:
+            markers = _words(_markers(field_type))
+            text = statement(
+                f"CASE WHEN lower(:t) IN ({markers}) THEN NULL ELSE :t END", t=_raw_text(column)
+            )
         if field_type == "text":
             return text
         if field_type == "enumeration":
@@ -323,13 +326,35 @@ class FileData:
         keys = list(ds.key_fields)
         key_present = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
         partition = ", ".join(_q(k) for k in keys)
+        typed_rows = exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True), copy=False)
+        read, no_key, repeated = sql.one(
+            f"WITH k AS (:keys) SELECT count(*), count(*) FILTER (WHERE NOT ({key_present})), "
+            f"(SELECT count(*) FROM (SELECT 1 AS one FROM k WHERE {key_present} "
+            f"GROUP BY {partition} HAVING count(*) > 1) AS repeated) FROM k",
+            keys=exp.select(
+                *[c for c in typed_columns if c.alias_or_name in keys]
+            ).from_(exp.to_table(raw, quoted=True), copy=False),
+        )
+        if not repeated:
+            # Every key once (the usual case): the typed rows with a key. (Row order is
+            # the file's where the engine keeps it; every listing orders by ROW anyway.)
+            sql.table(
+                name,
+                f"SELECT * FROM (:typed) AS typed_rows WHERE {key_present}",
+                typed=typed_rows,
+            )
+            counts = statement(
+                f"SELECT {index} AS dataset, {int(read)} AS rows_read, "
+                f"{int(no_key)} AS no_key, 0 AS duplicates"
+            )
+            return counts, self._unreadable(index, raw, checks)
         # __n: 1 for the first row with its key, 2 for the next, …: later ones are rejected
         typed_name = f"typed__{name}"
         sql.table(
             typed_name,
             f"SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) AS __n "
             "FROM (:typed) AS typed_rows",
-            typed=exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True), copy=False),
+            typed=typed_rows,
         )
         kept = ", ".join([ROW] + [_q(f) for f in ds.fields])
         sql.table(
