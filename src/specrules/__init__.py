@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
 from specrules.errors import DataError, Diagnostic, PeriodError, SpecError  # noqa: E402
+from specrules.lazy import lazy_attributes  # noqa: E402
 
 if TYPE_CHECKING:
     from specrules.api import Spec, load, loads
@@ -25,13 +25,7 @@ _LAZY = {
     "Verdict": "specrules.results",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'specrules' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -6,8 +6,9 @@ html = render_report(evaluation, "html", spec=spec, suppress_below=5)
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from specrules.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from specrules.report.disclosure import Disclosure
@@ -26,11 +27,7 @@ _LAZY = {
     "write_rows": "specrules.report.render",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'specrules.report' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
