@@ -9,7 +9,10 @@ then times, each in a fresh subprocess on the same data:
 - `specrules-pandas`: `spec.evaluate(frames)` on the pandas engine;
 - `pandas-by-hand`: the same KPIs in idiomatic vectorized pandas (benchmarks/handwritten.py);
 - `duckdb-by-hand`: the same KPIs in DuckDB SQL over the Parquet files;
-- `specrules-duckdb`: specrules on its SQL engine, reading the Parquet files itself.
+- `specrules-duckdb`: specrules on its SQL engine, reading the Parquet files itself;
+- `specrules-spark` (only when asked for: it needs PySpark and Java): the Spark engine in
+  local mode on the same files, timed after its session has started. The JVM's memory and
+  CPU are not the measuring process's, so only its seconds are comparable.
 
 Each specrules figure is also shown as a ratio to its hand-written yardstick. Memory is the
 process's peak resident set during the run (Linux VmHWM, reset after the inputs are loaded),
@@ -46,7 +49,9 @@ KINDS = (
     "specrules-duckdb",
     "full-spec-pandas",
     "full-spec-duckdb",
+    "specrules-spark",
 )
+DEFAULT_KINDS = tuple(k for k in KINDS if k != "specrules-spark")
 YARDSTICK = {"specrules-pandas": "pandas-by-hand", "specrules-duckdb": "duckdb-by-hand"}
 
 
@@ -102,8 +107,12 @@ def measure(kind: str, folder: Path) -> dict:
     before = _status("VmRSS")
     frames = _load_frames(folder)
     input_bytes = frames_bytes(frames)
-    if "duckdb" in kind:
+    if "duckdb" in kind or "spark" in kind:
         del frames  # these read the Parquet files themselves
+    if kind == "specrules-spark":
+        from specrules.engine.spark_engine import spark_session
+
+        spark_session()  # started before the clock: minutes on a cold JVM, once per process
     gc.collect()
     loaded = _status("VmRSS")
     _reset_peak()
@@ -119,6 +128,11 @@ def measure(kind: str, folder: Path) -> dict:
         from specrules.engine.duckdb_engine import evaluate_spec_duckdb
 
         evaluation = evaluate_spec_duckdb(spec.plan, str(folder))
+        figures = {f"{v.rule_id}@{v.period}": v.value for v in evaluation.verdicts}
+    elif kind == "specrules-spark":
+        from specrules.engine.spark_engine import evaluate_spec_spark
+
+        evaluation = evaluate_spec_spark(spec.plan, str(folder))
         figures = {f"{v.rule_id}@{v.period}": v.value for v in evaluation.verdicts}
     else:
         raise SystemExit(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
@@ -240,7 +254,8 @@ def _write_data(folder: Path, size: int, full: bool) -> None:
     if full:
         frames = conform(frames, specrules.load(FULL_SPEC).model)
     for name, frame in frames.items():
-        frame.to_parquet(folder / f"{name}.parquet", index=False)
+        # microsecond timestamps: Spark cannot read Parquet's nanosecond ones
+        frame.to_parquet(folder / f"{name}.parquet", index=False, coerce_timestamps="us")
     shape = "full spec" if full else "core spec"
     print(
         f"generated {size:,} referrals ({shape}) in {time.perf_counter() - started:.1f} s",
@@ -251,7 +266,11 @@ def _write_data(folder: Path, size: int, full: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="2000", help="referrals per run, comma-separated")
-    parser.add_argument("--kinds", default=",".join(KINDS), help="what to time")
+    parser.add_argument(
+        "--kinds",
+        default=",".join(DEFAULT_KINDS),
+        help=f"what to time (default all but specrules-spark), of: {', '.join(KINDS)}",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
     parser.add_argument("--data-dir", default=None, help="keep generated data here")
     parser.add_argument("--json", default=None, help="also write the results here")
