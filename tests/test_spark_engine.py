@@ -36,11 +36,13 @@ from specrules.errors import DataError
 from strategies import CATALOG, FIELDS, KINDS, expressions, frames
 from test_sql_backend import (
     DIFFERENTIAL,
+    REASONS,
     ROOT,
     SPEC_EXAMPLES,
     _frame,
     _missing,
     assert_same_evaluation,
+    check_reasons,
     same,
 )
 
@@ -207,6 +209,11 @@ def test_working_days_skip_weekends_and_bank_holidays(spark) -> None:
 def test_every_spec_gives_the_same_verdicts_on_pandas_and_spark(spark, spec_path, data) -> None:
     spec = specrules.load(spec_path)
     assert_same_evaluation(spec.evaluate(str(data)), evaluate_spec_spark(spec.plan, str(data)))
+
+
+def test_reasons_exclusions_and_issues_worked_by_hand_on_spark(spark) -> None:
+    spec = specrules.load(REASONS / "spec.yaml")
+    check_reasons(lambda as_of: evaluate_spec_spark(spec.plan, str(REASONS), as_of=as_of))
 
 
 def _fixture_copy(folder: Path) -> Path:

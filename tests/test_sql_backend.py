@@ -201,7 +201,10 @@ SPEC_EXAMPLES = [
     (spec, ROOT / "examples" / spec.stem)
     for spec in sorted((ROOT / "specs").glob("*.yaml"))
     if (ROOT / "examples" / spec.stem).is_dir()
-] + [(ROOT / "tests/fixtures/wigan_core/spec.yaml", ROOT / "tests/fixtures/wigan_core")]
+] + [
+    (ROOT / f"tests/fixtures/{name}/spec.yaml", ROOT / f"tests/fixtures/{name}")
+    for name in ("wigan_core", "engine_reasons")
+]
 
 
 def _close(a: float | None, b: float | None) -> bool:
@@ -216,7 +219,14 @@ def _same_verdict(a, b, key) -> None:
     assert _close(a.numerator, b.numerator), key
     assert _close(a.denominator, b.denominator), key
     assert a.breach_count == b.breach_count, key
-    assert sorted(r.key for r in a.breaches) == sorted(r.key for r in b.breaches), key
+    # the same rows, each for the same reason; the same rows left out, for the same reasons
+    assert sorted((r.key, r.reason) for r in a.breaches) == sorted(
+        (r.key, r.reason) for r in b.breaches
+    ), key
+    assert [(e.reason, e.count) for e in a.excluded] == [(e.reason, e.count) for e in b.excluded], (
+        key
+    )
+    assert a.populations == b.populations, key
 
 
 @pytest.mark.parametrize(
@@ -241,6 +251,14 @@ def assert_same_evaluation(on_pandas, other) -> None:
         assert [g.group for g in a.groups] == [g.group for g in b.groups], key
         for group_a, group_b in zip(a.groups, b.groups, strict=True):
             _same_verdict(group_a, group_b, (*key, str(group_a.group)))
+
+    def issues(evaluation) -> list[tuple]:
+        return sorted(
+            (i.dataset, i.row or 0, i.column or "", i.value or "", i.message)
+            for i in evaluation.data_issues
+        )
+
+    assert issues(other) == issues(on_pandas)
     assert other.rows.keys() == on_pandas.rows.keys()
     for name, rows in on_pandas.rows.items():
         theirs = other.rows[name]
@@ -284,3 +302,87 @@ def test_bad_values_become_missing_and_are_reported(tmp_path) -> None:
         (i.row, i.value, i.message) for i in on_pandas.data_issues if i.column == "age"
     ]
     assert bad and bad[0].value == "thirty"
+
+
+# ------------------------------------------------------------------ reasons, by hand
+REASONS = ROOT / "tests/fixtures/engine_reasons"
+LATE_HOURS = "late: 72.5 hours after the start; limit 48.0 hours"  # R2: 4 May 10:00 → 7 May 10:30
+NO_END = "no end event (clock never stopped)"
+UNDATED = ("no date to place the row in a period", 1)  # R5 has no received_on
+EXCLUDED_C9 = ('denominator exclusion: client_id = "C9"', 1)  # R3
+# (rule, as of) → breaches (key, reason), rows left out (reason, count), populations
+EXPECTED_REASONS = {
+    # R1, R2, R3, R6 fall in 2020/21 (R4 is dated before the contract); R2 is 15
+    ("adults", None): ([("R2", "fails `age >= 18` → not accepted")], [UNDATED], (4, 4, 3)),
+    ("contact_48_hours", None): ([("R2", LATE_HOURS), ("R3", NO_END)], [UNDATED], (4, 4, 2)),
+    ("offer_10_days", None): (
+        [  # R2: 4 → 20 May; R6: 1 → 15 July
+            ("R2", "late: 16 days after the start; limit 10 days"),
+            ("R3", NO_END),
+            ("R6", "late: 14 days after the start; limit 10 days"),
+        ],
+        [UNDATED],
+        (4, 4, 1),
+    ),
+    # denominator: adults R1, R3, R6 less R3 (client C9); R2 is 15; R6's urgency is unknown
+    ("urgent_adults", None): (
+        [("R6", "numerator unknown (missing data)")],
+        [EXCLUDED_C9, ("not in the denominator", 1), UNDATED],
+        (4, 2, 1),
+    ),
+    # as of 2 June: R6 (1 July) is after it; R3's clocks (from 1 June 08:00, no end) still run
+    ("contact_48_hours", "2020-06-02"): (
+        [("R2", LATE_HOURS)],
+        [("clock still running at the as-of date", 1), UNDATED],
+        (3, 2, 1),
+    ),
+    ("urgent_adults", "2020-06-02"): (
+        [],
+        [EXCLUDED_C9, ("not in the denominator", 1), UNDATED],
+        (3, 1, 1),
+    ),
+}
+EXPECTED_ISSUES = [
+    ("referrals", 3, "client_id", "C9", "link `client`: no clients row has this key"),
+    (
+        "referrals",
+        4,
+        None,
+        None,
+        "dated 2019-12-01, outside the contract (2020-04-01 to 2021-03-31): "
+        "in no period, so not evaluated",
+    ),
+]
+
+
+def check_reasons(evaluate) -> None:
+    """`evaluate(as_of)` → an Evaluation of the reasons fixture, checked against the hand-worked
+    figures above (shared with the Spark tests)."""
+    for as_of in (None, "2020-06-02"):
+        evaluation = evaluate(None if as_of is None else dt.date.fromisoformat(as_of))
+        verdicts = {v.rule_id: v for v in evaluation.verdicts}
+        for (rule_id, when), (breaches, left_out, counts) in EXPECTED_REASONS.items():
+            if when != as_of:
+                continue
+            verdict = verdicts[rule_id]
+            assert verdict.period == "2020/21"
+            assert sorted((r.key, r.reason) for r in verdict.breaches) == breaches, rule_id
+            assert [(e.reason, e.count) for e in verdict.excluded] == left_out, rule_id
+            populations = verdict.populations
+            assert (
+                populations["initial_population"],
+                populations["denominator"],
+                populations["numerator"],
+            ) == counts, rule_id
+        assert verdicts["urgent_adults"].populations["denominator_exclusion"] == 1
+        issues = [(i.dataset, i.row, i.column, i.value, i.message) for i in evaluation.data_issues]
+        assert issues == EXPECTED_ISSUES
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_reasons_exclusions_and_issues_worked_by_hand(engine) -> None:
+    spec = specrules.load(REASONS / "spec.yaml")
+    if engine == "pandas":
+        check_reasons(lambda as_of: spec.evaluate(str(REASONS), as_of=as_of))
+    else:
+        check_reasons(lambda as_of: evaluate_spec_duckdb(spec.plan, str(REASONS), as_of=as_of))

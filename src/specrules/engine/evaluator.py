@@ -167,6 +167,13 @@ def rule_periods(rule: CompiledRule, requested: list[Period], plan: Plan) -> lis
     return list(dict.fromkeys(found))
 
 
+def dated_by_dataset(plan: Plan) -> list[str]:
+    """Datasets some rule places in periods by the dataset's own date (a rule with its own
+    `date:` places its rows itself)."""
+    placed = {rule.model.dataset for rule in plan.rules if rule.model.date is None}
+    return [name for name, ds in plan.datasets.items() if ds.date is not None and name in placed]
+
+
 # ------------------------------------------------------------------ figures
 @dataclass
 class Figure:
@@ -178,12 +185,17 @@ class Figure:
     failing: np.ndarray | None
 
 
+def exclusions(counts) -> list[Exclusion]:
+    """Rows left out, by reason (pairs of reason and count), most rows first, then by reason,
+    so that every engine lists them in one order."""
+    ordered = sorted(((str(r), int(c)) for r, c in counts or () if r), key=lambda p: (-p[1], p[0]))
+    return [Exclusion(reason=r, count=c) for r, c in ordered]
+
+
 def _exclusions(reasons: pd.Series | None, rows: np.ndarray) -> list[Exclusion]:
     if reasons is None:
         return []
-    chosen = reasons[rows].dropna()
-    chosen = chosen[chosen != ""]
-    return [Exclusion(reason=str(r), count=int(c)) for r, c in chosen.value_counts().items()]
+    return exclusions(reasons[rows].dropna().value_counts().items())
 
 
 def figure_for(outcome: RowOutcome, rows: np.ndarray) -> Figure:
@@ -240,13 +252,9 @@ class Evaluator:
         first = np.datetime64(contract.start, "D")
         last = np.datetime64(contract_end(contract), "D")
         lows, highs = [], []
-        # Only datasets some rule places in periods by the dataset's own date: a rule with its
-        # own `date:` places rows itself.
-        dated_by_dataset = {r.model.dataset for r in self.plan.rules if r.model.date is None}
-        for ds in self.plan.datasets.values():
-            if ds.date is None or ds.name not in self.frames or self.frames[ds.name].empty:
-                continue
-            if ds.name not in dated_by_dataset:
+        for name in dated_by_dataset(self.plan):
+            ds = self.plan.datasets[name]
+            if ds.name not in self.frames or self.frames[ds.name].empty:
                 continue
             frame = self.frames[ds.name]
             days = self.days(ds.name, ds.date)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlglot
@@ -191,6 +191,32 @@ def _template(name: str, dialect: str) -> exp.Expression:
 
 def fill(name: str, dialect: str, **values: exp.Expression) -> exp.Expression:
     return exp.replace_placeholders(_template(name, dialect).copy(), **values)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> exp.Expression:
+    return sqlglot.parse_one(text)
+
+
+def statement(text: str, **parts: exp.Expression) -> exp.Expression:
+    """`text`, in sqlglot's generic SQL, with each `:name` replaced by `parts[name]`.
+
+    A part that stands in several places is copied for each after the first, so that every
+    node has one parent; a part belongs to the statement once given.
+    """
+    used: set[str] = set()
+
+    def put(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name in parts:
+            part = parts[node.name]
+            if node.name in used:
+                return part.copy()
+            used.add(node.name)
+            return part
+        return node
+
+    # the cached tree is copied (small), the parts mostly not (they can be large)
+    return _parsed(text).copy().transform(put, copy=False)
 
 
 # ------------------------------------------------------------------ types

@@ -26,10 +26,17 @@ from specrules.engine.evaluator import (
     _RULE,
     MISSING_GROUP,
     Evaluator,
+    dated_by_dataset,
+    exclusions,
     requested_periods,
     rule_periods,
 )
-from specrules.engine.sql_backend import Scope, compile_sql, fill
+from specrules.engine.sql_backend import compile_sql, statement
+from specrules.engine.sql_checks import (
+    dated_outside_contract,
+    links_to_nothing,
+    value_text,
+)
 from specrules.engine.sql_evaluator import Layout, dataset_layout, rule_columns
 from specrules.engine.sql_files import (
     ROW,
@@ -38,7 +45,6 @@ from specrules.engine.sql_files import (
     FileData,
     Runner,
     _lit,
-    statement,
     union_all,
 )
 from specrules.errors import DataError
@@ -84,41 +90,18 @@ def _periods_table(rule: CompiledRule, periods, judge: _Judge) -> str:
     return "(VALUES " + ", ".join(rows) + ") AS periods(label, first_day, last_day)"
 
 
-def _text(plan: Plan, dataset: str, name: str, dialect: str) -> exp.Expression:
-    """A value as text, written as the pandas engine writes it (dates without 00:00)."""
-    kind = plan.catalog.datasets[dataset].fields[name].kind
-    column = exp.column(name, "t", quoted=True)
-    if kind in ("date", "datetime"):
-        return fill("timestamp_text", dialect, x=column)
-    if kind == "number":
-        return fill("number_text", dialect, x=column)
-    return statement("CAST(:c AS VARCHAR)", c=column)
-
-
 def _group_text(plan: Plan, dataset: str, breakdowns: list[str], dialect: str) -> exp.Expression:
     """The breakdown group of a row as the pandas engine labels it (values joined by \\x1f)."""
     if not breakdowns:
         return statement("CAST(NULL AS VARCHAR)")
     parts = {
         f"p{i}": exp.Coalesce(
-            this=_text(plan, dataset, name, dialect),
+            this=value_text(plan, dataset, name, dialect, "t"),
             expressions=[exp.Literal.string(MISSING_GROUP)],
         )
         for i, name in enumerate(breakdowns)
     }
     return statement(" || chr(31) || ".join(f":{p}" for p in parts), **parts)
-
-
-def _scope(layout: Layout, dataset: str | None = None, alias: str | None = None, tables=None):
-    return Scope(
-        dialect=layout.scope.dialect,
-        dataset=dataset,
-        alias=alias,
-        tables=tables if tables is not None else layout.relations,
-        full_tables=layout.relations,
-        keys=layout.scope.keys,
-        links=layout.scope.links,
-    )
 
 
 class RuleCount:
@@ -130,10 +113,10 @@ class RuleCount:
         self.table = f"{RULE_TABLE}_{slot}"
         dataset = rule.model.dataset
         dialect = layout.scope.dialect
-        scope = _scope(layout, dataset, "t")
-        self.columns = columns = rule_columns(rule, scope, judge.as_of)
+        scope = layout.scope_of(dataset, "t")
+        self.columns = columns = rule_columns(rule, scope, judge.as_of, reasons=True)
         key = scope.keys.get(dataset)
-        key_text = _text(judge.plan, dataset, key, dialect) if key else statement("NULL")
+        key_text = value_text(judge.plan, dataset, key, dialect, "t") if key else statement("NULL")
         select = [
             exp.column(ROW, "t").as_("__row"),
             statement("CAST(:k AS VARCHAR)", k=key_text).as_("__key", copy=False),
@@ -147,12 +130,17 @@ class RuleCount:
         self.scoring = getattr(rule.model, "scoring", "proportion")
         self.whole = whole = rule.period == "contract" or rule.date is None
         table = f"{self.table} AS r"
-        join = (
-            f"CROSS JOIN {_periods_table(rule, periods, judge)}"
-            if whole
-            else f"JOIN {_periods_table(rule, periods, judge)} ON "
-            "CAST(r.rule_date AS DATE) BETWEEN periods.first_day AND periods.last_day"
-        )
+        in_period = "CAST(r.rule_date AS DATE) BETWEEN periods.first_day AND periods.last_day"
+        if rule.date is None:
+            join = f"CROSS JOIN {_periods_table(rule, periods, judge)}"
+        elif whole:
+            # over the whole contract, undated rows count too; rows dated outside it (reported
+            # as data issues) or after the as-of date do not
+            join = (
+                f"JOIN {_periods_table(rule, periods, judge)} ON r.rule_date IS NULL OR {in_period}"
+            )
+        else:
+            join = f"JOIN {_periods_table(rule, periods, judge)} ON {in_period}"
         # A LEFT JOIN keeps the rows in no period (label NULL), so the rows without a date
         # are counted by the same query.
         counted = join if whole else f"LEFT {join}"
@@ -166,6 +154,11 @@ class RuleCount:
             value = "count(DISTINCT r.distinct_value) FILTER (WHERE r.in_denominator)"
         failing = "in_numerator" in columns
         numerator = "count(*) FILTER (WHERE r.in_numerator)" if failing else "NULL"
+        exclusion = (
+            "count(*) FILTER (WHERE r.denominator_exclusion)"
+            if "denominator_exclusion" in columns
+            else "NULL"
+        )
         # Columns typed alike for every rule, so that rules can be counted in one UNION ALL.
         self.figures = statement(
             f"SELECT {index} AS rule_index, periods.label AS label, "
@@ -173,42 +166,65 @@ class RuleCount:
             "count(*) FILTER (WHERE r.considered) AS considered, "
             "count(*) FILTER (WHERE r.in_denominator) AS denominator, "
             f"CAST({numerator} AS BIGINT) AS numerator, CAST({value} AS DOUBLE) AS figure, "
-            f"CAST({undated} AS BIGINT) AS undated FROM {table} {counted} "
+            f"CAST({undated} AS BIGINT) AS undated, "
+            f"CAST({exclusion} AS BIGINT) AS denominator_exclusion FROM {table} {counted} "
             "GROUP BY GROUPING SETS ((periods.label), (periods.label, r.__group))"
+        )
+        # why rows are not counted, per period (and group): the verdicts' `excluded`
+        group_by = (
+            "GROUPING SETS ((periods.label, r.left_out), (periods.label, r.__group, r.left_out))"
+            if rule.model.breakdowns
+            else "periods.label, r.__group, r.left_out"  # __group is NULL: the rule as a whole
+        )
+        self.left_out = statement(
+            f"SELECT {index} AS rule_index, periods.label AS label, "
+            "CAST(r.__group AS VARCHAR) AS group_label, grouping(r.__group) AS whole_rule, "
+            f"r.left_out AS reason, count(*) AS rows_left_out FROM {table} {join} "
+            f"WHERE r.left_out IS NOT NULL GROUP BY {group_by}"
         )
         self.failing = (
             statement(
                 f"SELECT {index} AS rule_index, periods.label AS label, "
-                "r.__group AS group_label, r.__key AS row_key, r.__row AS row_number "
+                "r.__group AS group_label, r.__key AS row_key, r.__row AS row_number, "
+                "r.failure AS reason "
                 f"FROM {table} {join} WHERE r.in_denominator AND NOT r.in_numerator"
             )
             if failing
             else None
         )
 
-    def verdicts(self, figures: list[tuple], failing: pd.DataFrame) -> list[Verdict]:
-        """Verdicts per period (with groups) from this rule's rows of the two queries: its
-        figures (one row per period and group) and its failing rows (a frame)."""
+    def verdicts(
+        self, figures: list[tuple], failing: pd.DataFrame, left_out: list[tuple]
+    ) -> list[Verdict]:
+        """Verdicts per period (with groups) from this rule's rows of the three queries: its
+        figures (one row per period and group), its failing rows (a frame) and its counts of
+        rows left out, by reason."""
         rule, judge, scoring = self.rule, self.judge, self.scoring
-        overall = {row[1]: row[4:8] for row in figures if row[3] == 1}
-        by_group = {(row[1], row[2]): row[4:8] for row in figures if row[3] == 0}
+        overall = {row[1]: (*row[4:8], row[9]) for row in figures if row[3] == 1}
+        by_group = {(row[1], row[2]): (*row[4:8], row[9]) for row in figures if row[3] == 0}
         undated = sum(row[8] for row in figures if row[3] == 1 and row[1] is None)
         grouped = bool(rule.model.breakdowns)
-        rows: dict[tuple, tuple[list, list]] = {}  # (label, group or None) → keys, row numbers
+        rows: dict[tuple, tuple] = {}  # (label, group or None) → keys, row numbers, reasons
         for label, part in failing.groupby("label", sort=False):
-            rows[(label, None)] = (part.row_key.to_numpy(), part.row_number.to_numpy())
+            rows[(label, None)] = (part.row_key, part.row_number, part.reason)
         if grouped:
             by = ["label", "group_label"]
             for (label, group), part in failing.groupby(by, sort=False):
-                rows[(label, group)] = (part.row_key.to_numpy(), part.row_number.to_numpy())
+                rows[(label, group)] = (part.row_key, part.row_number, part.reason)
+        reasons: dict[tuple, list[tuple[str, int]]] = {}  # (label, group or None) → counts
+        for _, label, group, whole_rule, reason, count in left_out:
+            where = (label, None if whole_rule == 1 or not grouped else group)
+            reasons.setdefault(where, []).append((reason, int(count)))
 
-        def make(period, figures, breaches, threshold=_RULE) -> Verdict:
-            considered, denominator, numerator_count, figure = figures
+        def make(period, figures, breaches, excluded, threshold=_RULE) -> Verdict:
+            considered, denominator, numerator_count, figure, exclusion = figures
             populations = {"initial_population": int(considered)}
             unit = "share"
             if scoring == "proportion":
                 populations["denominator"] = int(denominator)
                 populations["numerator"] = int(numerator_count or 0)
+                if exclusion is not None:
+                    populations["denominator_exclusion"] = int(exclusion)
                 value_out = float(numerator_count) / denominator if denominator else None
                 num_out, den_out = float(numerator_count or 0), float(denominator)
             else:
@@ -231,20 +247,26 @@ class RuleCount:
                 numerator=num_out,
                 denominator=den_out,
                 populations=populations,
+                excluded=exclusions(excluded),
             )
             if self.failing is not None:
-                keys, row_numbers = breaches
+                keys, row_numbers, why = breaches
                 verdict.breach_count = len(row_numbers)
-                verdict.breaches = breach_rows(keys, row_numbers, "does not meet the rule")
+                verdict.breaches = breach_rows(
+                    keys.to_numpy(), row_numbers.to_numpy(), why.to_numpy(dtype=object)
+                )
             judge.decide(rule, period, verdict, value_out, threshold)
             return verdict
 
-        empty_counts, no_rows = (0, 0, 0, None), ([], [])
+        empty_counts = (0, 0, 0, None, 0 if "denominator_exclusion" in self.columns else None)
+        no_rows = (pd.Series([], dtype=object),) * 3
         verdicts = []
         for period in self.periods:
             label = period.label
             figures_here = overall.get(label, empty_counts)
-            verdict = make(period, figures_here, rows.get((label, None), no_rows))
+            verdict = make(
+                period, figures_here, rows.get((label, None), no_rows), reasons.get((label, None))
+            )
             if undated:
                 verdict.excluded.append(
                     Exclusion(reason="no date to place the row in a period", count=undated)
@@ -260,6 +282,7 @@ class RuleCount:
                         period,
                         by_group.get((label, group), empty_counts),
                         rows.get((label, group), no_rows),
+                        reasons.get((label, group)),
                         threshold,
                     )
                     if group in rule.group_thresholds:
@@ -274,14 +297,14 @@ class RuleCount:
 
 def count_rules(sql: Runner, counts: list[RuleCount]) -> dict[int, list[Verdict]]:
     """Verdicts of rules counted together: one query for their figures, one for the rows
-    that fail them."""
+    that fail them, one for the rows left out."""
     for count in counts:
         sql.table(count.table, count.classification)
     figures: dict[int, list[tuple]] = {c.index: [] for c in counts}
     for row in sql.rows(union_all([c.figures for c in counts], "figures")):
         figures[row[0]].append(row)
     listed = [c.failing for c in counts if c.failing is not None]
-    columns = ["rule_index", "label", "group_label", "row_key", "row_number"]
+    columns = ["rule_index", "label", "group_label", "row_key", "row_number", "reason"]
     failing = (
         sql.frame(union_all(listed, "failing").order_by("rule_index", "row_number", copy=False))
         if listed
@@ -290,7 +313,13 @@ def count_rules(sql: Runner, counts: list[RuleCount]) -> dict[int, list[Verdict]
     failing.columns = columns
     by_rule = dict(tuple(failing.groupby("rule_index", sort=False)))
     none = failing.iloc[0:0]
-    return {c.index: c.verdicts(figures[c.index], by_rule.get(c.index, none)) for c in counts}
+    left_out: dict[int, list[tuple]] = {c.index: [] for c in counts}
+    for row in sql.rows(union_all([c.left_out for c in counts], "left_out")):
+        left_out[row[0]].append(row)
+    return {
+        c.index: c.verdicts(figures[c.index], by_rule.get(c.index, none), left_out[c.index])
+        for c in counts
+    }
 
 
 def _period_rows(rule: CompiledRule, period, layout, judge: _Judge) -> dict[str, exp.Expression]:
@@ -304,7 +333,7 @@ def _period_rows(rule: CompiledRule, period, layout, judge: _Judge) -> dict[str,
         start, end = _bounds(rule, period, judge)
         condition = statement(
             f"CAST(:d AS DATE) BETWEEN DATE {_lit(str(start))} AND DATE {_lit(str(end))}",
-            d=compile_sql(date, _scope(layout, name, "p")),
+            d=compile_sql(date, layout.scope_of(name, "p")),
         )
         relations[name] = exp.paren(
             exp.select("*").from_(relation.copy().as_("p")).where(condition)
@@ -318,7 +347,7 @@ def ratio_verdicts(sql: Runner, ratios: list, layout, judge: _Judge) -> dict[int
     selects = []
     for index, rule, periods in ratios:
         for position, period in enumerate(periods):
-            top = _scope(layout, tables=_period_rows(rule, period, layout, judge))
+            top = layout.scope_of(tables=_period_rows(rule, period, layout, judge))
             selects.append(
                 statement(
                     f"SELECT {index} AS rule_index, {position} AS period_index, "
@@ -381,10 +410,8 @@ def rule_verdicts(sql: Runner, plan: Plan, requested, layout, judge, missing) ->
 def data_span(sql: Runner, plan: Plan, layout: Layout) -> tuple[dt.date, dt.date] | None:
     """The first and last date of the data, over every dataset that has dates (one query)."""
     selects = []
-    for name, ds in plan.datasets.items():
-        if ds.date is None:
-            continue
-        date = compile_sql(ds.date, _scope(layout, name, "t"))
+    for name in dated_by_dataset(plan):  # as the pandas engine: see sql_checks
+        date = compile_sql(plan.datasets[name].date, layout.scope_of(name, "t"))
         relation = layout.relations[name].copy().as_("t", copy=False)
         selects.append(
             statement(
@@ -419,6 +446,8 @@ def evaluate_files(
     layout = dataset_layout(plan, sql.dialect, sources)
     for name, query, _ in layout.ctes:
         conn.create_view(name, query.sql(sql.dialect))
+    loaded.issues += links_to_nothing(sql, plan, loaded.missing)
+    loaded.issues += dated_outside_contract(sql, plan, layout)
     judge = _Judge(plan, as_of)
     requested = requested_periods(plan, period, data_span(sql, plan, layout))
     verdicts = rule_verdicts(sql, plan, requested, layout, judge, loaded.missing)

@@ -28,6 +28,7 @@ from specrules.engine.sql_backend import (
     compile_sql,
     fill,
     shift,
+    statement,
 )
 from specrules.spec.compiler import CompiledRule, Plan
 
@@ -65,6 +66,19 @@ class Layout:
     relations: dict[str, exp.Expression]
     scope: Scope
 
+    def scope_of(self, dataset: str | None = None, alias: str | None = None, tables=None) -> Scope:
+        """Where an expression is compiled: a dataset's rows under `alias`, or the top level
+        (for aggregates), over `tables` (by default every dataset's relation)."""
+        return Scope(
+            dialect=self.scope.dialect,
+            dataset=dataset,
+            alias=alias,
+            tables=tables if tables is not None else self.relations,
+            full_tables=self.relations,
+            keys=self.scope.keys,
+            links=self.scope.links,
+        )
+
 
 def dataset_layout(plan: Plan, dialect: str, sources: dict[str, exp.Expression]) -> Layout:
     """CTEs adding each dataset's derived fields, one layer per field, in dependency order."""
@@ -79,6 +93,7 @@ def dataset_layout(plan: Plan, dialect: str, sources: dict[str, exp.Expression])
     derived = {(d, n) for d, n, _ in pending}
     done: set[tuple[str, str]] = set()
     ctes: list[tuple[str, exp.Expression, str]] = []
+    layout = Layout(ctes, relations, scope)  # filled in below, layer by layer
     layer: dict[str, int] = {}
     while pending:
         ready = [
@@ -97,16 +112,7 @@ def dataset_layout(plan: Plan, dialect: str, sources: dict[str, exp.Expression])
             break
         for dataset, name, node in ready:
             layer[dataset] = layer.get(dataset, 0) + 1
-            here = scope.inner(dataset)
-            here = Scope(
-                dialect=dialect,
-                dataset=dataset,
-                alias="t",
-                tables=relations,
-                full_tables=relations,
-                keys=keys,
-                links=links,
-            )
+            here = layout.scope_of(dataset, "t")
             query = exp.select(exp.Star(), compile_column(node, here).as_(name, quoted=True)).from_(
                 relations[dataset].copy().as_("t")
             )
@@ -115,11 +121,62 @@ def dataset_layout(plan: Plan, dialect: str, sources: dict[str, exp.Expression])
             relations[dataset] = exp.to_table(cte_name)
             done.add((dataset, name))
             pending.remove((dataset, name, node))
-    return Layout(ctes, relations, scope)
+    return layout
 
 
-def rule_columns(rule: CompiledRule, scope: Scope, as_of=None) -> dict[str, exp.Expression]:
-    """Row-level columns of one rule: considered, denominator, numerator (and more)."""
+def _first_reason(cases: list[tuple[exp.Expression, str | exp.Expression]]) -> exp.Expression:
+    """CASE WHEN … THEN reason …: the first reason that applies to a row wins, as in
+    engine/rules.py's `Reasons`; NULL where none does."""
+    ifs = [
+        exp.If(this=where, true=exp.Literal.string(text) if isinstance(text, str) else text)
+        for where, text in cases
+    ]
+    return exp.Case(ifs=ifs, default=exp.cast(exp.null(), "VARCHAR"))
+
+
+def _is_null(e: exp.Expression) -> exp.Expression:
+    operand = e.copy()
+    if isinstance(operand, exp.Not | exp.Binary):  # `NOT a IS NULL` reads NOT (a IS NULL)
+        operand = exp.paren(operand)
+    return exp.Is(this=operand, expression=exp.null())
+
+
+def _late_text(clock: str, start, end, deadline, dialect: str) -> exp.Expression:
+    """'late: 12 days after the start; limit 10 days', as engine/rules.py writes it."""
+    if clock == "hours":
+
+        def hours(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+            seconds = statement(
+                "(:b - :a) / 3600.0", a=fill("epoch", dialect, x=a), b=fill("epoch", dialect, x=b)
+            )
+            rounded = fill("round", dialect, x=seconds, d=exp.Literal.number(1))
+            return fill("number_text", dialect, x=rounded)
+
+        elapsed, allowed = hours(start.copy(), end.copy()), hours(start.copy(), deadline.copy())
+        unit = " hours"
+    else:
+
+        def days(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+            count = fill("days_between", dialect, a=a, b=b)
+            return statement("CAST(CAST(:n AS BIGINT) AS VARCHAR)", n=count)
+
+        elapsed, allowed = days(start.copy(), end.copy()), days(start.copy(), deadline.copy())
+        unit = " days"
+    return statement(
+        f"'late: ' || :e || '{unit} after the start; limit ' || :a || '{unit}'",
+        e=elapsed,
+        a=allowed,
+    )
+
+
+def rule_columns(
+    rule: CompiledRule, scope: Scope, as_of=None, reasons: bool = False
+) -> dict[str, exp.Expression]:
+    """Row-level columns of one rule: considered, denominator, numerator (and more).
+
+    With `reasons`, also `failure` (why a denominator row fails) and `left_out` (why a row
+    is not counted), worded as engine/rules.py words them, for the engines that evaluate.
+    """
     model = rule.model
     e = rule.expressions
 
@@ -127,82 +184,162 @@ def rule_columns(rule: CompiledRule, scope: Scope, as_of=None) -> dict[str, exp.
         return compile_sql(e[name], scope) if name in e else None
 
     out: dict[str, exp.Expression] = {}
+    failure: list[tuple[exp.Expression, str | exp.Expression]] = []
+    left_out: list[tuple[exp.Expression, str | exp.Expression]] = []
     if rule.date is not None:
         out["rule_date"] = compile_sql(rule.date, scope)
     if rule.kind == "eligibility":
-        considered = _true(get("applies_to"), True)
+        applies = get("applies_to")
+        considered = _true(applies, True)
         if model.accept is not None:
-            passes = _true(get("accept"), True)
+            raw = get("accept")
+            text = f"fails `{model.accept}`"
         else:
             exclude = get("exclude")
-            passes = _true(_not(exclude), True) if exclude is not None else exp.true()
+            raw = _not(exclude) if exclude is not None else None
+            text = f"excluded by `{model.exclude}`"
+        passes = _true(raw, True)
+        action = model.on_fail.replace("_", " ")
+        if raw is not None:
+            failure.append(
+                (_and(considered.copy(), _is_null(raw)), f"cannot tell (missing data) → {action}")
+            )
+        failure.append((_and(considered.copy(), _not(passes.copy())), f"{text} → {action}"))
+        if applies is not None:
+            left_out.append((_is_null(applies), "`applies_to` unknown (missing data)"))
         out.update(
             considered=considered,
             in_denominator=considered.copy(),
             in_numerator=_and(considered.copy(), passes),
         )
-        return out
+        return _with_reasons(out, failure, left_out, reasons)
     if rule.kind == "response_time":
-        considered = _true(get("applies_to"), True)
+        applies = get("applies_to")
+        considered = _true(applies, True)
         start, end = get("start"), get("end")
         limit_node = e["limit"]
         limit = compile_sql(limit_node, scope)
         kind = limit_node.type.duration_kind if limit_node.type else "time"
         d = scope.dialect
         if model.clock == "hours":
+            begin = start
             deadline = shift(start, limit, kind, scope)
             finished = end
         else:
-            day = fill("day", d, x=start)
-            deadline = shift(day, limit, kind, scope)
+            begin = fill("day", d, x=start)
+            deadline = shift(begin.copy(), limit, kind, scope)
             if kind != "time":
                 deadline = fill("day", d, x=deadline)
             finished = fill("day", d, x=end)
         on_time = _true(exp.LTE(this=finished, expression=deadline), False)
+        if applies is not None:
+            left_out.append((_is_null(applies), "`applies_to` unknown (missing data)"))
         denominator = considered
         if as_of is not None:
+            # a clock still running whose deadline is after the as-of date has not breached
             running = _and(
                 considered.copy(),
-                exp.Is(this=end.copy(), expression=exp.null()),
-                exp.Not(this=exp.Is(this=start.copy(), expression=exp.null())),
+                _is_null(end),
+                exp.Not(this=_is_null(start)),
                 _true(exp.GT(this=deadline.copy(), expression=_as_of(as_of, d)), False),
             )
+            left_out.append((running.copy(), "clock still running at the as-of date"))
             denominator = _and(considered.copy(), _not(running))
+        failing = _and(denominator.copy(), _not(on_time.copy()))
+        # built only when asked for: its rounding is not written for every dialect
+        late = _late_text(model.clock, begin, finished, deadline, d) if reasons else exp.null()
+        failure += [
+            (_and(failing.copy(), _is_null(start)), "no start event"),
+            (_and(failing.copy(), _is_null(limit)), "no limit for this row"),
+            (_and(failing.copy(), _is_null(end)), "no end event (clock never stopped)"),
+            (failing, late),
+        ]
         out.update(
             considered=considered,
             in_denominator=denominator,
             in_numerator=_and(denominator.copy(), on_time),
         )
-        return out
+        return _with_reasons(out, failure, left_out, reasons)
     # kpis
-    considered = _true(get("initial_population"), True)
+    initial = get("initial_population")
+    considered = _true(initial, True)
+    if initial is not None:
+        left_out.append((_is_null(initial), "initial population unknown (missing data)"))
     excluded = _true(get("denominator_exclusions"), False)
     if model.scoring in ("count", "continuous"):
         measured = _and(considered, _not(excluded))
         out["considered"] = considered.copy()
+        if model.denominator_exclusions:
+            left_out.append(
+                (
+                    _and(considered.copy(), excluded.copy()),
+                    f"excluded: {model.denominator_exclusions}",
+                )
+            )
         if model.scoring == "continuous":
             observation = compile_column(e["observation"], scope)
             out["observation"] = observation
-            measured = _and(
-                measured, exp.Not(this=exp.Is(this=observation.copy(), expression=exp.null()))
+            left_out.append(
+                (_and(measured.copy(), _is_null(observation)), "no value to measure (missing data)")
             )
+            measured = _and(measured, exp.Not(this=_is_null(observation)))
         elif model.distinct:
             out["distinct_value"] = exp.column(model.distinct, scope.alias, quoted=True)
         out["in_denominator"] = measured
-        return out
+        return _with_reasons(out, failure, left_out, reasons)
     if model.scoring == "ratio":
         return out
-    in_denominator = _and(considered, _true(get("denominator"), True))
-    meets = _true(get("numerator"), False)
+    denominator_raw = get("denominator")
+    in_denominator = _and(considered, _true(denominator_raw, True))
+    if denominator_raw is not None:
+        left_out.append(
+            (
+                _and(considered.copy(), _is_null(denominator_raw)),
+                "denominator unknown (missing data)",
+            )
+        )
+    left_out.append(
+        (_and(considered.copy(), _not(in_denominator.copy())), "not in the denominator")
+    )
+    numerator_raw = get("numerator")
+    meets = _true(numerator_raw, False)
+    left_out.append(
+        (
+            _and(in_denominator.copy(), excluded.copy()),
+            f"denominator exclusion: {model.denominator_exclusions}",
+        )
+    )
+    if reasons:  # counted as a population by the engines
+        out["denominator_exclusion"] = _and(in_denominator.copy(), excluded.copy())
     denominator = _and(in_denominator, _not(excluded))
     if "denominator_exceptions" in e:
-        excepted = _and(_not(meets.copy()), _true(get("denominator_exceptions"), False))
+        # an exception removes a row only when it has not met the numerator
+        excepted = _and(
+            denominator.copy(),
+            _not(meets.copy()),
+            _true(get("denominator_exceptions"), False),
+        )
+        left_out.append((excepted.copy(), f"denominator exception: {model.denominator_exceptions}"))
         denominator = _and(denominator, _not(excepted))
+    if numerator_raw is not None:
+        failure.append(
+            (_and(denominator.copy(), _is_null(numerator_raw)), "numerator unknown (missing data)")
+        )
+    failure.append(
+        (_and(denominator.copy(), _not(meets.copy())), f"does not meet `{model.numerator}`")
+    )
     out.update(
         considered=considered.copy(),
         in_denominator=denominator,
         in_numerator=_and(denominator.copy(), meets),
     )
+    return _with_reasons(out, failure, left_out, reasons)
+
+
+def _with_reasons(out, failure, left_out, reasons: bool) -> dict[str, exp.Expression]:
+    if reasons:
+        out["failure"] = _first_reason(failure) if failure else exp.cast(exp.null(), "VARCHAR")
+        out["left_out"] = _first_reason(left_out) if left_out else exp.cast(exp.null(), "VARCHAR")
     return out
 
 
@@ -228,24 +365,10 @@ def _comment(rule: CompiledRule) -> str:
 def rule_query(rule: CompiledRule, layout: Layout, as_of=None) -> exp.Expression:
     """SELECT one row per row of the rule's dataset, with the rule's columns."""
     dataset = rule.model.dataset
-    scope = Scope(
-        dialect=layout.scope.dialect,
-        dataset=dataset,
-        alias="t",
-        tables=layout.relations,
-        full_tables=layout.relations,
-        keys=layout.scope.keys,
-        links=layout.scope.links,
-    )
+    scope = layout.scope_of(dataset, "t")
     columns = rule_columns(rule, scope, as_of)
     if rule.kind == "kpi" and rule.model.scoring == "ratio":
-        top = Scope(
-            dialect=scope.dialect,
-            tables=layout.relations,
-            full_tables=layout.relations,
-            keys=scope.keys,
-            links=scope.links,
-        )
+        top = layout.scope_of()
         return exp.select(
             exp.Literal.string(rule.id).as_("rule_id"),
             compile_column(rule.expressions["numerator"], top).as_("numerator"),

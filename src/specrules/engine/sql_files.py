@@ -17,16 +17,14 @@ are templates in engine/sql_backend.py.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
-import sqlglot
 from sqlglot import exp
 
 from specrules.data import _FALSE, _MISSING_MARKERS, _TRUE, DatasetAccount, issue
-from specrules.engine.sql_backend import fill, sql_type
+from specrules.engine.sql_backend import fill, sql_type, statement
 from specrules.errors import DataError
 from specrules.spec.compiler import Plan, _field_type
 
@@ -77,32 +75,6 @@ def _lit(text: str) -> str:
 
 def _words(words: set[str]) -> str:
     return ", ".join(_lit(w) for w in sorted(words))
-
-
-@lru_cache(maxsize=4096)
-def _parsed(text: str) -> exp.Expression:
-    return sqlglot.parse_one(text)
-
-
-def statement(text: str, **parts: exp.Expression) -> exp.Expression:
-    """`text`, in sqlglot's generic SQL, with each `:name` replaced by `parts[name]`.
-
-    A part that stands in several places is copied for each after the first, so that every
-    node has one parent; a part belongs to the statement once given.
-    """
-    used: set[str] = set()
-
-    def put(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Placeholder) and node.name in parts:
-            part = parts[node.name]
-            if node.name in used:
-                return part.copy()
-            used.add(node.name)
-            return part
-        return node
-
-    # the cached tree is copied (small), the parts mostly not (they can be large)
-    return _parsed(text).copy().transform(put, copy=False)
 
 
 class Runner:
@@ -331,9 +303,9 @@ class FileData:
             f"WITH k AS (:keys) SELECT count(*), count(*) FILTER (WHERE NOT ({key_present})), "
             f"(SELECT count(*) FROM (SELECT 1 AS one FROM k WHERE {key_present} "
             f"GROUP BY {partition} HAVING count(*) > 1) AS repeated) FROM k",
-            keys=exp.select(
-                *[c for c in typed_columns if c.alias_or_name in keys]
-            ).from_(exp.to_table(raw, quoted=True), copy=False),
+            keys=exp.select(*[c for c in typed_columns if c.alias_or_name in keys]).from_(
+                exp.to_table(raw, quoted=True), copy=False
+            ),
         )
         if not repeated:
             # Every key once (the usual case): the typed rows with a key. (Row order is
