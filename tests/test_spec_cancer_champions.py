@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import specrules
+from spec_checks import check
 from specrules.errors import SpecError
 
 SPEC = Path(__file__).parents[1] / "specs" / "cancer_champions.yaml"
@@ -36,15 +37,6 @@ LOCALITIES = ["Barnsley", "Bassetlaw", "Doncaster", "Rotherham", "Sheffield", "N
 @pytest.fixture(scope="module")
 def evaluation() -> specrules.Evaluation:
     return specrules.load(SPEC).evaluate(FIXTURE)
-
-
-def check(v, status, numerator=None, denominator=None, value=None):
-    assert v.status == status
-    if numerator is not None:
-        assert (v.numerator, v.denominator) == (numerator, denominator)
-        assert v.value == pytest.approx(numerator / denominator)
-    if value is not None:
-        assert v.value == pytest.approx(value)
 
 
 def by_locality(v):

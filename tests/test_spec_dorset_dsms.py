@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import specrules
+from spec_checks import check
 
 SPEC = Path(__file__).parents[1] / "specs" / "dorset_dsms.yaml"
 FIXTURE = Path(__file__).parent / "fixtures" / "dorset_dsms_rules"
@@ -39,15 +40,6 @@ FIXTURE = Path(__file__).parent / "fixtures" / "dorset_dsms_rules"
 @pytest.fixture(scope="module")
 def evaluation() -> specrules.Evaluation:
     return specrules.load(SPEC).evaluate(FIXTURE, period="2023/24")
-
-
-def check(v, status, numerator=None, denominator=None, value=None):
-    assert v.status == status
-    if numerator is not None:
-        assert (v.numerator, v.denominator) == (numerator, denominator)
-        assert v.value == pytest.approx(numerator / denominator)
-    if value is not None:
-        assert v.value == pytest.approx(value)
 
 
 def test_spec_loads_and_every_rule_has_a_verdict(evaluation):

@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 import specrules
+from spec_checks import check
 
 SPEC = Path(__file__).parents[1] / "specs" / "kent_ed.yaml"
 FIXTURE = Path(__file__).parent / "fixtures" / "kent_ed_rules"
@@ -34,15 +35,6 @@ Q1 = "2022/23-Q1"
 @pytest.fixture(scope="module")
 def evaluation() -> specrules.Evaluation:
     return specrules.load(SPEC).evaluate(FIXTURE, period=Q1)
-
-
-def check(v, status, numerator=None, denominator=None, value=None):
-    assert v.status == status
-    if numerator is not None:
-        assert (v.numerator, v.denominator) == (numerator, denominator)
-        assert v.value == pytest.approx(numerator / denominator)
-    if value is not None:
-        assert v.value == pytest.approx(value)
 
 
 def test_spec_loads_and_every_rule_has_a_verdict(evaluation):

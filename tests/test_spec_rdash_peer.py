@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import specrules
+from spec_checks import check
 
 SPEC = Path(__file__).parents[1] / "specs" / "rdash_peer.yaml"
 FIXTURE = Path(__file__).parent / "fixtures" / "rdash_peer_rules"
@@ -33,15 +34,6 @@ YEAR = "2025/26"
 @pytest.fixture(scope="module")
 def evaluation() -> specrules.Evaluation:
     return specrules.load(SPEC).evaluate(FIXTURE, period=YEAR)
-
-
-def check(v, status, numerator=None, denominator=None, value=None):
-    assert v.status == status
-    if numerator is not None:
-        assert (v.numerator, v.denominator) == (numerator, denominator)
-        assert v.value == pytest.approx(numerator / denominator)
-    if value is not None:
-        assert v.value == pytest.approx(value)
 
 
 def groups(v, field):

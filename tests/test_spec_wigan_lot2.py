@@ -45,6 +45,7 @@ from pathlib import Path
 import pytest
 
 import specrules
+from spec_checks import check
 
 ROOT = Path(__file__).parents[1]
 SPEC = ROOT / "specs" / "wigan_lot2.yaml"
@@ -56,15 +57,6 @@ Q1, Q2, Q3, Q4 = (f"2019/20-Q{n}" for n in range(1, 5))
 @pytest.fixture(scope="module")
 def evaluation() -> specrules.Evaluation:
     return specrules.load(SPEC).evaluate(FIXTURE, period=YEAR)
-
-
-def check(v, status, numerator=None, denominator=None, value=None):
-    assert v.status == status, (v.rule_id, v.period, v.status)
-    if numerator is not None:
-        assert (v.numerator, v.denominator) == (numerator, denominator), v.rule_id
-        assert v.value == pytest.approx(numerator / denominator)
-    if value is not None:
-        assert v.value == pytest.approx(value), v.rule_id
 
 
 # Shares: (rule, period, status, numerator, denominator)

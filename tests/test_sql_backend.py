@@ -342,6 +342,13 @@ EXPECTED_REASONS = {
         (3, 1, 1),
     ),
 }
+NO_VALUE = ("no value to measure (missing data)", 1)  # R3 has no contact_at
+# mean hours from referral to contact (at most 48): R1 24, R2 72.5, R6 1 → 97.5 / 3 = 32.5;
+# as of 2 June, R1 and R2 → 96.5 / 2 = 48.25
+EXPECTED_MEAN = {
+    None: ("met", 32.5, 3, [NO_VALUE, UNDATED]),
+    "2020-06-02": ("not met", 48.25, 2, [NO_VALUE, UNDATED]),
+}
 EXPECTED_ISSUES = [
     ("referrals", 3, "client_id", "C9", "link `client`: no clients row has this key"),
     (
@@ -375,6 +382,15 @@ def check_reasons(evaluate) -> None:
                 populations["numerator"],
             ) == counts, rule_id
         assert verdicts["urgent_adults"].populations["denominator_exclusion"] == 1
+        mean = verdicts["mean_hours_to_contact"]
+        status, value, measured, left_out = EXPECTED_MEAN[as_of]
+        assert (mean.status, mean.unit, mean.populations["measure_population"]) == (
+            status,
+            "hours",
+            measured,
+        )
+        assert mean.value == pytest.approx(value)
+        assert [(e.reason, e.count) for e in mean.excluded] == left_out
         issues = [(i.dataset, i.row, i.column, i.value, i.message) for i in evaluation.data_issues]
         assert issues == EXPECTED_ISSUES
 

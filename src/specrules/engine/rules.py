@@ -240,7 +240,7 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
         if model.scoring == "continuous":
             observed = evaluate_column(rule.expressions["observation"], ctx)
             if observed.dtype.kind == "m":
-                per = "hours" if _threshold_unit(rule) == "hours" else "days"
+                per = rule.duration_unit
                 observed = (observed / pd.Timedelta(1, per[0])).astype("Float64")
                 outcome.unit = per
             else:
@@ -285,13 +285,6 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
         failure=failure.series(),
         extra_populations={"denominator_exclusion": in_denominator & excluded},
     )
-
-
-def _threshold_unit(rule: CompiledRule) -> str | None:
-    threshold = rule.threshold
-    if isinstance(threshold, ir.Threshold) and isinstance(threshold.amount, ir.Duration):
-        return threshold.amount.unit
-    return None
 
 
 def describe(rule: CompiledRule) -> str:

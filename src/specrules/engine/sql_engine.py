@@ -37,7 +37,12 @@ from specrules.engine.sql_checks import (
     links_to_nothing,
     value_text,
 )
-from specrules.engine.sql_evaluator import Layout, dataset_layout, rule_columns
+from specrules.engine.sql_evaluator import (
+    Layout,
+    dataset_layout,
+    observation_in_time,
+    rule_columns,
+)
 from specrules.engine.sql_files import (
     ROW,
     Connection,
@@ -171,14 +176,17 @@ class RuleCount:
             "GROUP BY GROUPING SETS ((periods.label), (periods.label, r.__group))"
         )
         # why rows are not counted, per period (and group): the verdicts' `excluded`
-        group_by = (
-            "GROUPING SETS ((periods.label, r.left_out), (periods.label, r.__group, r.left_out))"
-            if rule.model.breakdowns
-            else "periods.label, r.__group, r.left_out"  # __group is NULL: the rule as a whole
-        )
+        if rule.model.breakdowns:
+            group = "CAST(r.__group AS VARCHAR) AS group_label, grouping(r.__group) AS whole_rule"
+            group_by = (
+                "GROUPING SETS ((periods.label, r.left_out), "
+                "(periods.label, r.__group, r.left_out))"
+            )
+        else:  # the rule as a whole (Spark allows grouping() only with GROUPING SETS)
+            group = "CAST(NULL AS VARCHAR) AS group_label, 1 AS whole_rule"
+            group_by = "periods.label, r.left_out"
         self.left_out = statement(
-            f"SELECT {index} AS rule_index, periods.label AS label, "
-            "CAST(r.__group AS VARCHAR) AS group_label, grouping(r.__group) AS whole_rule, "
+            f"SELECT {index} AS rule_index, periods.label AS label, {group}, "
             f"r.left_out AS reason, count(*) AS rows_left_out FROM {table} {join} "
             f"WHERE r.left_out IS NOT NULL GROUP BY {group_by}"
         )
@@ -213,7 +221,7 @@ class RuleCount:
                 rows[(label, group)] = (part.row_key, part.row_number, part.reason)
         reasons: dict[tuple, list[tuple[str, int]]] = {}  # (label, group or None) → counts
         for _, label, group, whole_rule, reason, count in left_out:
-            where = (label, None if whole_rule == 1 or not grouped else group)
+            where = (label, None if whole_rule == 1 else group)
             reasons.setdefault(where, []).append((reason, int(count)))
 
         def make(period, figures, breaches, excluded, threshold=_RULE) -> Verdict:
@@ -234,7 +242,7 @@ class RuleCount:
                     unit = "count"
                     value_out = float(figure if rule.model.distinct else denominator or 0)
                 else:
-                    unit = "number"
+                    unit = rule.duration_unit if observation_in_time(rule) else "number"
                     den_out = float(denominator)
                     value_out = None if figure is None else float(figure)
                     if value_out is not None and math.isnan(value_out):

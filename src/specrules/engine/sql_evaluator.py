@@ -136,7 +136,8 @@ def _first_reason(cases: list[tuple[exp.Expression, str | exp.Expression]]) -> e
 
 def _is_null(e: exp.Expression) -> exp.Expression:
     operand = e.copy()
-    if isinstance(operand, exp.Not | exp.Binary):  # `NOT a IS NULL` reads NOT (a IS NULL)
+    # `NOT a IS NULL` reads NOT (a IS NULL), and Spark cannot read `a IN (…) IS NULL`
+    if not isinstance(operand, exp.Column | exp.Cast | exp.Literal | exp.Paren):
         operand = exp.paren(operand)
     return exp.Is(this=operand, expression=exp.null())
 
@@ -278,6 +279,14 @@ def rule_columns(
             )
         if model.scoring == "continuous":
             observation = compile_column(e["observation"], scope)
+            if observation_in_time(rule):  # seconds here; hours or days, as on pandas
+                per = 3600.0 if rule.duration_unit == "hours" else 86400.0
+                observation = exp.Div(
+                    this=exp.paren(observation),
+                    expression=exp.Literal.number(per),
+                    typed=False,
+                    safe=False,
+                )
             out["observation"] = observation
             left_out.append(
                 (_and(measured.copy(), _is_null(observation)), "no value to measure (missing data)")
@@ -334,6 +343,13 @@ def rule_columns(
         in_numerator=_and(denominator.copy(), meets),
     )
     return _with_reasons(out, failure, left_out, reasons)
+
+
+def observation_in_time(rule: CompiledRule) -> bool:
+    """Whether a continuous KPI observes a length of time (hours, days: not working days or
+    months, which are counts)."""
+    kind = rule.expressions["observation"].type
+    return kind is not None and kind.kind == "duration" and kind.duration_kind == "time"
 
 
 def _with_reasons(out, failure, left_out, reasons: bool) -> dict[str, exp.Expression]:

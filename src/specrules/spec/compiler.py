@@ -54,6 +54,15 @@ class CompiledRule:
     def id(self) -> str:
         return self.model.id
 
+    @property
+    def duration_unit(self) -> str:
+        """The unit a duration figure is given in: hours when the threshold is in hours, else
+        days (a continuous KPI's observation that is a length of time)."""
+        threshold = self.threshold
+        if isinstance(threshold, ir.Threshold) and isinstance(threshold.amount, ir.Duration):
+            return "hours" if threshold.amount.unit == "hours" else "days"
+        return "days"
+
 
 @dataclass
 class Plan:
