@@ -61,7 +61,7 @@ def test_a_breach_section_carries_every_fact(evaluation: Evaluation, spec: specr
         "**Consequence:** `exception_report`: The provider shall provide exception report "
         "to the commissioner"
     ) in body
-    assert "**Left out:** 1 not in the denominator; 1 denominator unknown (missing data)" in body
+    assert "**Left out:** 1 denominator unknown (missing data); 1 not in the denominator" in body
     assert "| `Q3` | 3 | does not meet `co_validated` |" in body
 
 

@@ -18,6 +18,7 @@ import hashlib
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlglot import exp
 
@@ -31,6 +32,7 @@ from specrules.engine.evaluator import (
     requested_periods,
     rule_periods,
 )
+from specrules.engine.rules import late_reasons
 from specrules.engine.sql_backend import compile_sql, statement
 from specrules.engine.sql_checks import (
     dated_outside_contract,
@@ -39,6 +41,7 @@ from specrules.engine.sql_checks import (
 )
 from specrules.engine.sql_evaluator import (
     Layout,
+    ReasonCodes,
     dataset_layout,
     observation_in_time,
     rule_columns,
@@ -119,7 +122,8 @@ class RuleCount:
         dataset = rule.model.dataset
         dialect = layout.scope.dialect
         scope = layout.scope_of(dataset, "t")
-        self.columns = columns = rule_columns(rule, scope, judge.as_of, reasons=True)
+        self.reasons = ReasonCodes()
+        self.columns = columns = rule_columns(rule, scope, judge.as_of, self.reasons)
         key = scope.keys.get(dataset)
         key_text = value_text(judge.plan, dataset, key, dialect, "t") if key else statement("NULL")
         select = [
@@ -187,19 +191,35 @@ class RuleCount:
             group_by = "periods.label, r.left_out"
         self.left_out = statement(
             f"SELECT {index} AS rule_index, periods.label AS label, {group}, "
-            f"r.left_out AS reason, count(*) AS rows_left_out FROM {table} {join} "
+            f"r.left_out AS reason_code, count(*) AS rows_left_out FROM {table} {join} "
             f"WHERE r.left_out IS NOT NULL GROUP BY {group_by}"
         )
+        # a late row's time taken and allowed, to word its reason (response times only)
+        elapsed, allowed = ("r.elapsed", "r.allowed") if "elapsed" in columns else ("NULL",) * 2
         self.failing = (
             statement(
                 f"SELECT {index} AS rule_index, periods.label AS label, "
                 "r.__group AS group_label, r.__key AS row_key, r.__row AS row_number, "
-                "r.failure AS reason "
+                "CAST(r.failure AS INT) AS reason_code, "
+                f"CAST({elapsed} AS DOUBLE) AS elapsed, CAST({allowed} AS DOUBLE) AS allowed "
                 f"FROM {table} {join} WHERE r.in_denominator AND NOT r.in_numerator"
             )
             if failing
             else None
         )
+
+    def worded(self, failing: pd.DataFrame) -> np.ndarray:
+        """The failing rows' reasons as text, from their codes (a late row's from its
+        numbers, worded as on the pandas engine)."""
+        texts = np.array(self.reasons.failure, dtype=object)
+        if failing.empty or not len(texts):
+            return np.full(len(failing), None, dtype=object)
+        words = texts[failing.reason_code.to_numpy(dtype=np.int64)]
+        late = pd.isna(words)
+        if late.any():
+            late_rows = failing[late]
+            words[late] = late_reasons(late_rows.elapsed, late_rows.allowed, self.reasons.unit)
+        return words
 
     def verdicts(
         self, figures: list[tuple], failing: pd.DataFrame, left_out: list[tuple]
@@ -208,6 +228,7 @@ class RuleCount:
         figures (one row per period and group), its failing rows (a frame) and its counts of
         rows left out, by reason."""
         rule, judge, scoring = self.rule, self.judge, self.scoring
+        failing = failing.assign(reason=self.worded(failing))
         overall = {row[1]: (*row[4:8], row[9]) for row in figures if row[3] == 1}
         by_group = {(row[1], row[2]): (*row[4:8], row[9]) for row in figures if row[3] == 0}
         undated = sum(row[8] for row in figures if row[3] == 1 and row[1] is None)
@@ -220,9 +241,9 @@ class RuleCount:
             for (label, group), part in failing.groupby(by, sort=False):
                 rows[(label, group)] = (part.row_key, part.row_number, part.reason)
         reasons: dict[tuple, list[tuple[str, int]]] = {}  # (label, group or None) → counts
-        for _, label, group, whole_rule, reason, count in left_out:
+        for _, label, group, whole_rule, code, count in left_out:
             where = (label, None if whole_rule == 1 else group)
-            reasons.setdefault(where, []).append((reason, int(count)))
+            reasons.setdefault(where, []).append((self.reasons.left_out[code], int(count)))
 
         def make(period, figures, breaches, excluded, threshold=_RULE) -> Verdict:
             considered, denominator, numerator_count, figure, exclusion = figures
@@ -312,7 +333,8 @@ def count_rules(sql: Runner, counts: list[RuleCount]) -> dict[int, list[Verdict]
     for row in sql.rows(union_all([c.figures for c in counts], "figures")):
         figures[row[0]].append(row)
     listed = [c.failing for c in counts if c.failing is not None]
-    columns = ["rule_index", "label", "group_label", "row_key", "row_number", "reason"]
+    columns = ["rule_index", "label", "group_label", "row_key", "row_number"]
+    columns += ["reason_code", "elapsed", "allowed"]
     failing = (
         sql.frame(union_all(listed, "failing").order_by("rule_index", "row_number", copy=False))
         if listed

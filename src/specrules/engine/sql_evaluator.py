@@ -13,7 +13,7 @@ has not met the numerator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
@@ -124,14 +124,31 @@ def dataset_layout(plan: Plan, dialect: str, sources: dict[str, exp.Expression])
     return layout
 
 
-def _first_reason(cases: list[tuple[exp.Expression, str | exp.Expression]]) -> exp.Expression:
-    """CASE WHEN … THEN reason …: the first reason that applies to a row wins, as in
-    engine/rules.py's `Reasons`; NULL where none does."""
-    ifs = [
-        exp.If(this=where, true=exp.Literal.string(text) if isinstance(text, str) else text)
-        for where, text in cases
-    ]
-    return exp.Case(ifs=ifs, default=exp.cast(exp.null(), "VARCHAR"))
+@dataclass
+class ReasonCodes:
+    """Why rows fail or are left out, as numbered texts: the SQL gives each row a code (a
+    small number, cheap to keep and fetch) and the engine turns codes into text. A late row's
+    reason is worded from its `elapsed` and `allowed` columns by engine/rules.py's
+    `late_reasons`, so both engines' words come from one function."""
+
+    failure: list[str | None] = field(default_factory=list)  # None: late (worded from numbers)
+    left_out: list[str] = field(default_factory=list)
+    unit: str = "days"  # a late row's elapsed and allowed: hours or days
+
+
+Cases = list[tuple[exp.Expression, str | None]]
+
+
+def _first_code(cases: Cases, texts: list) -> exp.Expression:
+    """CASE WHEN … THEN code …: the first reason that applies to a row wins, as in
+    engine/rules.py's `Reasons`; NULL where none does. Each text is appended to `texts`."""
+    ifs = []
+    for where, text in cases:
+        ifs.append(exp.If(this=where, true=exp.Literal.number(len(texts))))
+        texts.append(text)
+    if not ifs:
+        return exp.cast(exp.null(), "INT")
+    return exp.Case(ifs=ifs, default=exp.cast(exp.null(), "INT"))
 
 
 def _is_null(e: exp.Expression) -> exp.Expression:
@@ -142,41 +159,14 @@ def _is_null(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=operand, expression=exp.null())
 
 
-def _late_text(clock: str, start, end, deadline, dialect: str) -> exp.Expression:
-    """'late: 12 days after the start; limit 10 days', as engine/rules.py writes it."""
-    if clock == "hours":
-
-        def hours(a: exp.Expression, b: exp.Expression) -> exp.Expression:
-            seconds = statement(
-                "(:b - :a) / 3600.0", a=fill("epoch", dialect, x=a), b=fill("epoch", dialect, x=b)
-            )
-            rounded = fill("round", dialect, x=seconds, d=exp.Literal.number(1))
-            return fill("number_text", dialect, x=rounded)
-
-        elapsed, allowed = hours(start.copy(), end.copy()), hours(start.copy(), deadline.copy())
-        unit = " hours"
-    else:
-
-        def days(a: exp.Expression, b: exp.Expression) -> exp.Expression:
-            count = fill("days_between", dialect, a=a, b=b)
-            return statement("CAST(CAST(:n AS BIGINT) AS VARCHAR)", n=count)
-
-        elapsed, allowed = days(start.copy(), end.copy()), days(start.copy(), deadline.copy())
-        unit = " days"
-    return statement(
-        f"'late: ' || :e || '{unit} after the start; limit ' || :a || '{unit}'",
-        e=elapsed,
-        a=allowed,
-    )
-
-
 def rule_columns(
-    rule: CompiledRule, scope: Scope, as_of=None, reasons: bool = False
+    rule: CompiledRule, scope: Scope, as_of=None, reasons: ReasonCodes | None = None
 ) -> dict[str, exp.Expression]:
     """Row-level columns of one rule: considered, denominator, numerator (and more).
 
-    With `reasons`, also `failure` (why a denominator row fails) and `left_out` (why a row
-    is not counted), worded as engine/rules.py words them, for the engines that evaluate.
+    With `reasons` (filled in here), also `failure` (why a denominator row fails) and
+    `left_out` (why a row is not counted) as codes into its texts, worded as engine/rules.py
+    words them, for the engines that evaluate.
     """
     model = rule.model
     e = rule.expressions
@@ -185,8 +175,8 @@ def rule_columns(
         return compile_sql(e[name], scope) if name in e else None
 
     out: dict[str, exp.Expression] = {}
-    failure: list[tuple[exp.Expression, str | exp.Expression]] = []
-    left_out: list[tuple[exp.Expression, str | exp.Expression]] = []
+    failure: Cases = []
+    left_out: Cases = []
     if rule.date is not None:
         out["rule_date"] = compile_sql(rule.date, scope)
     if rule.kind == "eligibility":
@@ -247,14 +237,16 @@ def rule_columns(
             left_out.append((running.copy(), "clock still running at the as-of date"))
             denominator = _and(considered.copy(), _not(running))
         failing = _and(denominator.copy(), _not(on_time.copy()))
-        # built only when asked for: its rounding is not written for every dialect
-        late = _late_text(model.clock, begin, finished, deadline, d) if reasons else exp.null()
         failure += [
             (_and(failing.copy(), _is_null(start)), "no start event"),
             (_and(failing.copy(), _is_null(limit)), "no limit for this row"),
             (_and(failing.copy(), _is_null(end)), "no end event (clock never stopped)"),
-            (failing, late),
+            (failing, None),  # late: worded from `elapsed` and `allowed`
         ]
+        if reasons is not None:
+            reasons.unit = "hours" if model.clock == "hours" else "days"
+            out["elapsed"] = _time_between(begin, finished, model.clock, d)
+            out["allowed"] = _time_between(begin, deadline, model.clock, d)
         out.update(
             considered=considered,
             in_denominator=denominator,
@@ -318,7 +310,7 @@ def rule_columns(
             f"denominator exclusion: {model.denominator_exclusions}",
         )
     )
-    if reasons:  # counted as a population by the engines
+    if reasons is not None:  # counted as a population by the engines
         out["denominator_exclusion"] = _and(in_denominator.copy(), excluded.copy())
     denominator = _and(in_denominator, _not(excluded))
     if "denominator_exceptions" in e:
@@ -352,10 +344,25 @@ def observation_in_time(rule: CompiledRule) -> bool:
     return kind is not None and kind.kind == "duration" and kind.duration_kind == "time"
 
 
-def _with_reasons(out, failure, left_out, reasons: bool) -> dict[str, exp.Expression]:
-    if reasons:
-        out["failure"] = _first_reason(failure) if failure else exp.cast(exp.null(), "VARCHAR")
-        out["left_out"] = _first_reason(left_out) if left_out else exp.cast(exp.null(), "VARCHAR")
+def _time_between(a: exp.Expression, b: exp.Expression, clock: str, dialect: str):
+    """Hours (clock in hours) or calendar days from `a` to `b`, as engine/rules.py counts
+    them for a late row's reason."""
+    if clock == "hours":
+        seconds = statement(
+            "(:b - :a) / 3600.0",
+            a=fill("epoch", dialect, x=a.copy()),
+            b=fill("epoch", dialect, x=b.copy()),
+        )
+        return exp.cast(seconds, "DOUBLE")
+    return fill("days_between", dialect, a=a.copy(), b=b.copy())
+
+
+def _with_reasons(
+    out: dict[str, exp.Expression], failure: Cases, left_out: Cases, reasons: ReasonCodes | None
+) -> dict[str, exp.Expression]:
+    if reasons is not None:
+        out["failure"] = _first_code(failure, reasons.failure)
+        out["left_out"] = _first_code(left_out, reasons.left_out)
     return out
 
 
