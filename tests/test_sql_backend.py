@@ -29,6 +29,7 @@ from specrules.dsl.types import Type
 from specrules.engine import sql_backend as sb
 from specrules.engine.duckdb_engine import evaluate_spec_duckdb
 from specrules.engine.pandas_backend import Context, evaluate_column
+from specrules.errors import DataError
 from strategies import CATALOG, FIELDS, KINDS, expressions, frames
 
 SQL_TYPES = {
@@ -402,3 +403,13 @@ def test_reasons_exclusions_and_issues_worked_by_hand(engine) -> None:
         check_reasons(lambda as_of: spec.evaluate(str(REASONS), as_of=as_of))
     else:
         check_reasons(lambda as_of: evaluate_spec_duckdb(spec.plan, str(REASONS), as_of=as_of))
+
+
+def test_spec_evaluate_takes_an_engine() -> None:
+    spec = specrules.load(REASONS / "spec.yaml")
+    assert_same_evaluation(spec.evaluate(str(REASONS)), spec.evaluate(REASONS, engine="duckdb"))
+    with pytest.raises(ValueError, match="unknown engine 'sqlite'; choose one of: pandas, duckdb"):
+        spec.evaluate(REASONS, engine="sqlite")
+    frames = {"referrals": pd.read_csv(REASONS / "referrals.csv", dtype=str)}
+    with pytest.raises(DataError, match="not DataFrames.*the pandas engine.*takes DataFrames"):
+        spec.evaluate(frames, engine="duckdb")

@@ -46,6 +46,7 @@ class Spec:
         period: str | None = None,
         as_of: dt.date | None = None,
         progress: Callable[[int, int, str], None] | None = None,
+        engine: str = "pandas",
     ) -> Evaluation:
         """Evaluate every rule against `data`.
 
@@ -55,8 +56,22 @@ class Spec:
         contract year the data covers. `as_of` is the date the data was extracted: periods
         still running are then judged pro rata and open clocks not yet due are left out.
         `progress(done, total, rule_id)`, if given, is called after each rule.
+
+        `engine` is `pandas` (the default: files or DataFrames, in memory), `duckdb` (files
+        read by DuckDB, for data larger than memory) or `spark` (files read by Spark in local
+        mode): the same verdicts from each (see docs/performance.md).
         """
-        return evaluate_spec(self.plan, data, period, as_of, self.path, self.source.text, progress)
+        if engine == "pandas":
+            return evaluate_spec(
+                self.plan, data, period, as_of, self.path, self.source.text, progress
+            )
+        if engine == "duckdb":
+            from specrules.engine.duckdb_engine import evaluate_spec_duckdb as evaluate_files
+        elif engine == "spark":
+            from specrules.engine.spark_engine import evaluate_spec_spark as evaluate_files
+        else:
+            raise ValueError(f"unknown engine {engine!r}; choose one of: pandas, duckdb, spark")
+        return evaluate_files(self.plan, data, period, as_of, self.path, self.source.text)
 
     def evaluate_many(
         self,

@@ -89,22 +89,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     try:
         engine = getattr(args, "engine", "pandas")
-        if engine == "duckdb":
-            from specrules.engine.duckdb_engine import evaluate_spec_duckdb
-
-            evaluation = evaluate_spec_duckdb(
-                spec.plan, args.data, args.period, as_of, spec.path, spec.source.text
-            )
-        elif engine == "spark":
-            from specrules.engine.spark_engine import evaluate_spec_spark
-
-            evaluation = evaluate_spec_spark(
-                spec.plan, args.data, args.period, as_of, spec.path, spec.source.text
-            )
-        else:
-            evaluation = spec.evaluate(
-                args.data, period=args.period, as_of=as_of, progress=terminal_progress()
-            )
+        evaluation = spec.evaluate(
+            args.data,
+            period=args.period,
+            as_of=as_of,
+            progress=terminal_progress() if engine == "pandas" else None,
+            engine=engine,
+        )
     except (DataError, PeriodError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

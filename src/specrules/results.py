@@ -345,8 +345,10 @@ class Evaluation(_Model):
         data = self._data
         if data is None:
             raise ValueError(
-                "this Evaluation carries no data (it was read back from JSON or built by "
-                "hand); evaluate the spec again with Spec.evaluate to drill down"
+                "this Evaluation carries no data (it was read back from JSON, built by hand, "
+                "or made by the duckdb or spark engine, whose data stays in the engine; its "
+                "breach rows are in `breaches()`); evaluate the spec again with Spec.evaluate "
+                "on the pandas engine to drill down"
             )
         if rule_id in data.unavailable:
             raise ValueError(f"rule {rule_id!r} has no rows to show: {data.unavailable[rule_id]}")

@@ -467,7 +467,8 @@ def evaluate_files(
     """Evaluate `plan` on a folder (or list) of CSV/Parquet files read by `conn`'s engine."""
     if not isinstance(data, str | Path | list):
         raise DataError(
-            f"the {conn.name} engine reads files: give a folder or files, not DataFrames"
+            f"the {conn.name} engine reads files: give a folder or files, not DataFrames "
+            "(the pandas engine, the default, takes DataFrames)"
         )
     sql = Runner(conn)
     conn.install_calendar()
