@@ -200,3 +200,24 @@ def test_huge_expression_is_refused():
     d = only(BASE.replace("numerator: age >= 18", "numerator: " + "(" * 80 + "age" + ")" * 80))
     assert d.code == "E101"
     assert "nested deeper" in d.message
+
+
+def test_a_link_whose_field_cannot_match_the_key_is_refused():
+    # clients' key is text; referrals.age is an integer: no age could equal a client_id
+    text = BASE.replace(
+        "kpis:\n",
+        "  clients:\n    key: client_id\n    fields:\n      client_id: text\nkpis:\n",
+    ).replace(
+        "        values: [stop smoking, weight management]\n",
+        "        values: [stop smoking, weight management]\n"
+        "    links:\n"
+        "      client: {dataset: clients, field: age}\n",
+    )
+    d = only(text)
+    assert d.code == "S102"
+    assert (d.line, d.column) == (24, 41)  # at `age` in the link
+    assert "`age` is integer but `clients`'s key `client_id` is text" in d.message
+    assert d.hint == "declare `age` as text, the type of `clients.client_id`"
+    # a date field may link to a datetime key: both are points in time
+    dated = text.replace("client_id: text", "client_id: datetime")
+    specrules.loads(dated.replace("field: age", "field: seen_on"), "spec.yaml")

@@ -204,7 +204,7 @@ SPEC_EXAMPLES = [
     if (ROOT / "examples" / spec.stem).is_dir()
 ] + [
     (ROOT / f"tests/fixtures/{name}/spec.yaml", ROOT / f"tests/fixtures/{name}")
-    for name in ("wigan_core", "engine_reasons")
+    for name in ("wigan_core", "engine_reasons", "link_values")
 ]
 
 
@@ -413,3 +413,23 @@ def test_spec_evaluate_takes_an_engine() -> None:
     frames = {"referrals": pd.read_csv(REASONS / "referrals.csv", dtype=str)}
     with pytest.raises(DataError, match="not DataFrames.*the pandas engine.*takes DataFrames"):
         spec.evaluate(frames, engine="duckdb")
+
+
+# links to nothing, of every type: V2's clinic 3, day 2 May, flag "no" and rate 2 are no
+# row's key, nor is V3's rate 0.1 (V3 has no clinic, day or flag: a missing value links
+# nothing, so it is not reported); values as Python writes them
+LINK_ISSUES = [
+    (2, "clinic_id", "3.0", "link `clinic`: no clinics row has this key"),
+    (2, "booked", "2020-05-02 00:00:00", "link `day`: no days row has this key"),
+    (2, "ok", "False", "link `flag`: no flags row has this key"),
+    (2, "r", "2.0", "link `rate`: no rates row has this key"),
+    (3, "r", "0.1", "link `rate`: no rates row has this key"),
+]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_links_to_nothing_of_every_type_worked_by_hand(engine) -> None:
+    folder = ROOT / "tests/fixtures/link_values"
+    evaluation = specrules.load(folder / "spec.yaml").evaluate(folder, engine=engine)
+    issues = [(i.row, i.column, i.value, i.message) for i in evaluation.data_issues]
+    assert issues == LINK_ISSUES

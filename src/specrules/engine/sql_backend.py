@@ -172,6 +172,10 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "spark": "CASE WHEN :x = CAST(CAST(:x AS DATE) AS TIMESTAMP) "
         "THEN date_format(:x, 'yyyy-MM-dd') ELSE date_format(:x, 'yyyy-MM-dd HH:mm:ss') END",
     },
+    "timestamp_full_text": {  # as Python writes a timestamp: str(pd.Timestamp(...))
+        "duckdb": "strftime(:x, '%Y-%m-%d %H:%M:%S')",
+        "spark": "date_format(:x, 'yyyy-MM-dd HH:mm:ss')",
+    },
     "number_text": {  # as Python writes a float: 12345678.0, not Java's 1.2345678E7
         "duckdb": "CAST(:x AS VARCHAR)",
         "spark": "CASE WHEN :x = floor(:x) AND abs(:x) < 1e15 "

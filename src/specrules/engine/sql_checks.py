@@ -32,6 +32,17 @@ def value_text(plan: Plan, dataset: str, name: str, dialect: str, alias: str) ->
     return statement("CAST(:c AS VARCHAR)", c=column)
 
 
+def _link_value_text(plan: Plan, dataset: str, name: str, dialect: str) -> exp.Expression:
+    """A link's value as the pandas engine's link check writes it: Python's `str(value)`."""
+    kind = plan.catalog.datasets[dataset].fields[name].kind
+    column = exp.column(name, "c", quoted=True)
+    if kind in ("date", "datetime"):
+        return fill("timestamp_full_text", dialect, x=column)
+    if kind == "boolean":
+        return statement("CASE WHEN :c THEN 'True' ELSE 'False' END", c=column)
+    return value_text(plan, dataset, name, dialect, "c")
+
+
 def links_to_nothing(sql: Runner, plan: Plan, missing: dict[str, str]) -> list[DataIssue]:
     """Every row whose link names no row of the linked dataset."""
     selects, checked = [], []
@@ -47,7 +58,7 @@ def links_to_nothing(sql: Runner, plan: Plan, missing: dict[str, str]) -> list[D
                     f"SELECT {len(checked)} AS link_index, c.{ROW} AS row_number, "
                     ":shown AS value FROM :child AS c WHERE :value IS NOT NULL AND NOT EXISTS "
                     "(SELECT 1 FROM :parent AS p WHERE :key = :value)",
-                    shown=value_text(plan, name, link.field, sql.dialect, "c"),
+                    shown=_link_value_text(plan, name, link.field, sql.dialect),
                     child=exp.to_table(name),
                     parent=exp.to_table(link.dataset),
                     key=parent,

@@ -79,6 +79,25 @@ def _field_type(spec: models.FieldSpec) -> Type:
     return FIELD_TYPES[spec.type]
 
 
+def _link_type_mismatch(
+    child: models.Dataset, field_name: str, parent: models.Dataset, parent_name: str
+) -> tuple[str, str] | None:
+    """Why a link's field cannot match its dataset's key (other types: a value of one type
+    is never equal to a key of another), with what to write instead; None when it can."""
+    key = parent.key_fields[0]
+    if key not in parent.fields:
+        return None  # reported as S101
+    have, want = child.field_spec(field_name), parent.field_spec(key)
+    kinds = {_field_type(have).kind, _field_type(want).kind}
+    if len(kinds) == 1 or kinds <= {"date", "datetime"}:
+        return None
+    return (
+        f"`{field_name}` is {have.type} but `{parent_name}`'s key `{key}` is {want.type}, "
+        "so no value could match",
+        f"declare `{field_name}` as {want.type}, the type of `{parent_name}.{key}`",
+    )
+
+
 class _Compiler:
     def __init__(self, spec: models.Spec, source: SourceMap):
         self.spec = spec
@@ -183,6 +202,14 @@ class _Compiler:
                 if link_name in ds.fields:
                     self.problem(
                         path, "S102", f"link `{link_name}` has the same name as a field", key=True
+                    )
+                    continue
+                mismatch = _link_type_mismatch(
+                    ds, link.field, self.spec.datasets[link.dataset], link.dataset
+                )
+                if mismatch:
+                    self.problem(
+                        (*path, "field"), "S102", f"link `{link_name}`: {mismatch[0]}", mismatch[1]
                     )
                     continue
                 schemas[name].links[link_name] = Link(link.dataset, link.field)
