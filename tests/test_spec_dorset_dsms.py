@@ -104,12 +104,13 @@ def test_initial_contact_social_prescription(evaluation):
 def test_initial_contact_health_coaching(evaluation):
     # A1 Thu 6 Apr: Fri 7 and Mon 10 are bank holidays, so the 2 working days are Tue 11 and
     # Wed 12; contacted Tue 11: on time.
-    # A2 Fri 21 Apr: Mon 24, Tue 25 → due Tue 25; contacted Wed 26: late (5 calendar days,
-    # limit 4 calendar days). A6 Thu 1 Jun: Fri 2, Mon 5 → due Mon 5; contacted Mon 5. 2 / 3.
+    # A2 Fri 21 Apr: Mon 24, Tue 25 → due Tue 25; contacted Wed 26: late (3 working days:
+    # Mon 24, Tue 25, Wed 26; limit 2). A6 Thu 1 Jun: Fri 2, Mon 5 → due Mon 5; contacted
+    # Mon 5. 2 / 3.
     v = evaluation.verdict("initial_contact_health_coaching", "2023/24")
     check(v, "not met", 2, 3)
     assert [b.key for b in v.breaches] == ["A2"]
-    assert v.breaches[0].reason == "late: 5 days after the start; limit 4 days"
+    assert v.breaches[0].reason == "late: 3 working days after the start; limit 2 working days"
 
 
 def test_coach_assignment_to_first_contact(evaluation):

@@ -325,6 +325,17 @@ EXPECTED_REASONS = {
         [UNDATED],
         (4, 4, 1),
     ),
+    # 5 working days (bank holiday Fri 8 May 2020): R1 Fri 1 → Tue 5 May is 2; R2 Mon 4 →
+    # Wed 20 May is 11 (5-7, 11-15, 18-20); R6 Wed 1 → Wed 15 July is 10
+    ("offer_5_working_days", None): (
+        [
+            ("R2", "late: 11 working days after the start; limit 5 working days"),
+            ("R3", NO_END),
+            ("R6", "late: 10 working days after the start; limit 5 working days"),
+        ],
+        [UNDATED],
+        (4, 4, 1),
+    ),
     # denominator: adults R1, R3, R6 less R3 (client C9); R2 is 15; R6's urgency is unknown
     ("urgent_adults", None): (
         [("R6", "numerator unknown (missing data)")],

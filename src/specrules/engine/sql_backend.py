@@ -483,9 +483,11 @@ def _call(node: ir.Call, scope: Scope) -> exp.Expression:
     return builder(args, node, scope)
 
 
-def _calendar_number(day: exp.Expression) -> exp.Expression:
+def calendar_number(column: str, day: exp.Expression) -> exp.Expression:
+    """A day's number in the working-day calendar: `cum` (working days up to and including
+    it) or `fwd` (the number of the first working day on or after it)."""
     return exp.Subquery(
-        this=exp.select(exp.column("cum", "c"))
+        this=exp.select(exp.column(column, "c"))
         .from_(exp.to_table(CALENDAR).as_("c"))
         .where(
             exp.EQ(
@@ -498,7 +500,8 @@ def _calendar_number(day: exp.Expression) -> exp.Expression:
 def _working_days_between(args, node, scope) -> exp.Expression:
     # busday_count(a + 1, b + 1): working days after a up to and including b.
     return exp.cast(
-        exp.Sub(this=_calendar_number(args[1]), expression=_calendar_number(args[0])), "DOUBLE"
+        exp.Sub(this=calendar_number("cum", args[1]), expression=calendar_number("cum", args[0])),
+        "DOUBLE",
     )
 
 

@@ -24,6 +24,7 @@ from specrules.engine.sql_backend import (
     WORKDAYS,
     Scope,
     UnsupportedInDialect,
+    calendar_number,
     compile_column,
     compile_sql,
     fill,
@@ -244,9 +245,16 @@ def rule_columns(
             (failing, None),  # late: worded from `elapsed` and `allowed`
         ]
         if reasons is not None:
-            reasons.unit = "hours" if model.clock == "hours" else "days"
-            out["elapsed"] = _time_between(begin, finished, model.clock, d)
-            out["allowed"] = _time_between(begin, deadline, model.clock, d)
+            if model.clock == "hours":
+                reasons.unit = "hours"
+            else:
+                reasons.unit = "working days" if kind == "working" else "days"
+            out["elapsed"] = _time_between(begin, finished, reasons.unit, d)
+            out["allowed"] = (
+                exp.cast(limit.copy(), "DOUBLE")
+                if reasons.unit == "working days"
+                else _time_between(begin, deadline, reasons.unit, d)
+            )
         out.update(
             considered=considered,
             in_denominator=denominator,
@@ -344,16 +352,24 @@ def observation_in_time(rule: CompiledRule) -> bool:
     return kind is not None and kind.kind == "duration" and kind.duration_kind == "time"
 
 
-def _time_between(a: exp.Expression, b: exp.Expression, clock: str, dialect: str):
-    """Hours (clock in hours) or calendar days from `a` to `b`, as engine/rules.py counts
-    them for a late row's reason."""
-    if clock == "hours":
+def _time_between(a: exp.Expression, b: exp.Expression, unit: str, dialect: str):
+    """Hours, calendar days or working days from `a` to `b`, as engine/rules.py's `_elapsed`
+    counts them for a late row's reason."""
+    if unit == "hours":
         seconds = statement(
             "(:b - :a) / 3600.0",
             a=fill("epoch", dialect, x=a.copy()),
             b=fill("epoch", dialect, x=b.copy()),
         )
         return exp.cast(seconds, "DOUBLE")
+    if unit == "working days":
+        # working days after the first working day on or after `a`, up to `b`; none if before
+        count = statement(
+            "CAST(:done - :began AS DOUBLE)",
+            done=calendar_number("cum", b.copy()),
+            began=calendar_number("fwd", a.copy()),
+        )
+        return statement("CASE WHEN :n < 0 THEN 0.0 ELSE :n END", n=count)
     return fill("days_between", dialect, a=a.copy(), b=b.copy())
 
 
