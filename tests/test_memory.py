@@ -63,8 +63,17 @@ def test_the_check_can_be_turned_off(monkeypatch) -> None:
     assert specrules.load(SPEC).evaluate(EXAMPLES).verdicts
 
 
-def test_available_memory_is_known_on_linux() -> None:
-    if not Path("/proc/meminfo").exists():
-        pytest.skip("not Linux: no /proc/meminfo to read")
-    found = memory.available_memory()
-    assert found is not None and found > 0
+def test_available_memory_is_the_lesser_of_the_machine_and_the_container(tmp_path) -> None:
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:  8000 kB\nMemFree:  3000 kB\nMemAvailable:  4000 kB\n")
+    cgroup = tmp_path / "cgroup"
+    cgroup.mkdir()
+    # no container limit: the machine's 4000 kB
+    (cgroup / "memory.max").write_text("max\n")
+    assert memory.available_memory(meminfo, cgroup) == 4000 * 1024
+    # a container limit of 3,000,000 bytes with 1,000,000 used leaves 2,000,000
+    (cgroup / "memory.max").write_text("3000000\n")
+    (cgroup / "memory.current").write_text("1000000\n")
+    assert memory.available_memory(meminfo, cgroup) == 2_000_000
+    # neither can be read: unknown, and the check is then not made
+    assert memory.available_memory(tmp_path / "none", tmp_path / "none") is None

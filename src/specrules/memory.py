@@ -20,21 +20,22 @@ COPIES_HELD = 2
 SPREADSHEET_EXPANSION = 5
 
 
-def available_memory() -> int | None:
-    """Bytes of memory this process can still use (Linux), or None where unknown."""
+def available_memory(
+    meminfo: Path = Path("/proc/meminfo"), cgroup: Path = Path("/sys/fs/cgroup")
+) -> int | None:
+    """Bytes of memory this process can still use (Linux), or None where unknown: the
+    machine's `MemAvailable`, or what is left of a container's cgroup v2 limit if less."""
     found: list[int] = []
     try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    found.append(int(line.split()[1]) * 1024)
+        for line in meminfo.read_text(encoding="ascii").splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
     except (OSError, ValueError):
         pass
-    try:  # a container's own limit (cgroup v2), often far below the machine's
-        root = Path("/sys/fs/cgroup")
-        limit = (root / "memory.max").read_text().strip()
+    try:  # a container's own limit, often far below the machine's
+        limit = (cgroup / "memory.max").read_text().strip()
         if limit != "max":
-            found.append(int(limit) - int((root / "memory.current").read_text()))
+            found.append(int(limit) - int((cgroup / "memory.current").read_text()))
     except (OSError, ValueError):
         pass
     return min(found) if found else None
@@ -72,7 +73,7 @@ def check_fits(files: list[Path], available: int | None = None) -> None:
         raise DataError(
             f"the data files take about {_gigabytes(size)} in memory, and the pandas engine "
             f"needs at least {COPIES_HELD} copies of them; {_gigabytes(available)} of memory "
-            "is available. Use --engine duckdb (Python: specrules.engine.duckdb_engine."
-            "evaluate_spec_duckdb), which reads the files without loading them whole, or "
-            "--engine spark for data on a cluster."
+            'is available. Use --engine duckdb (Python: spec.evaluate(data, engine="duckdb")), '
+            "which reads the files without loading them whole, or --engine spark for data "
+            "on a cluster."
         )
