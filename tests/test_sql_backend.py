@@ -444,3 +444,19 @@ def test_links_to_nothing_of_every_type_worked_by_hand(engine) -> None:
     evaluation = specrules.load(folder / "spec.yaml").evaluate(folder, engine=engine)
     issues = [(i.row, i.column, i.value, i.message) for i in evaluation.data_issues]
     assert issues == LINK_ISSUES
+
+
+def test_a_file_duckdb_cannot_read_is_named_without_a_traceback(tmp_path, capsys) -> None:
+    from specrules.cli import main
+
+    for file in REASONS.glob("*.csv"):
+        (tmp_path / file.name).write_bytes(file.read_bytes())
+    (tmp_path / "clients.csv").unlink()
+    (tmp_path / "clients.parquet").write_bytes(b"not parquet")
+    status = main(
+        ["evaluate", str(REASONS / "spec.yaml"), "--data", str(tmp_path)] + ["--engine", "duckdb"]
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: DuckDB could not read clients.parquet:")
+    assert "Traceback" not in err

@@ -100,11 +100,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except MemoryError:
-        print(
-            f"error: out of memory evaluating with the {engine} engine; "
+        instead = (
             "use --engine duckdb, which reads the files without loading them whole "
-            "(or --engine spark for data on a cluster)",
-            file=sys.stderr,
+            "(or --engine spark for data on a cluster)"
+            if engine == "pandas"
+            else "use --engine spark on a machine with more memory, or a cluster"
+        )
+        print(
+            f"error: out of memory evaluating with the {engine} engine; {instead}", file=sys.stderr
         )
         return EXIT_USAGE
     status = write_output(evaluation, args, spec)

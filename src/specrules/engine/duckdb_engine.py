@@ -32,7 +32,10 @@ class DuckDBConnection:
     rules_per_query = 1
 
     def __init__(self, con: Any):
+        import duckdb
+
         self.con = con
+        self.errors = duckdb.Error
 
     def run(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
@@ -53,8 +56,12 @@ class DuckDBConnection:
                 f"SELECT row_number() OVER () AS {ROW}, * "
                 f"FROM read_csv({_lit(str(path))}, all_varchar = true, header = true)"
             )
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {select}")
-        described = self.run(f"DESCRIBE {_q(name)}")
+        try:  # a file DuckDB cannot read is bad input: a message, not a traceback
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {select}")
+            described = self.run(f"DESCRIBE {_q(name)}")
+        except self.errors as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(f"DuckDB could not read {path.name}: {message}") from None
         return [(str(r[0]), str(r[1])) for r in described if str(r[0]) != ROW]
 
     def create_table(self, name: str, sql: str) -> None:

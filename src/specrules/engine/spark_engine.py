@@ -173,9 +173,9 @@ class SparkConnection:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
 
     def frame(self, sql: str) -> pd.DataFrame:
-        # collect(), not toPandas(): PySpark 4 warns that it does not fully support pandas 3
-        result = self.spark.sql(sql)
-        return pd.DataFrame([tuple(row) for row in result.collect()], columns=result.columns)
+        # through Arrow, not a Python tuple per row; not toPandas(), which warns that
+        # PySpark 4 does not fully support pandas 3
+        return self.spark.sql(sql).toArrow().to_pandas()
 
     def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
         try:

@@ -438,9 +438,10 @@ def rule_verdicts(sql: Runner, plan: Plan, requested, layout, judge, missing) ->
 
 
 def data_span(sql: Runner, plan: Plan, layout: Layout) -> tuple[dt.date, dt.date] | None:
-    """The first and last date of the data, over every dataset that has dates (one query)."""
+    """The first and last date of the data (one query), over the datasets placed in periods
+    by their own date, as the pandas engine's `Evaluator.data_span`."""
     selects = []
-    for name in dated_by_dataset(plan):  # as the pandas engine: see sql_checks
+    for name in dated_by_dataset(plan):
         date = compile_sql(plan.datasets[name].date, layout.scope_of(name, "t"))
         relation = layout.relations[name].copy().as_("t", copy=False)
         selects.append(

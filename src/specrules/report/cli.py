@@ -103,9 +103,9 @@ def render_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec |
 
 
 def write_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec | None) -> int:
+    """Render and write; an exit code (2 with a message for a report that cannot be made)."""
     from specrules.report.render import ReportError
 
-    """Render and write; an exit code (2 with a message for a report that cannot be made)."""
     try:
         text = render_output(evaluation, args, spec)
         output = getattr(args, "output", None)
