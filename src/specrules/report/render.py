@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from specrules.errors import SpecificationError
 from specrules.report.disclosure import Disclosure
@@ -99,25 +100,45 @@ def _format_of(path: Path) -> ReportFormat | None:
     return None  # used for both formats; the template can look at `format`
 
 
-def consequence_templates(spec: Spec | None, fmt: ReportFormat) -> dict[str, Path]:
+def consequence_templates(
+    spec: Spec | None, fmt: ReportFormat, template_dir: str | Path | None = None
+) -> dict[str, Path]:
     """consequence id → its template file, for the consequences whose template fits `fmt`."""
     if spec is None:
         return {}
-    base = spec_dir(spec) or Path.cwd()
+    base = spec_dir(spec) or Path.cwd().resolve()
+    folders = [base] + ([Path(template_dir).resolve()] if template_dir is not None else [])
     found = {}
     for cid, consequence in spec.model.consequences.items():
         if not consequence.template:
             continue
-        path = (base / consequence.template).resolve()
+        path = _confined(consequence.template, folders, cid)
         if _format_of(path) not in (None, fmt):
             continue
-        if not path.is_file():
-            raise ReportError(
-                f"consequence `{cid}` names template {consequence.template!r}, but there is "
-                f"no such file ({path}); the path is relative to the spec file"
-            )
         found[cid] = path
     return found
+
+
+def _confined(name: str, folders: list[Path], cid: str) -> Path:
+    """The template file `name` inside one of `folders`; anything else is refused.
+
+    A spec must never make a report show a file from elsewhere on the machine: the path is
+    resolved (links followed) and must stay inside the spec's folder or `--template-dir`.
+    """
+    for folder in folders:
+        path = (folder / name).resolve()
+        if not path.is_relative_to(folder):
+            raise ReportError(
+                f"consequence `{cid}` names template {name!r}, which is outside the spec's "
+                f"folder ({folder}); keep templates in the spec's folder or --template-dir"
+            )
+        if path.is_file():
+            return path
+    raise ReportError(
+        f"consequence `{cid}` names template {name!r}, but there is no such file in "
+        + " or ".join(str(f) for f in folders)
+        + "; the path is relative to the spec file's folder (or --template-dir)"
+    )
 
 
 def environment(
@@ -134,7 +155,9 @@ def environment(
             raise ReportError(f"--template-dir {template_dir}: no such folder")
         loaders.append(jinja2.FileSystemLoader(folder))
     loaders.append(jinja2.FileSystemLoader(BUILTIN))
-    env = jinja2.Environment(
+    # The sandbox: a template (a spec's, or a user's) can format values but never reach
+    # Python internals (`cycler.__init__.__globals__` and the like raise SecurityError).
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=fmt == "html",
         undefined=jinja2.StrictUndefined,  # a misspelt name in a template is an error
@@ -249,7 +272,8 @@ def render_report(
         disclosure = Disclosure(suppress_below)
     except ValueError as exc:
         raise ReportError(str(exc)) from None
-    named = {f"consequence:{cid}": path for cid, path in consequence_templates(spec, fmt).items()}
+    templates = consequence_templates(spec, fmt, template_dir)
+    named = {f"consequence:{cid}": path for cid, path in templates.items()}
     env = environment(fmt, template_dir, named)
     links = {}
     for key, path in (rows_files or {}).items():

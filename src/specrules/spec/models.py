@@ -9,6 +9,7 @@ parses and type-checks them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -255,9 +256,31 @@ class Consequence(Strict):
     )
     template: str | None = Field(
         default=None,
-        description="A jinja2 template file for this consequence's report.",
+        description=(
+            "A jinja2 template file for this consequence's report, relative to the spec's "
+            "folder (or to `--template-dir`) and inside it; it renders in jinja2's sandbox."
+        ),
         examples=["templates/exception_report.md.j2"],
     )
+
+    @field_validator("template")
+    @classmethod
+    def _template_inside_spec_folder(cls, value: str | None) -> str | None:
+        # A spec must never read files outside its own folder: the report would show them.
+        if value is None:
+            return value
+        parts = value.replace("\\", "/").split("/")
+        if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
+            raise ValueError(
+                f"template {value!r} is an absolute path; write a path relative to the "
+                "spec's folder, such as templates/exception_report.md.j2"
+            )
+        if ".." in parts:
+            raise ValueError(
+                f"template {value!r} leaves the spec's folder (`..`); keep templates in the "
+                "spec's folder or a folder below it, or pass --template-dir"
+            )
+        return value
 
 
 PeriodName = Literal["year", "quarter", "month", "contract"]
