@@ -12,6 +12,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from specrules.render_text import format_figure
+from specrules.spec.models import threshold_words
 
 if TYPE_CHECKING:
     from specrules.api import Spec
@@ -302,7 +303,7 @@ def spec_html(spec: Spec) -> str:
         if getattr(rule, "monitoring_only", False) or threshold is None:
             threshold_cell = f'<span style="{_MUTED}">monitoring only</span>'
         else:
-            threshold_cell = escape(threshold)
+            threshold_cell = escape(threshold_words(threshold) or "")
         consequence = model.consequences.get(rule.consequence or "")
         source = rule.source.section + (f" (line {rule.source.line})" if rule.source.line else "")
         cells = [

@@ -176,6 +176,15 @@ class Verdict(_Model):
     numerator: float | None = None
     denominator: float | None = None
     threshold: str | None = None
+    threshold_from: dt.date | None = Field(
+        default=None,
+        description="For a threshold with dated values: the first day of the value applied.",
+    )
+    threshold_until: dt.date | None = Field(
+        default=None,
+        description="For a threshold with dated values: the last day of the value applied "
+        "(missing: still in force).",
+    )
     target: float | None = Field(default=None, description="The figure the value is judged by.")
     judged_against: str | None = None
     gap: float | None = Field(default=None, description="value minus target")

@@ -214,10 +214,24 @@ def _threshold_text(node: ir.Threshold | ir.Reduction) -> str:
     return to_text(node)
 
 
+def _schedule(rule: Any) -> list[str]:
+    """A dated threshold's values, one line each, with the days each is in force."""
+    lines = ["dated values (each period is judged against the value in force on its last day):"]
+    for entry in rule.schedule:
+        until = f"until {entry.end}" if entry.end else "onwards"
+        lines.append(f"{entry.start} {until}: {_threshold_text(entry.threshold)}")
+    return lines
+
+
 def _threshold(rule: Any) -> list[str]:
     model = rule.model
     lines = []
-    if rule.kind == "eligibility":
+    if rule.schedule:
+        if rule.kind == "response_time":
+            limit = rule.expressions.get("limit")
+            lines.append(f"the share within {to_text(limit) if limit else model.limit}")
+        lines.extend(_schedule(rule))
+    elif rule.kind == "eligibility":
         lines.append(f"{model.target} of the rows checked pass")
     elif rule.kind == "response_time":
         limit = rule.expressions.get("limit")

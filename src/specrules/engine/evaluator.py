@@ -391,7 +391,7 @@ class Evaluator:
             group_rows = rows & (labels == label).to_numpy(dtype=bool)
             threshold = rule.group_thresholds.get(label)
             if threshold is None and getattr(rule.model, "per_group", False):
-                threshold = rule.threshold
+                threshold = _RULE
             verdict = self.verdict(rule, period, outcome, group_rows, frame, keys, threshold)
             if label in rule.group_thresholds:
                 verdict.threshold = rule.model.group_thresholds[label]
@@ -403,6 +403,9 @@ class Evaluator:
         model = rule.model
         consequence = self.plan.spec.consequences.get(model.consequence or "")
         threshold = getattr(model, "threshold", None) or getattr(model, "target", None)
+        if rule.schedule:  # the value in force on the period's last day
+            entry = rule.in_force(period.end)
+            threshold = entry.text if entry is not None else None
         return dict(
             rule_id=model.id,
             kind=rule.kind,
@@ -454,6 +457,13 @@ class Evaluator:
         """Set the verdict's status; `threshold` None means figures only (monitoring)."""
         if threshold is _RULE:
             threshold = rule.threshold
+            if rule.schedule:  # the value in force on the period's last day decides
+                entry = rule.in_force(period.end)
+                threshold = entry.threshold if entry is not None else None
+                if entry is None:
+                    verdict.reason = f"no threshold in force on {period.end}"
+                else:
+                    verdict.threshold_from, verdict.threshold_until = entry.start, entry.end
         model = rule.model
         if self.as_of is not None and period.start > self.as_of:
             verdict.status = "not due"

@@ -306,7 +306,7 @@ class RuleCount:
                 for group in sorted(present | named):
                     threshold = rule.group_thresholds.get(group)
                     if threshold is None and getattr(rule.model, "per_group", False):
-                        threshold = rule.threshold
+                        threshold = _RULE
                     sub = make(
                         period,
                         by_group.get((label, group), empty_counts),

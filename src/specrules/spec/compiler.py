@@ -40,6 +40,16 @@ class CompiledDataset:
     date: ir.Node | None = None
 
 
+@dataclass(frozen=True)
+class ScheduledThreshold:
+    """One value of a dated threshold: in force from `start` to `end` (None: open-ended)."""
+
+    start: Any  # dt.date
+    end: Any  # dt.date | None
+    threshold: ir.Threshold | ir.Reduction
+    text: str
+
+
 @dataclass
 class CompiledRule:
     kind: RuleKind
@@ -49,10 +59,19 @@ class CompiledRule:
     period: str
     date: ir.Node | None
     group_thresholds: dict[str, ir.Threshold | ir.Reduction] = field(default_factory=dict)
+    # A threshold with dated values: each in force over its days (`threshold` is the first).
+    schedule: list[ScheduledThreshold] = field(default_factory=list)
 
     @property
     def id(self) -> str:
         return self.model.id
+
+    def in_force(self, day: Any) -> ScheduledThreshold | None:
+        """The dated value in force on `day` (the last day of the period judged)."""
+        for entry in self.schedule:
+            if entry.start <= day and (entry.end is None or day <= entry.end):
+                return entry
+        return None
 
     @property
     def duration_unit(self) -> str:
@@ -337,8 +356,12 @@ class _Compiler:
 
         threshold_text = getattr(rule, "threshold", None) or getattr(rule, "target", None)
         threshold = None
-        if threshold_text is not None:
-            field_name = "threshold" if kind == "kpi" else "target"
+        schedule: list[ScheduledThreshold] = []
+        field_name = "threshold" if kind == "kpi" else "target"
+        if isinstance(threshold_text, list):
+            schedule = self.schedule((*path, field_name), threshold_text, rule, kind)
+            threshold = schedule[0].threshold if schedule else None
+        elif threshold_text is not None:
             threshold = self.threshold((*path, field_name), str(threshold_text), rule, kind)
         if kind == "kpi" and threshold is None and not rule.monitoring_only and rule.threshold:
             return None
@@ -361,7 +384,71 @@ class _Compiler:
                 f"add `date: <field>` to datasets.{scope}, or `period: contract` to this rule",
             )
         groups = self.group_thresholds(rule, kind, path, threshold, fields)
-        return CompiledRule(kind, rule, exprs, threshold, period, date_node, groups)
+        return CompiledRule(kind, rule, exprs, threshold, period, date_node, groups, schedule)
+
+    def schedule(
+        self, path: tuple[str | int, ...], entries: list, rule: Any, kind: RuleKind
+    ) -> list[ScheduledThreshold]:
+        """Parse a dated threshold's values; they must follow each other day after day, with
+        no overlap and no gap, and share one `per`."""
+        parsed: list[ScheduledThreshold] = []
+        previous = None
+        for i, entry in enumerate(entries):
+            here = (*path, i)
+            node = self.threshold((*here, "value"), entry.value, rule, kind)
+            if entry.until is not None and entry.until < entry.from_:
+                self.problem(
+                    (*here, "until"),
+                    "E306",
+                    f"this value ends ({entry.until}) before it starts ({entry.from_})",
+                    "write the later date under `until`",
+                )
+                return []
+            if previous is not None:
+                if previous.until is None or entry.from_ <= previous.until:
+                    until = (
+                        "has no `until`"
+                        if previous.until is None
+                        else (f"runs until {previous.until}")
+                    )
+                    self.problem(
+                        (*here, "from"),
+                        "E306",
+                        f"dated thresholds overlap: the value before this one {until}, but this "
+                        f"one starts on {entry.from_}",
+                        "give the earlier value `until:` the day before this one's `from`, and "
+                        "list the values in date order",
+                    )
+                    return []
+                if (entry.from_ - previous.until).days > 1:
+                    self.problem(
+                        (*here, "from"),
+                        "E306",
+                        f"dated thresholds leave a gap: the value before this one ends on "
+                        f"{previous.until}, this one starts on {entry.from_}",
+                        f"start this value the day after {previous.until}, or end the one "
+                        "before it later",
+                    )
+                    return []
+            previous = entry
+            if node is None:
+                continue
+            parsed.append(ScheduledThreshold(entry.from_, entry.until, node, entry.value))
+        if len(parsed) != len(entries):
+            return []
+        pers = {t.threshold.per for t in parsed}
+        if len(pers) > 1:
+            self.problem(
+                path,
+                "E306",
+                "the dated thresholds count over different periods ("
+                + ", ".join(sorted(str(p or "the period") for p in pers))
+                + ")",
+                "give every value the same `per` (for instance all `per year`)",
+                key=True,
+            )
+            return []
+        return parsed
 
     def group_thresholds(self, rule, kind, path, overall, fields) -> dict:
         """Parse per-group thresholds; check their groups exist and their parts add up."""

@@ -129,7 +129,11 @@ def _measure(rule: Any, kind: str) -> str:
 
 def _threshold_units(path: Path_, rule: Any, compiled: Any, report: _Report) -> None:
     field = "threshold" if compiled.kind == "kpi" else "target"
-    judged = [((*path, field), compiled.threshold)] + [
+    judged = [((*path, field), compiled.threshold)] if not compiled.schedule else []
+    judged += [
+        ((*path, field, i, "value"), entry.threshold) for i, entry in enumerate(compiled.schedule)
+    ]
+    judged += [
         ((*path, "group_thresholds", label), node)
         for label, node in compiled.group_thresholds.items()
     ]

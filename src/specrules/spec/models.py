@@ -286,6 +286,43 @@ class Consequence(Strict):
 PeriodName = Literal["year", "quarter", "month", "contract"]
 
 
+class DatedThreshold(Strict):
+    """One value of a threshold that changes over time, in force from one date to another."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True
+    )
+
+    from_: dt.date = Field(
+        alias="from",
+        description="The first day this value is in force (YYYY-MM-DD).",
+        examples=["2023-04-01"],
+    )
+    until: dt.date | None = Field(
+        default=None,
+        description="The last day it is in force; left out on the last value, it stays in force.",
+        examples=["2024-03-31"],
+    )
+    value: str = Field(
+        description="The threshold in force over those days.", examples=["at least 75%"]
+    )
+
+    def __str__(self) -> str:
+        until = f" until {self.until}" if self.until else ""
+        return f"{self.value} from {self.from_}{until}"
+
+
+# A threshold: one for the whole contract, or values in force from dates (a schedule).
+ThresholdValue = str | Annotated[list[DatedThreshold], Field(min_length=1)]
+
+
+def threshold_words(value: ThresholdValue | None) -> str | None:
+    """A threshold as text: itself, or a schedule's values joined by `; `."""
+    if value is None or isinstance(value, str):
+        return value
+    return "; ".join(str(entry) for entry in value)
+
+
 class Rule(Strict):
     """What every rule has: an id, a title, a source, a dataset, a consequence of breach."""
 
@@ -375,8 +412,10 @@ class Eligibility(Rule):
         description="What happens to a row that fails the criterion.",
         examples=["not_accepted", "passed_back_to_referrer"],
     )
-    target: str = Field(
-        default="100%", description="Share of rows that must pass.", examples=["100%"]
+    target: ThresholdValue = Field(
+        default="100%",
+        description="Share of rows that must pass (or a list of values in force from dates).",
+        examples=["100%", [{"from": "2023-04-01", "value": "100%"}]],
     )
 
     @model_validator(mode="after")
@@ -412,9 +451,10 @@ class ResponseTime(Rule):
         "bank holidays), or hours.",
         examples=["calendar_days", "hours"],
     )
-    target: str = Field(
+    target: ThresholdValue = Field(
         default="100%",
-        description="The share of rows that must meet the limit.",
+        description="The share of rows that must meet the limit (or a list of values in force "
+        "from dates).",
         examples=["100%", "95%"],
     )
 
@@ -474,10 +514,18 @@ class KPI(Rule):
         description="For count scoring: count different values of this field.",
         examples=["individual_id"],
     )
-    threshold: str | None = Field(
+    threshold: ThresholdValue | None = Field(
         default=None,
-        description="How the figure is judged; absent means monitoring only.",
-        examples=["at least 60%", "at least 3600 per year", "between 3000 and 3500 per year"],
+        description="How the figure is judged; absent means monitoring only. A list of "
+        "`{from, until, value}` gives values in force from dates.",
+        examples=[
+            "at least 60%",
+            "at least 3600 per year",
+            [
+                {"from": "2023-04-01", "until": "2024-03-31", "value": "at least 75%"},
+                {"from": "2024-04-01", "value": "at least 77%"},
+            ],
+        ],
     )
     monitoring_only: bool = Field(
         default=False,
