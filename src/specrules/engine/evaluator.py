@@ -23,7 +23,7 @@ from specrules.data import ROW, DataInput, LoadedData, issue, load_data
 from specrules.drilldown import EvaluationData, RuleRows
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
-from specrules.engine.pandas_backend import Context, evaluate, evaluate_column
+from specrules.engine.pandas_backend import Context, as_series, evaluate, evaluate_column
 from specrules.engine.rules import (
     RowOutcome,
     classify_eligibility,
@@ -97,13 +97,9 @@ def add_derived(plan: Plan, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
             names = ", ".join(f"{d}.{n}" for d, n, _ in pending)
             raise DataError(f"derived fields depend on each other in a circle: {names}")
         for dataset, name, node in ready:
-            needs = {d for d, _ in _dependencies(node)} | {
-                sub.over for sub in ir.walk(node) if isinstance(sub, ir.Call) and sub.over
-            }
-            if needs - set(frames):
-                frames[dataset][name] = pd.Series(pd.NA, index=frames[dataset].index).astype(
-                    "object"
-                )
+            if _datasets_under(plan, dataset, [node]) - set(frames):
+                # typed, so a rule reading it gets unknowns rather than an object column
+                frames[dataset][name] = as_series(None, frames[dataset].index, node.type)
             else:
                 frames[dataset][name] = evaluate_column(node, ctx.rows(dataset, frames[dataset]))
             done.add((dataset, name))
@@ -111,17 +107,43 @@ def add_derived(plan: Plan, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
     return frames
 
 
-def _datasets_read(rule: CompiledRule) -> set[str]:
-    """The other datasets a rule's expressions read, through links or aggregates."""
-    found: set[str] = set()
-    nodes = [*rule.expressions.values(), *([rule.date] if rule.date is not None else [])]
-    for node in nodes:
+def _datasets_under(plan: Plan, dataset: str, nodes: list[ir.Node]) -> set[str]:
+    """Every dataset expressions on `dataset` read: itself, through links, aggregates and the
+    derived fields they use (followed to the end, so a derived field over a dataset that was
+    not supplied is seen)."""
+    derived = {(ds.name, name): node for ds in plan.datasets.values() for name, node in ds.derived}
+    found, seen = {dataset}, set()
+    todo = [(dataset, node) for node in nodes]
+    while todo:
+        on, node = todo.pop()
         for sub in ir.walk(node):
-            if isinstance(sub, ir.Reference) and sub.via_link and sub.dataset:
-                found.add(sub.dataset)
+            if isinstance(sub, ir.Reference) and sub.column:
+                target = (sub.dataset or on, sub.column)
+                found.add(target[0])
+                if target in derived and target not in seen:
+                    seen.add(target)
+                    todo.append((target[0], derived[target]))
             elif isinstance(sub, ir.Call) and sub.over:
                 found.add(sub.over)
     return found
+
+
+def datasets_read(rule: CompiledRule, plan: Plan) -> set[str]:
+    """Every dataset a rule needs: its own, and those its expressions, date and breakdowns
+    read. A rule needing one that was not supplied has no data (on every engine)."""
+    dataset = rule.model.dataset
+    nodes = [*rule.expressions.values(), *([rule.date] if rule.date is not None else [])]
+    nodes += [ir.Reference((field,), dataset, field) for field in rule.model.breakdowns or []]
+    return _datasets_under(plan, dataset, nodes)
+
+
+def absent_dataset(rule: CompiledRule, plan: Plan, missing: dict[str, str]) -> str | None:
+    """The dataset, not supplied, that leaves a rule with no data: its own first."""
+    dataset = rule.model.dataset
+    if dataset in missing:
+        return dataset
+    absent = sorted(datasets_read(rule, plan) & set(missing))
+    return absent[0] if absent else None
 
 
 # ------------------------------------------------------------------ periods
@@ -303,19 +325,18 @@ class Evaluator:
     def rule_verdicts(self, rule: CompiledRule, requested: list[Period]) -> list[Verdict]:
         periods = rule_periods(rule, requested, self.plan)
         dataset = rule.model.dataset
-        missing = self.loaded.missing.get(dataset)
         if rule.kind == "kpi" and rule.model.scoring == "ratio":
             self.drill.unavailable[rule.model.id] = (
                 "a ratio of two aggregates has no rows of its own"
             )
             return [self.ratio_verdict(rule, p) for p in periods]
-        if missing is None:  # a linked or aggregated dataset without data cannot be read
-            absent = sorted(_datasets_read(rule) & set(self.loaded.missing) - {dataset})
-            if absent:
-                dataset, missing = absent[0], self.loaded.missing[absent[0]]
-        if missing is not None:
-            self.drill.unavailable[rule.model.id] = f"dataset `{dataset}`: {missing}"
-            return [self.empty(rule, p, f"dataset `{dataset}`: {missing}") for p in periods]
+        # a dataset not supplied, the rule's own or one read through a link, an aggregate
+        # or a derived field, leaves the rule with no data
+        absent = absent_dataset(rule, self.plan, self.loaded.missing)
+        if absent is not None:
+            why = f"dataset `{absent}`: {self.loaded.missing[absent]}"
+            self.drill.unavailable[rule.model.id] = why
+            return [self.empty(rule, p, why) for p in periods]
         frame = self.frames[dataset]
         ctx = self.ctx.rows(dataset, frame)
         if rule.kind == "eligibility":

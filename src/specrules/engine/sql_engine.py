@@ -27,6 +27,7 @@ from specrules.engine.evaluator import (
     _RULE,
     MISSING_GROUP,
     Evaluator,
+    absent_dataset,
     dated_by_dataset,
     exclusions,
     requested_periods,
@@ -415,10 +416,16 @@ def rule_verdicts(sql: Runner, plan: Plan, requested, layout, judge, missing) ->
     for index, rule in enumerate(plan.rules):
         periods = rule_periods(rule, requested, plan)
         dataset = rule.model.dataset
-        if missing.get(dataset):
-            why = f"dataset `{dataset}`: {missing[dataset]}"
+        ratio = getattr(rule.model, "scoring", None) == "ratio"
+        # as the pandas engine: a rule reading a dataset not supplied (through a link, an
+        # aggregate or a derived field) has no data; a ratio checks its own aggregates
+        absent = absent_dataset(rule, plan, missing)
+        if ratio:
+            absent = dataset if dataset in missing else None
+        if absent is not None:
+            why = f"dataset `{absent}`: {missing[absent]}"
             found[index] = [judge.empty(rule, p, why) for p in periods]
-        elif getattr(rule.model, "scoring", None) == "ratio":
+        elif ratio:
             ratios.append((index, rule, periods))
         else:
             waiting.append((index, rule, periods))
