@@ -112,6 +112,30 @@ def test_a_share_per_year_warns_that_it_would_be_pro_rated() -> None:
     assert [(d.code, d.severity) for d in lint_text(text, "s.yaml")] == [("W301", "warning")]
 
 
+@pytest.mark.parametrize(
+    ("measure", "warned"),
+    [
+        # an average is not a total: pro-rating it over a quarter would lower the bar
+        ("scoring: continuous\n    observation: age\n    aggregate: mean", True),
+        # a sum is a total, and a ratio per year is a rate over time (caseload per coach per
+        # year): both are pro-rated on purpose, so no warning (docs/reference.md, W301)
+        ("scoring: continuous\n    observation: age\n    aggregate: sum", False),
+        (
+            "scoring: ratio\n    numerator: count(referrals)\n    denominator: count(referrals)",
+            False,
+        ),
+    ],
+)
+def test_per_year_warns_on_an_average_not_on_a_sum_or_a_ratio(measure: str, warned: bool) -> None:
+    text = BASE + (
+        f"  - id: per_year\n    title: t\n    dataset: referrals\n    {measure}\n"
+        "    threshold: at least 2 per year\n"
+        "    consequence: contract_meeting\n    source:\n      section: s\n"
+    )
+    expected = [("W301", "warning")] if warned else []
+    assert [(d.code, d.severity) for d in lint_text(text, "s.yaml")] == expected
+
+
 def test_continuous_units() -> None:
     rule = (
         "  - id: waits\n    title: t\n    dataset: referrals\n    scoring: continuous\n"
