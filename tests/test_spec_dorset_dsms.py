@@ -114,21 +114,40 @@ def test_initial_contact_health_coaching(evaluation):
 
 
 def test_coach_assignment_to_first_contact(evaluation):
-    # 14 calendar days. E1 12→26 Apr = 14 (on the boundary, met); E2 27 Apr → 12 May = 15
-    # (late); E3 6→13 Jun = 7; E4 never contacted (no end event). 2 / 4.
+    # Health and wellbeing coach episodes only (issue 19): E4 is link worker W2's, left out
+    # although it was never contacted. 14 calendar days. E1 12→26 Apr = 14 (on the
+    # boundary, met); E2 27 Apr → 12 May = 15 (late); E3 6→13 Jun = 7. 2 / 3.
     v = evaluation.verdict("coach_assignment_to_first_contact", "2023/24")
-    check(v, "not met", 2, 4)
-    assert sorted(b.key for b in v.breaches) == ["E2", "E4"]
+    check(v, "not met", 2, 3)
+    assert [b.key for b in v.breaches] == ["E2"]
 
 
 def test_first_contact_to_coaching_start(evaluation):
-    # 28 calendar days. E1 26 Apr → 24 May = 28 (met, boundary); E2 12 May → 1 Jun = 20;
-    # E3 13 Jun → 20 Jul = 37 (late); E4 has no first contact, so no start event. 2 / 4.
+    # Coach episodes only, E4 (link worker, no first contact) left out. 28 calendar days.
+    # E1 26 Apr → 24 May = 28 (met, boundary); E2 12 May → 1 Jun = 20; E3 13 Jun → 20 Jul
+    # = 37 (late). 2 / 3.
     v = evaluation.verdict("first_contact_to_coaching_start", "2023/24")
-    check(v, "not met", 2, 4)
-    reasons = {b.key: b.reason for b in v.breaches}
-    assert set(reasons) == {"E3", "E4"}
-    assert reasons["E4"] == "no start event"
+    check(v, "not met", 2, 3)
+    assert {b.key: b.reason for b in v.breaches} == {
+        "E3": "late: 37 days after the start; limit 28 days"
+    }
+
+
+def test_a_link_worker_episode_cannot_breach_the_coaching_standards():
+    import pandas as pd
+
+    spec = specrules.load(SPEC)
+    workforce = pd.read_csv(FIXTURE / "workforce.csv", dtype=str)
+    episodes = pd.read_csv(FIXTURE / "coaching_episodes.csv", dtype=str)
+    # E4 is W2's; W2 made a coach: E4 (assigned 5 May, never contacted) now counts and
+    # fails both standards: 2 / 4 each
+    workforce.loc[workforce.worker_id == "W2", "role"] = "health and wellbeing coach"
+    frames = {"workforce": workforce, "coaching_episodes": episodes}
+    evaluation = spec.evaluate(frames, period="2023/24")
+    for rule in ("coach_assignment_to_first_contact", "first_contact_to_coaching_start"):
+        v = evaluation.verdict(rule, "2023/24")
+        check(v, "not met", 2, 4)
+        assert "E4" in {b.key for b in v.breaches}
 
 
 # ---------------------------------------------------------------- KPIs
