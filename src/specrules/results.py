@@ -190,6 +190,15 @@ class Verdict(_Model):
     gap: float | None = Field(default=None, description="value minus target")
     populations: dict[str, int] = {}
     excluded: list[Exclusion] = []
+    exclusions: dict[str, int] = Field(
+        default={},
+        description="Rows taken out by each named denominator exclusion, in the spec's order "
+        "(a row is counted under the first that applies to it).",
+    )
+    exceptions: dict[str, int] = Field(
+        default={},
+        description="Rows taken out by each named denominator exception, in the spec's order.",
+    )
     breaches: BreachRows = BreachRows()
     breach_count: int = 0
     consequence: str | None = None
@@ -258,7 +267,14 @@ FRAME_COLUMNS = [
     "breach_count",
     "judged_against",
     "reason",
+    "exclusions",
+    "exceptions",
 ]
+
+
+def _named_counts(counts: dict[str, int]) -> str | None:
+    """Counts per named exclusion as one cell: `died 1, moved_away 2`."""
+    return ", ".join(f"{name} {n}" for name, n in counts.items()) if counts else None
 
 
 class Evaluation(_Model):
@@ -304,6 +320,8 @@ class Evaluation(_Model):
                         "breach_count": v.breach_count,
                         "judged_against": v.judged_against,
                         "reason": v.reason,
+                        "exclusions": _named_counts(v.exclusions),
+                        "exceptions": _named_counts(v.exceptions),
                     }
                 )
         frame = pd.DataFrame.from_records(records, columns=FRAME_COLUMNS)
@@ -330,6 +348,8 @@ class Evaluation(_Model):
                 "breach_count": "Int64",
                 "judged_against": "string",
                 "reason": "string",
+                "exclusions": "string",
+                "exceptions": "string",
             }
         )
 

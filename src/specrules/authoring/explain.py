@@ -323,6 +323,10 @@ def _kpi_method(rule: Any, dataset: str) -> list[Line]:
         ("denominator_exclusions", "Exclusions"),
         ("denominator_exceptions", "Exceptions (only if not met)"),
     ):
+        if name in rule.named:  # named, in order: a row counts under the first that applies
+            listed = "; ".join(f"{n}: {to_text(node)}" for n, node in rule.named[name])
+            lines.append(Line(f"{label}, in order (the first that applies is the reason)", listed))
+            continue
         text = _expression(rule, name)
         if text:
             lines.append(Line(label, text))

@@ -214,6 +214,23 @@ def exclusions(counts) -> list[Exclusion]:
     return [Exclusion(reason=r, count=c) for r, c in ordered]
 
 
+def name_counts(rule: CompiledRule, verdict: Verdict) -> None:
+    """Fill a verdict's counts per named exclusion and exception (every name, in order) from
+    its rows left out, which the engines word `<prefix>: <name>`."""
+    counts = {e.reason: e.count for e in verdict.excluded}
+    excluded = "denominator exclusion" if verdict.scoring == "proportion" else "excluded"
+    for key, prefix in (
+        ("denominator_exclusions", excluded),
+        ("denominator_exceptions", "denominator exception"),
+    ):
+        if key in rule.named:
+            found = {name: counts.get(f"{prefix}: {name}", 0) for name, _ in rule.named[key]}
+            if key == "denominator_exclusions":
+                verdict.exclusions = found
+            else:
+                verdict.exceptions = found
+
+
 def _exclusions(reasons: pd.Series | None, rows: np.ndarray) -> list[Exclusion]:
     if reasons is None:
         return []
@@ -463,6 +480,7 @@ class Evaluator:
             populations=figure.populations,
             excluded=figure.excluded,
         )
+        name_counts(rule, verdict)
         if figure.failing is not None:
             failing = figure.failing
             verdict.breach_count = int(failing.sum())

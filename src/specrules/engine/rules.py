@@ -238,6 +238,21 @@ def _elapsed(
     return elapsed, (deadline - day).dt.days.astype("Float64"), "days"
 
 
+def _give_reasons(
+    rule: CompiledRule, name: str, ctx: Context, rows: np.ndarray, reasons: Reasons, prefix: str
+) -> None:
+    """Give `rows` (taken out by exclusions or exceptions `name`) their reason: the condition
+    as written, or the name of the first of a named list that applies to the row."""
+    named = rule.named.get(name)
+    if named is None:
+        reasons.set(rows, f"{prefix}: {getattr(rule.model, name)}")
+        return
+    for label, node in named:
+        reasons.set(
+            rows & true_mask(evaluate_column(node, ctx), ctx.frame.index), f"{prefix}: {label}"
+        )
+
+
 def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
     model = rule.model
     index = ctx.frame.index
@@ -249,10 +264,10 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
     excluded = true_mask(exclusions, index)
     if model.scoring in ("count", "continuous"):
         measured = considered & ~excluded
-        left_out.set(
-            considered & excluded,
-            f"excluded: {model.denominator_exclusions}" if model.denominator_exclusions else "",
-        )
+        if model.denominator_exclusions:
+            _give_reasons(
+                rule, "denominator_exclusions", ctx, considered & excluded, left_out, "excluded"
+            )
         outcome = RowOutcome(model.scoring, "count", considered, measured)
         if model.scoring == "count" and model.distinct:
             outcome.distinct = ctx.frame[model.distinct]
@@ -277,10 +292,15 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
     left_out.set(considered & ~in_denominator, "not in the denominator")
     numerator_raw = _condition(rule, "numerator", ctx, False)
     meets = true_mask(numerator_raw, index)
-    left_out.set(
-        in_denominator & excluded,
-        f"denominator exclusion: {model.denominator_exclusions}",
-    )
+    if model.denominator_exclusions:
+        _give_reasons(
+            rule,
+            "denominator_exclusions",
+            ctx,
+            in_denominator & excluded,
+            left_out,
+            "denominator exclusion",
+        )
     denominator = in_denominator & ~excluded
     if "denominator_exceptions" in rule.expressions:
         # An exception removes a row only when it has not met the numerator.
@@ -289,7 +309,9 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
             & ~meets
             & true_mask(_condition(rule, "denominator_exceptions", ctx, False), index)
         )
-        left_out.set(excepted, f"denominator exception: {model.denominator_exceptions}")
+        _give_reasons(
+            rule, "denominator_exceptions", ctx, excepted, left_out, "denominator exception"
+        )
         denominator &= ~excepted
     failure = Reasons(index)
     failure.set(denominator & _unknown(numerator_raw), "numerator unknown (missing data)")

@@ -30,6 +30,7 @@ from specrules.engine.evaluator import (
     absent_dataset,
     dated_by_dataset,
     exclusions,
+    name_counts,
     requested_periods,
     rule_periods,
 )
@@ -279,6 +280,7 @@ class RuleCount:
                 populations=populations,
                 excluded=exclusions(excluded),
             )
+            name_counts(rule, verdict)
             if self.failing is not None:
                 keys, row_numbers, why = breaches
                 verdict.breach_count = len(row_numbers)

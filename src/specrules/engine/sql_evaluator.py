@@ -160,6 +160,29 @@ def _is_null(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=operand, expression=exp.null())
 
 
+def _named_cases(
+    rule: CompiledRule, name: str, scope: Scope, rows: exp.Expression, prefix: str
+) -> Cases:
+    """Why `rows` were taken out by exclusions or exceptions `name`: the condition as written,
+    or the name of the first of a named list that applies (as engine/rules.py words it)."""
+    named = rule.named.get(name)
+    if named is None:
+        return [(rows, f"{prefix}: {getattr(rule.model, name)}")]
+    return [
+        (_and(rows.copy(), _true(compile_sql(node, scope), False)), f"{prefix}: {label}")
+        for label, node in named
+    ]
+
+
+def _named_reason(cases: Cases, prefix: str) -> exp.Expression:
+    """The name of the first named condition that applies to a row (`specrules sql`)."""
+    ifs = [
+        exp.If(this=where, true=exp.Literal.string(str(text).removeprefix(prefix + ": ")))
+        for where, text in cases
+    ]
+    return exp.Case(ifs=ifs, default=exp.cast(exp.null(), "VARCHAR"))
+
+
 def rule_columns(
     rule: CompiledRule, scope: Scope, as_of=None, reasons: ReasonCodes | None = None
 ) -> dict[str, exp.Expression]:
@@ -271,12 +294,16 @@ def rule_columns(
         measured = _and(considered, _not(excluded))
         out["considered"] = considered.copy()
         if model.denominator_exclusions:
-            left_out.append(
-                (
-                    _and(considered.copy(), excluded.copy()),
-                    f"excluded: {model.denominator_exclusions}",
-                )
+            cases = _named_cases(
+                rule,
+                "denominator_exclusions",
+                scope,
+                _and(considered.copy(), excluded.copy()),
+                "excluded",
             )
+            left_out += cases
+            if reasons is None and "denominator_exclusions" in rule.named:
+                out["exclusion_reason"] = _named_reason(cases, "excluded")
         if model.scoring == "continuous":
             observation = compile_column(e["observation"], scope)
             if observation_in_time(rule):  # seconds here; hours or days, as on pandas
@@ -312,12 +339,17 @@ def rule_columns(
     )
     numerator_raw = get("numerator")
     meets = _true(numerator_raw, False)
-    left_out.append(
-        (
+    if model.denominator_exclusions:
+        cases = _named_cases(
+            rule,
+            "denominator_exclusions",
+            scope,
             _and(in_denominator.copy(), excluded.copy()),
-            f"denominator exclusion: {model.denominator_exclusions}",
+            "denominator exclusion",
         )
-    )
+        left_out += cases
+        if reasons is None and "denominator_exclusions" in rule.named:
+            out["exclusion_reason"] = _named_reason(cases, "denominator exclusion")
     if reasons is not None:  # counted as a population by the engines
         out["denominator_exclusion"] = _and(in_denominator.copy(), excluded.copy())
     denominator = _and(in_denominator, _not(excluded))
@@ -328,7 +360,12 @@ def rule_columns(
             _not(meets.copy()),
             _true(get("denominator_exceptions"), False),
         )
-        left_out.append((excepted.copy(), f"denominator exception: {model.denominator_exceptions}"))
+        cases = _named_cases(
+            rule, "denominator_exceptions", scope, excepted.copy(), "denominator exception"
+        )
+        left_out += cases
+        if reasons is None and "denominator_exceptions" in rule.named:
+            out["exception_reason"] = _named_reason(cases, "denominator exception")
         denominator = _and(denominator, _not(excepted))
     if numerator_raw is not None:
         failure.append(

@@ -156,6 +156,28 @@ def _stratifiers(verdict: Verdict) -> list[dict[str, Any]]:
     ]
 
 
+def _reason_stratifiers(verdict: Verdict) -> list[dict[str, Any]]:
+    """Named exclusions and exceptions as stratifiers: one stratum per name (the reason a row
+    was taken out; a row counts under the first that applies), whose one population is the
+    denominator exclusion (or exception) count. FHIR has no element for a population's
+    reasons; a stratifier by reason is the standard's own way to split a count."""
+    found = []
+    for counts, name in (
+        (verdict.exclusions, "denominator_exclusion"),
+        (verdict.exceptions, "denominator_exception"),
+    ):
+        if not counts:
+            continue
+        code, display = POPULATION_CODES[name]
+        coding = {"coding": [{"system": POPULATION_SYSTEM, "code": code, "display": display}]}
+        strata = [
+            {"value": {"text": reason}, "population": [{"code": coding, "count": int(n)}]}
+            for reason, n in counts.items()
+        ]
+        found.append({"code": [{"text": f"{display.lower()} reason"}], "stratum": strata})
+    return found
+
+
 def measure_report(
     verdict: Verdict, evaluation: Evaluation, base: str = DEFAULT_BASE
 ) -> dict[str, Any]:
@@ -171,7 +193,7 @@ def measure_report(
     score = _score(verdict)
     if score is not None:
         group["measureScore"] = score
-    stratifiers = _stratifiers(verdict)
+    stratifiers = _stratifiers(verdict) + _reason_stratifiers(verdict)
     if stratifiers:
         group["stratifier"] = stratifiers
     report: dict[str, Any] = {

@@ -61,6 +61,9 @@ class CompiledRule:
     group_thresholds: dict[str, ir.Threshold | ir.Reduction] = field(default_factory=dict)
     # A threshold with dated values: each in force over its days (`threshold` is the first).
     schedule: list[ScheduledThreshold] = field(default_factory=list)
+    # Named exclusions and exceptions, in order (the first that applies is a row's reason);
+    # `expressions` holds their `or` for the engines' totals.
+    named: dict[str, list[tuple[str, ir.Node]]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -317,10 +320,17 @@ class _Compiler:
                     did_you_mean(name, fields),
                 )
         exprs: dict[str, ir.Node] = {}
+        named: dict[str, list[tuple[str, ir.Node]]] = {}
 
         def add(name: str, want: str | tuple[str, ...] | None, what: str, row: bool = True):
             text = getattr(rule, name)
             if text is None:
+                return
+            if isinstance(text, list):
+                found = self.named_conditions((*path, name), text, scope, what)
+                if found is not None:
+                    named[name] = found
+                    exprs[name] = _any_of([node for _, node in found])
                 return
             node = self.expression((*path, name), text, scope if row else None, want, what)
             if node is not None:
@@ -384,7 +394,35 @@ class _Compiler:
                 f"add `date: <field>` to datasets.{scope}, or `period: contract` to this rule",
             )
         groups = self.group_thresholds(rule, kind, path, threshold, fields)
-        return CompiledRule(kind, rule, exprs, threshold, period, date_node, groups, schedule)
+        return CompiledRule(
+            kind, rule, exprs, threshold, period, date_node, groups, schedule, named
+        )
+
+    def named_conditions(
+        self, path: tuple[str | int, ...], items: list[dict[str, str]], scope: str, what: str
+    ) -> list[tuple[str, ir.Node]] | None:
+        """An ordered list of named conditions; names must differ."""
+        found: list[tuple[str, ir.Node]] = []
+        seen: set[str] = set()
+        ok = True
+        for i, item in enumerate(items):
+            ((name, text),) = item.items()
+            if name in seen:
+                self.problem(
+                    (*path, i, name),
+                    "S209",
+                    f"{what}: the name `{name}` is used twice",
+                    "give each condition its own name: it is the reason rows are counted under",
+                    key=True,
+                )
+                ok = False
+            seen.add(name)
+            node = self.expression((*path, i, name), text, scope, "boolean", f"{what} `{name}`")
+            if node is None:
+                ok = False
+            else:
+                found.append((name, node))
+        return found if ok else None
 
     def schedule(
         self, path: tuple[str | int, ...], entries: list, rule: Any, kind: RuleKind
@@ -608,6 +646,14 @@ class _Compiler:
                 )
                 return None
         return node
+
+
+def _any_of(nodes: list[ir.Node]) -> ir.Node:
+    """Conditions joined by `or` (true when any is true), as one checked node."""
+    joined = nodes[0]
+    for node in nodes[1:]:
+        joined = ir.Or(joined, node, type=BOOLEAN, span=joined.span)
+    return joined
 
 
 def _amount(node: ir.Node) -> float | None:

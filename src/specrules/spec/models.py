@@ -459,6 +459,19 @@ class ResponseTime(Rule):
     )
 
 
+# One condition, or an ordered list of named conditions (`- died: died_on is not missing`):
+# the first that applies to a row is its reason.
+NamedCondition = Annotated[dict[Identifier, Expression], Field(min_length=1, max_length=1)]
+Conditions = Expression | Annotated[list[NamedCondition], Field(min_length=1)]
+
+
+def condition_words(value: Conditions | None) -> str | None:
+    """Conditions as text: one as written, a list as `name: condition; …`."""
+    if value is None or isinstance(value, str):
+        return value
+    return "; ".join(f"{name}: {text}" for item in value for name, text in item.items())
+
+
 Scoring = Literal["proportion", "count", "ratio", "continuous"]
 AggregateName = Literal["mean", "median", "sum", "min", "max", "count"]
 
@@ -482,16 +495,18 @@ class KPI(Rule):
         "initial population); for a ratio: an aggregate.",
         examples=["first_contact"],
     )
-    denominator_exclusions: Expression | None = Field(
+    denominator_exclusions: Conditions | None = Field(
         default=None,
-        description="Rows taken out of the denominator whatever happened to them.",
-        examples=["moved_out_of_area"],
+        description="Rows taken out of the denominator whatever happened to them: a condition, "
+        "or an ordered list of named conditions (the first that applies is the reason).",
+        examples=["moved_out_of_area", [{"died": "died_on is not missing"}, {"moved": "moved"}]],
     )
-    denominator_exceptions: Expression | None = Field(
+    denominator_exceptions: Conditions | None = Field(
         default=None,
         description="Rows taken out of the denominator only when they do not meet the "
-        "numerator (for instance those who declined).",
-        examples=["declined"],
+        "numerator (for instance those who declined): a condition, or an ordered list of "
+        "named conditions.",
+        examples=["declined", [{"declined": "declined"}, {"unfit": "clinically_unfit"}]],
     )
     numerator: Expression | None = Field(
         default=None,
