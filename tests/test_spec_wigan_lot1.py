@@ -80,8 +80,10 @@ SHARES = [
     ("consent_to_referral", YEAR, "not met", 6, 7),
     # all came through the Hub: 7/7
     ("referred_via_wellbeing_hub", YEAR, "met", 7, 7),
-    # --- response time: R2 (stop smoking) offered f2f after 10 days > 7: 6/7
-    ("first_appointment_offered", YEAR, "not met", 6, 7),
+    # --- response time, to the day of the first f2f confidential appointment (held dates):
+    # R1 15 Jul (14 days ≤ 14) R3 10 Jul (7 ≤ 7) on time; R2 16 Jul (14 > 7), R4 22 Jul
+    # (18 > 14), R5 20 Jul (15 > 14), R6 12 Aug (11 > 7), R8 9 Oct (8 > 7) late: 2/7
+    ("first_appointment_offered", YEAR, "not met", 2, 7),
     # --- row 3: deprived C1 C2 C4 among commencing C1-C5: 3/5 = 60% ≥ 60%
     ("most_deprived_share", YEAR, "met", 3, 5),
     # --- row 9: quit at 4 weeks Q1 Q2 Q4 of Q1-Q5 (Q5 unknown counts as not quit): 3/5
@@ -272,16 +274,24 @@ def test_eligibility_breaches_name_the_referrals(evaluation):
     assert [b.key for b in consent] == ["R6"] and consent[0].reason.endswith("→ not accepted")
 
 
-def test_first_appointment_clock_ignores_telephone_offers(evaluation):
+def test_first_appointment_clock_stops_at_the_appointment_not_the_offer(evaluation):
     v = evaluation.verdict("first_appointment_offered", YEAR)
-    # R2's telephone offer on day 4 does not stop the clock; its f2f offer on day 10 is late
-    assert [b.key for b in v.breaches] == ["R2"]
+    reasons = {b.key: b.reason for b in v.breaches}
+    # R4 was offered on 18 Jul, day 14 (on time if the offer stopped the clock), an
+    # appointment held on 22 Jul, day 18: late (issue 19)
+    assert reasons["R4"] == "late: 18 days after the start; limit 14 days"
+    # R2's telephone appointment on 8 Jul (day 6) does not stop the clock; its f2f one on
+    # 16 Jul (day 14) is late for stop smoking (7 days)
+    assert reasons["R2"] == "late: 14 days after the start; limit 7 days"
+    assert sorted(reasons) == ["R2", "R4", "R5", "R6", "R8"]
     groups = {g.group["stop_smoking_requested"]: g for g in v.groups}
-    # stop smoking (1 week): R2 late, R3 (5 days) R6 (7 days) R8 (4 days) on time: 3/4
-    check(groups["true"], "not met", 3, 4)
-    # others (2 weeks): R1 (9 days) R4 (14 days) R5 (10 days, after a non-confidential
-    # offer on day 3 that does not count): 3/3
-    check(groups["false"], "met", 3, 3)
+    # stop smoking (1 week): R3 held 10 Jul (7 days) on time; R2 (14), R6 held 12 Aug
+    # (11), R8 held 9 Oct (8) late: 1/4
+    check(groups["true"], "not met", 1, 4)
+    # others (2 weeks): R1 held 15 Jul (14 days) on time; R4 (18) late; R5's
+    # non-confidential appointment on 11 Jul (day 6) does not count, its next on Sat 20 Jul
+    # (15) is late: 1/3
+    check(groups["false"], "not met", 1, 3)
 
 
 def test_clients_commencing_breakdown_is_figures_only(evaluation):

@@ -12,6 +12,7 @@ referrals (accepted F1-F5; F6 was passed back)
   F5 U2 2 Sep, no borough connection, BMI 45, CKD stage 4+ with no clinician confirmation.
 appointments: initial assessments offered F1 20 Jul (19 days), F2 5 Aug (28 days), F3 14 Aug
   (30 days; its programme session on 30 Jul does not count), F4 19 Aug (14 days); F5 none.
+  The clock stops when the assessment is held (below): F1 23 days, F2 32, F3 35, F4 19.
   Held: AP1 Wed 24 Jul 10:00, AP2 Fri 9 Aug 18:30, AP3 Mon 19 Aug 09:30, AP4 Fri 2 Aug
   11:00, AP5 Sat 24 Aug 10:00.
 programmes (reviews at start + 6/12/24 months; "at review" = not ended > 4 weeks before it)
@@ -81,8 +82,9 @@ SHARES = [
     ("bariatric_age_and_fitness", YEAR, "not met", 3, 4),  # B3 has contraindications
     ("bariatric_lifelong_commitment", YEAR, "met", 4, 4),
     ("bariatric_mdt_assessment", YEAR, "met", 4, 4),  # each assessed before being put forward
-    # --- response time: F3 offered after 30 days, F5 never: 3/5
-    ("initial_assessment_offered", YEAR, "not met", 3, 5),
+    # --- response time, to the day the initial assessment is held: F1 24 Jul (23 days) F4
+    # 24 Aug (19) on time; F2 9 Aug (32 > 28), F3 19 Aug (35), F5 none: 2/5
+    ("initial_assessment_offered", YEAR, "not met", 2, 5),
     # --- row 3: ended P1 P3 P4 P5 P6 P7 P9; P7 passed back is excluded; P9 referred for
     # surgery without completing is excepted; completed (≥75% attended and outcome data):
     # P1 10/12, P5 20/24, P6 40/48; not P3 3/12, P4 8/12: 3/5
@@ -227,10 +229,16 @@ def test_bmi_access_groups(evaluation):
     check(groups["none"], "monitoring", 0, 1)  # F4 (F6 was not accepted)
 
 
-def test_initial_assessment_breaches(evaluation):
+def test_initial_assessment_clock_stops_at_the_appointment(evaluation):
     v = evaluation.verdict("initial_assessment_offered", YEAR)
-    # F2 at exactly 28 days is on time; F3 at 30 days is late; F5 was never offered one
-    assert sorted(b.key for b in v.breaches) == ["F3", "F5"]
+    reasons = {b.key: b.reason for b in v.breaches}
+    # F2 (received 8 Jul) was offered on 5 Aug, exactly 28 days (on time if the offer
+    # stopped the clock), an assessment held on Fri 9 Aug, 32 days: late (issue 19)
+    assert reasons["F2"] == "late: 32 days after the start; limit 28 days"
+    # F3 (15 Jul) held 19 Aug, 35 days; its programme session on 2 Aug does not count
+    assert reasons["F3"] == "late: 35 days after the start; limit 28 days"
+    assert reasons["F5"] == "no end event (clock never stopped)"  # never offered one
+    assert sorted(reasons) == ["F2", "F3", "F5"]
 
 
 def test_575_and_50_are_judged_as_parts_of_625(evaluation):
