@@ -9,8 +9,14 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from specrules.dsl import ir
 
@@ -238,7 +244,7 @@ class _ToIR(Transformer):
         return "year" if word == "annum" else word
 
     def deadline(self, meta, items):
-        return dt.date.fromisoformat(str(items[0]))
+        return self.date(meta, items).value
 
     def threshold(self, meta, items):
         bound, per, by = items
@@ -282,6 +288,12 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(words)
 
 
+# `2024-10-27T01:30+01:00` up to the character lark stopped at (the offset's `:`).
+_OFFSET_AFTER_DATETIME = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2})?)\s*(?:[+-][0-9]{2}:?|Z)$"
+)
+
+
 def _syntax_error(text: str, exc: UnexpectedInput) -> ExpressionSyntaxError:
     offset = exc.pos_in_stream if exc.pos_in_stream is not None else len(text)
     if isinstance(exc, UnexpectedCharacters):
@@ -293,6 +305,12 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> ExpressionSyntaxError:
             hint = "write `and`, `or`, `not` in words"
         elif char == '"' or char == "'":
             hint = "close the quoted text with the same quote mark"
+        elif offset_after := _OFFSET_AFTER_DATETIME.search(text[: offset + 1]):
+            written = text[offset_after.start() :].split()[0]
+            hint = (
+                f"`{written}`: a date and time in an expression is local time without a UTC "
+                f"offset; write `{offset_after.group(1)}`"
+            )
         return ExpressionSyntaxError(
             f"unexpected character `{char}`", offset, hint, snippet=text[offset : offset + 10]
         )
@@ -316,13 +334,35 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> ExpressionSyntaxError:
     )
 
 
+def _check_depth(tree: Tree) -> None:
+    """Refuse a tree nested deeper than MAX_NESTING (`- - - … 1`, `not not … x`): walking it
+    (here and in every later layer) recurses once per level."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            offset = node.meta.start_pos if not getattr(node.meta, "empty", True) else 0
+            raise ExpressionSyntaxError(
+                f"expression nested deeper than {MAX_NESTING} levels",
+                offset,
+                "split it into named derived fields",
+            )
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+
+
 def _parse(text: str, start: str) -> ir.Node:
     _check_size(text)
     try:
         tree = _parser().parse(text, start=start)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
-    return _ToIR().transform(tree)
+    _check_depth(tree)
+    try:
+        return _ToIR().transform(tree)
+    except VisitError as exc:  # lark wraps what a callback raises (a date that is not real)
+        if isinstance(exc.orig_exc, ExpressionSyntaxError):
+            raise exc.orig_exc from None
+        raise
 
 
 def parse_expression(text: str) -> ir.Node:

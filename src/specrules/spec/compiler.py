@@ -502,6 +502,8 @@ class _Compiler:
                 key=True,
             )
             return {}
+        if rule.breakdowns[0] not in fields:
+            return {}  # reported as S204 (or follows from a field set aside)
         allowed = fields[rule.breakdowns[0]].values
         parsed = {}
         for label, text in rule.group_thresholds.items():

@@ -1,14 +1,27 @@
 """Safe YAML loading that remembers where every value came from.
 
-PyYAML's safe loader already refuses object-constructing tags; on top of it this module
-rejects any explicit tag, anchors and aliases (no "billion laughs"), duplicate keys, documents
-over a size limit and nesting beyond a depth limit. It builds plain Python values and a table
-from each value's path (``("kpis", 3, "threshold")``) to its position, so later layers can
-point at the exact line and column of a mistake.
+The document is read as a stream of parser events (PyYAML's parser, or libyaml's when it is
+there) and built here into plain Python values, without PyYAML's composer and constructor:
+
+- values are read the YAML 1.2 way, as editors do: only `true`/`false` are booleans (`yes`,
+  `no`, `on`, `off` stay text), `010` is ten, `1:30` and `1_000` are text, `1e3` is a number,
+  `0o17` and `0x1f` are octal and hex. Dates written YYYY-MM-DD (and date-times) are dates,
+  an extension of 1.2's core schema that every spec relies on;
+- any explicit tag (`!!python/object`, `!!str`, `!x`), any anchor or alias (no "billion
+  laughs"), a duplicate key and a key that is not a scalar are refused at their position;
+- nesting deeper than MAX_DEPTH is refused as soon as it is met, without recursion, so
+  100,000 nested `[` cost nothing; documents over MAX_BYTES are refused before parsing.
+
+It builds a table from each value's path (``("kpis", 3, "threshold")``) to its position, so
+later layers can point at the exact line and column of a mistake.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,16 +35,8 @@ MAX_DEPTH = 40
 
 Path_ = tuple[str | int, ...]
 
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
-}
+# A spec file that cannot be read at all (missing, a folder, a device): a usage error.
+UNREADABLE = "F001"
 
 
 @dataclass(frozen=True)
@@ -87,65 +92,212 @@ def _error(file: str, mark: Any, code: str, message: str, hint: str | None = Non
     return SpecError([Diagnostic(code, message, file, line, column, hint)])
 
 
+# ------------------------------------------------------------------ YAML 1.2 scalars
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False}
+_BOOL["FALSE"] = False
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_OCTAL = re.compile(r"^0o[0-7]+$")
+_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INFINITY = re.compile(r"^([-+]?)\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+_TIMESTAMP = yaml.constructor.SafeConstructor.timestamp_regexp
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _plain_scalar(text: str) -> Any:
+    """The value of an untagged plain scalar, by YAML 1.2's core schema plus dates."""
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.match(text):
+        return int(text)
+    if _OCTAL.match(text):
+        return int(text[2:], 8)
+    if _HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if infinity := _INFINITY.match(text):
+        return -math.inf if infinity.group(1) == "-" else math.inf
+    if _NAN.match(text):
+        return math.nan
+    if _TIMESTAMP.match(text):
+        node = yaml.ScalarNode("tag:yaml.org,2002:timestamp", text)
+        value = _CONSTRUCTOR.construct_yaml_timestamp(node)  # ValueError: not a real date
+        return value
+    return text
+
+
+@dataclass
+class _Open:
+    """A mapping or sequence being read: its value so far and where it stands."""
+
+    value: dict[str, Any] | list[Any]
+    path: Path_
+    start: Any  # the start mark
+    key: str | None = None  # a mapping's key awaiting its value
+
+
 class _Builder:
+    """Plain values and a SourceMap from a stream of parser events, without recursion."""
+
     def __init__(self, file: str, text: str, loader: yaml.SafeLoader):
         self.loader = loader
+        self.file = file
         self.source = SourceMap(file, text)
+        self.stack: list[_Open] = []
+        self.root: Any = None
 
-    def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
-        file = self.source.file
-        if depth > MAX_DEPTH:
-            raise _error(file, node.start_mark, "Y004", f"nesting deeper than {MAX_DEPTH} levels")
-        if node.tag not in _PLAIN_TAGS:
+    def _here(self) -> tuple[Path_, bool]:
+        """The path of the next value, and whether it is a mapping key."""
+        if not self.stack:
+            return (), False
+        top = self.stack[-1]
+        if isinstance(top.value, list):
+            return (*top.path, len(top.value)), False
+        if top.key is None:
+            return top.path, True
+        return (*top.path, top.key), False
+
+    def _position(self, start: Any, end: Any, style: str | None = None) -> Position:
+        return Position(start.line + 1, start.column + 1, end.line + 1, end.column + 1, style)
+
+    def _refuse_decoration(self, event: Any) -> None:
+        if event.anchor is not None:
             raise _error(
-                file,
-                node.start_mark,
-                "Y003",
-                f"YAML tag `{node.tag}` is not allowed in a spec",
-                "remove the tag; specs hold plain text, numbers, dates, lists and mappings only",
+                self.file,
+                event.start_mark,
+                "Y009",
+                "YAML anchors and aliases (`&name`, `*name`) are not allowed in a spec",
+                "write the value out in full where it is needed",
             )
-        self.source.values[path] = Position(
-            node.start_mark.line + 1,
-            node.start_mark.column + 1,
-            node.end_mark.line + 1,
-            node.end_mark.column + 1,
-            getattr(node, "style", None) or None,  # libyaml writes plain as ""
-        )
-        if isinstance(node, yaml.MappingNode):
-            result: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise _error(file, key_node.start_mark, "Y005", "a mapping key must be a word")
-                # Keys stay text: YAML 1.1 would otherwise read `on:` or `no:` as booleans.
-                key = str(key_node.value)
-                if key in result:
-                    raise _error(
-                        file,
-                        key_node.start_mark,
-                        "Y002",
-                        f"duplicate key `{key}`",
-                        "each key may appear once in a mapping; merge or rename the two entries",
-                    )
-                self.source.keys[(*path, key)] = Position(
-                    key_node.start_mark.line + 1,
-                    key_node.start_mark.column + 1,
-                    key_node.end_mark.line + 1,
-                    key_node.end_mark.column + 1,
+        if event.tag is not None:
+            raise _error(
+                self.file,
+                event.start_mark,
+                "Y003",
+                f"YAML tag `{event.tag}` is not allowed in a spec",
+                "remove the tag; specs hold plain text, numbers, dates, lists and mappings "
+                'only (put text in quotes: "yes")',
+            )
+
+    def _place(self, value: Any) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        if isinstance(top.value, list):
+            top.value.append(value)
+        else:
+            top.value[str(top.key)] = value
+            top.key = None
+
+    def build(self) -> Any:
+        """Read events to the end of the stream; the single document's value."""
+        loader = self.loader
+        event = loader.get_event()  # StreamStart
+        event = loader.get_event()
+        if isinstance(event, yaml.StreamEndEvent):
+            return _EMPTY
+        result = self.document()
+        event = loader.get_event()
+        if not isinstance(event, yaml.StreamEndEvent):
+            raise _error(
+                self.file,
+                event.start_mark,
+                "Y012",
+                "a second YAML document starts here; a spec is one document",
+                "remove the `---` line (or split the file in two)",
+            )
+        return result
+
+    def document(self) -> Any:
+        loader = self.loader
+        while True:
+            event = loader.get_event()
+            if isinstance(event, yaml.DocumentEndEvent):
+                raise AssertionError("a document holds a value")  # pragma: no cover
+            if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                done = self.stack.pop()
+                self.source.values[done.path] = self._position(done.start, event.end_mark)
+                self._place(done.value)
+                if not self.stack:
+                    break
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                raise _error(
+                    self.file,
+                    event.start_mark,
+                    "Y009",
+                    "YAML anchors and aliases (`&name`, `*name`) are not allowed in a spec",
+                    "write the value out in full where it is needed",
                 )
-                result[key] = self.build(value_node, (*path, key), depth + 1)
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+            self._refuse_decoration(event)
+            path, is_key = self._here()
+            if len(path) > MAX_DEPTH:
+                raise _error(
+                    self.file, event.start_mark, "Y004", f"nesting deeper than {MAX_DEPTH} levels"
+                )
+            if is_key:
+                if not isinstance(event, yaml.ScalarEvent):
+                    raise _error(
+                        self.file, event.start_mark, "Y005", "a mapping key must be a word"
+                    )
+                self.key(event, path)
+                continue
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                empty: dict[str, Any] | list[Any] = (
+                    {} if isinstance(event, yaml.MappingStartEvent) else []
+                )
+                self.stack.append(_Open(empty, path, event.start_mark))
+                continue
+            self.source.values[path] = self._position(
+                event.start_mark,
+                event.end_mark,
+                event.style or None,  # libyaml: plain is ""
+            )
+            self._place(self.scalar(event))
+            if not self.stack:
+                break
+        end = loader.get_event()
+        assert isinstance(end, yaml.DocumentEndEvent)
+        return self.root
+
+    def key(self, event: Any, parent: Path_) -> None:
+        top = self.stack[-1]
+        assert isinstance(top.value, dict)
+        # Keys stay the text written: a key is a name, never a number or a boolean.
+        key = str(event.value)
+        if key in top.value:
+            raise _error(
+                self.file,
+                event.start_mark,
+                "Y002",
+                f"duplicate key `{key}`",
+                "each key may appear once in a mapping; merge or rename the two entries",
+            )
+        self.source.keys[(*parent, key)] = self._position(event.start_mark, event.end_mark)
+        top.key = key
+
+    def scalar(self, event: Any) -> Any:
+        if event.style:  # quoted or block text is text
+            return event.value
         try:
-            return self.loader.construct_object(node, deep=True)
+            return _plain_scalar(event.value)
         except (ValueError, OverflowError):  # 2019-13-45 looks like a date, but is not one
             raise _error(
-                file,
-                node.start_mark,
+                self.file,
+                event.start_mark,
                 "Y010",
-                f"`{node.value}` is not a real date",
+                f"`{event.value}` is not a real date",
                 "write a date as YYYY-MM-DD (2019-07-01), or put text in quotes",
             ) from None
+
+
+_EMPTY = object()
 
 
 def load_yaml(text: str, file: str = "<spec>") -> tuple[Any, SourceMap]:
@@ -203,9 +355,9 @@ def _load(loader_class: type[yaml.SafeLoader], text: str, file: str) -> tuple[An
             ]
         ) from None
     try:
-        loader.anchors = {}
-        node = loader.get_single_node()
-        if node is None:
+        builder = _Builder(file, text, loader)
+        value = builder.build()
+        if value is _EMPTY:
             raise SpecError(
                 [
                     Diagnostic(
@@ -218,9 +370,6 @@ def _load(loader_class: type[yaml.SafeLoader], text: str, file: str) -> tuple[An
                     )
                 ]
             )
-        _reject_aliases(node, file)
-        builder = _Builder(file, text, loader)
-        value = builder.build(node, (), 0)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
@@ -260,42 +409,49 @@ def _codepoint(character: object) -> str:
     return f"U+{character:04X}" if isinstance(character, int) else repr(character)
 
 
-def _reject_aliases(root: yaml.Node, file: str) -> None:
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            raise _error(
-                file,
-                node.start_mark,
-                "Y009",
-                "YAML anchors and aliases (`&name`, `*name`) are not allowed in a spec",
-                "write the value out in full where it is needed",
-            )
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.extend((key, value))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-
-
 def read_spec_text(path: str | Path) -> str:
-    """Read a spec file as UTF-8 text, turning I/O problems into a `SpecError`."""
+    """Read a spec file as UTF-8 text, turning I/O problems into a `SpecError`.
+
+    Only a regular file is read, and never more than MAX_BYTES of it: `/dev/zero`, a pipe or
+    a folder is refused before reading (a device reports size 0 and never ends)."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise SpecError(
-                [Diagnostic("Y006", f"spec file is larger than {MAX_BYTES:,} bytes", str(p), 1, 1)]
-            )
-        return p.read_text(encoding="utf-8")
+        with open(p, "rb") as handle:  # opened once, so the file checked is the file read
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise _unreadable(p, "is not a regular file (a device, a pipe or a socket)")
+            data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise SpecError([Diagnostic("F001", "no such file", str(p), 0, 0)]) from None
+        raise _unreadable(p, "no such file") from None
     except IsADirectoryError:
-        raise SpecError([Diagnostic("F001", "is a directory, not a spec file", str(p))]) from None
-    except UnicodeDecodeError as exc:
+        raise _unreadable(p, "is a directory, not a spec file") from None
+    except PermissionError:
+        raise _unreadable(p, "permission denied") from None
+    except OSError as exc:
+        raise _unreadable(p, f"cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_BYTES:
         raise SpecError(
-            [Diagnostic("F002", f"not UTF-8 text ({exc.reason})", str(p), 1, 1)]
+            [Diagnostic("Y006", f"spec file is larger than {MAX_BYTES:,} bytes", str(p), 1, 1)]
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(
+            data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")
+        )
+        raise SpecError(
+            [
+                Diagnostic(
+                    "F002",
+                    f"not UTF-8 text (byte 0x{data[exc.start]:02X}: {exc.reason})",
+                    str(p),
+                    line,
+                    column + 1,
+                    'save the file as UTF-8 (most editors offer it under "Save as" or "Encoding")',
+                )
+            ]
         ) from None
+
+
+def _unreadable(path: Path, why: str) -> SpecError:
+    return SpecError([Diagnostic(UNREADABLE, why, str(path), 0, 0)])
