@@ -76,8 +76,8 @@ def test_a_broken_contract_does_not_produce_date_errors_elsewhere() -> None:
         (
             "    breakdowns: [setting]\n",
             "    breakdowns: [setting]\n    amber: 150%\n",
-            "W303",
-            "warning",
+            "E320",
+            "error",
         ),
         (
             '    consequence: contract_meeting\n    source:\n      section: "2.4"',

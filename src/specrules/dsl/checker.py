@@ -415,6 +415,62 @@ class _Checker:
         return _typed(node, result, left=left, right=right)
 
 
+def zero_divisor(node: ir.Node) -> ir.Node | None:
+    """The first divisor in `node` that is 0 whatever the data (`age / 0`, `x / (x - x)`).
+
+    Evaluated, such a division is missing on every row; in a spec it is a mistake."""
+    for sub in ir.walk(node):
+        if isinstance(sub, ir.Arithmetic) and sub.op == "/" and always_zero(sub.right):
+            return sub.right
+    return None
+
+
+def always_zero(node: ir.Node) -> bool:
+    """Whether `node` is 0 whatever the data: `0`, `-0`, `2 - 2`, `age - age`, `x * 0`."""
+    if _constant(node) == 0:
+        return True
+    if isinstance(node, ir.Duration):
+        return node.amount == 0
+    if isinstance(node, ir.Negate):
+        return always_zero(node.operand)
+    if isinstance(node, ir.IfThenElse):
+        return always_zero(node.then) and always_zero(node.otherwise)
+    if isinstance(node, ir.Arithmetic):
+        left, right = node.left, node.right
+        if node.op == "*":
+            return always_zero(left) or always_zero(right)
+        if node.op == "/":
+            return always_zero(left)
+        if node.op == "-" and left == right:  # the same expression twice (spans aside)
+            return True
+        return always_zero(left) and always_zero(right)
+    return False
+
+
+def _constant(node: ir.Node) -> float | None:
+    """The value of an expression of number literals (`1 + -1`), or None."""
+    if isinstance(node, ir.Number | ir.Percent | ir.Money):
+        try:
+            return float(node.value)
+        except OverflowError:  # a literal of hundreds of digits
+            return None
+    if isinstance(node, ir.Negate):
+        inner = _constant(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ir.Arithmetic):
+        left, right = _constant(node.left), _constant(node.right)
+        if left is None or right is None:
+            return None
+        if node.op == "+":
+            return left + right
+        if node.op == "-":
+            return left - right
+        if node.op == "*":
+            return left * right
+        return left / right if right else None
+    return None
+
+
 def check(node: ir.Node, catalog: Catalog, scope: str | None) -> ir.Node:
     """Type-check `node` evaluated for each row of dataset `scope` (None: over datasets)."""
     return _Checker(catalog).visit(node, scope)

@@ -89,8 +89,17 @@ def _parser() -> Lark:
     )
 
 
+MAX_DIGITS = 16  # a float holds whole numbers exactly to 2**53 (16 digits); int64 to 18
+
+
 def _number(token: Token) -> float | int:
     text = str(token)
+    if len(text.split(".")[0].lstrip("0")) > MAX_DIGITS:
+        raise ExpressionSyntaxError(
+            f"`{text[:20]}…` is too large a number (more than {MAX_DIGITS} digits)",
+            token.start_pos or 0,
+            "write a number below 10,000,000,000,000,000",
+        )
     return float(text) if "." in text else int(text)
 
 

@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from specrules.dsl import ir
-from specrules.dsl.checker import Catalog, DatasetSchema, Link, TypeCheckError, check
+from specrules.dsl.checker import (
+    Catalog,
+    DatasetSchema,
+    Link,
+    TypeCheckError,
+    check,
+    zero_divisor,
+)
 from specrules.dsl.parser import ExpressionSyntaxError, parse_expression, parse_threshold
 from specrules.dsl.types import BOOLEAN, NUMBER, TEXT, Type
 from specrules.dsl.types import DATE as DATE_TYPE
@@ -171,6 +178,21 @@ class _Compiler:
             line, col = self.source.expression_position(path, start, text[start : exc.span[1]])
             self.problems.append(
                 Diagnostic(exc.code, exc.message, self.source.file, line, col, exc.hint)
+            )
+            return None
+        divisor = zero_divisor(node)
+        if divisor is not None:
+            start, end = divisor.span
+            line, col = self.source.expression_position(path, start, text[start:end])
+            self.problems.append(
+                Diagnostic(
+                    "E210",
+                    f"division by zero: the divisor `{text[start:end]}` is always 0",
+                    self.source.file,
+                    line,
+                    col,
+                    "divide by a figure that can be other than 0",
+                )
             )
             return None
         wanted = (want,) if isinstance(want, str) else want

@@ -215,10 +215,9 @@ def _threshold_units(path: Path_, rule: Any, compiled: Any, report: _Report) -> 
         elif float(amber.rstrip("%")) > 100:
             report.add(
                 (*path, "amber"),
-                "W303",
+                "E320",
                 f"an amber band of {amber} is wider than the target itself",
-                "an amber band is a percentage of the target, usually 5% or 10%",
-                severity="warning",
+                "an amber band is a percentage of the target (at most 100%), usually 5% or 10%",
             )
 
 

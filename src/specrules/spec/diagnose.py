@@ -87,7 +87,15 @@ def diagnostics_from_validation(
         for e in errors
         if e["type"] == "extra_forbidden"
     }
+    # A union such as `text | {type: ..., values: ...}` reports a mapping once as "not one of
+    # the words" and once with the real mistake inside it: keep only the one inside.
+    inner = {_data_path(raw, tuple(e["loc"])) for e in errors}
     for error in errors:
+        here = _data_path(raw, tuple(error["loc"]))
+        if isinstance(error.get("input"), dict) and any(
+            len(p) > len(here) and p[: len(here)] == here for p in inner
+        ):
+            continue
         if error["type"] == "missing":
             parent = _data_path(raw, tuple(error["loc"]))
             typo = [k for p, k in unknown if p == parent]
@@ -142,6 +150,9 @@ def diagnostics_from_validation(
         elif kind == "value_error":
             message = f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
             hint = None
+        elif kind == "finite_number":
+            message = f"{where}: not a finite number (too large, or .inf or .nan)"
+            hint = "write an ordinary number, for instance 510000"
         else:
             message = f"{where}: {error['msg']}"
             hint = None

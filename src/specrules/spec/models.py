@@ -38,7 +38,7 @@ class Source(Strict):
         examples=["Appointments ... should be provided within one week."],
     )
     line: int | None = Field(
-        default=None, description="Line in the source text, if known.", examples=[1190]
+        default=None, ge=1, description="Line in the source text, if known.", examples=[1190]
     )
 
 
@@ -61,7 +61,7 @@ class Budget(Strict):
     """A sum of money the contract states (an indicative budget, a cap, a value)."""
 
     name: str = Field(description="What the sum is.", examples=["Lot 3 indicative budget"])
-    amount: float = Field(ge=0, description="Pounds.", examples=[510000])
+    amount: float = Field(ge=0, allow_inf_nan=False, description="Pounds.", examples=[510000])
     per: Literal["year", "contract", "month", "quarter"] = Field(
         default="year",
         description="The period the amount is for.",
@@ -168,6 +168,16 @@ class FieldSpec(Strict):
         description="What the field holds, for the people who supply the data.",
         examples=["The date the referral reached the service."],
     )
+
+    @field_validator("values")
+    @classmethod
+    def _each_value_once(cls, values: list[str] | None) -> list[str] | None:
+        repeated = sorted({v for v in values or () if (values or []).count(v) > 1})
+        if repeated:
+            raise ValueError(
+                "each value is listed once; repeated: " + ", ".join(f"`{v}`" for v in repeated)
+            )
+        return values
 
     @model_validator(mode="after")
     def _values(self) -> FieldSpec:
