@@ -166,7 +166,8 @@ class _Builder:
         return Position(start.line + 1, start.column + 1, end.line + 1, end.column + 1, style)
 
     def _refuse_decoration(self, event: Any) -> None:
-        if event.anchor is not None:
+        """Refuse an anchor (`&name`), an alias (`*name`) or a tag (`!!str`) on `event`."""
+        if isinstance(event, yaml.AliasEvent) or event.anchor is not None:
             raise _error(
                 self.file,
                 event.start_mark,
@@ -227,14 +228,6 @@ class _Builder:
                 if not self.stack:
                     break
                 continue
-            if isinstance(event, yaml.AliasEvent):
-                raise _error(
-                    self.file,
-                    event.start_mark,
-                    "Y009",
-                    "YAML anchors and aliases (`&name`, `*name`) are not allowed in a spec",
-                    "write the value out in full where it is needed",
-                )
             self._refuse_decoration(event)
             path, is_key = self._here()
             if len(path) > MAX_DEPTH:
