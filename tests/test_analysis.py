@@ -235,8 +235,10 @@ def test_a_rule_whose_dataset_is_missing_has_no_rows(spec):
 def test_plain_reprs_are_short_and_useful(evaluation):
     text = repr(evaluation)
     assert text.startswith("<Evaluation 'Analysis fixture — Community Triage Service'")
-    assert "6 rules, 18 verdicts" in text
-    assert "(11 not met, 5 met, 2 monitoring)" in text
+    # Counted as the HTML table counts (one line per rule × period × group): 18 verdicts
+    # plus the 4 locality groups of outcome_recorded_share (2 years × North, South), which
+    # are monitoring; 2 referrals_received years + 4 groups = 6 monitoring.
+    assert "11 not met, 5 met, 6 monitoring (22 verdicts of 6 rules;" in text
     verdict = evaluation.verdict("contact_in_time", "2023/24")
     assert repr(verdict) == (
         "<Verdict contact_in_time 2023/24: not met 62.5% (target 100.0%), 5/8, 3 failing rows>"
@@ -259,9 +261,9 @@ def test_evaluation_html_has_rag_colours_and_thresholds(evaluation):
 
 
 def test_long_evaluations_are_cut_short_in_html(evaluation, monkeypatch):
-    from specrules import display
+    from specrules.report import notebook
 
-    monkeypatch.setattr(display, "MAX_HTML_ROWS", 5)
+    monkeypatch.setattr(notebook, "MAX_HTML_ROWS", 5)
     html = evaluation._repr_html_()
     assert html.count("<tr>") == 1 + 5
     assert "… 17 more rows; use <code>to_frame()</code>" in html

@@ -98,7 +98,7 @@ class Spec:
         return f"<Spec {self.title!r}: {rules} rules, {datasets} datasets>"
 
     def _repr_html_(self) -> str:
-        from specrules.display import spec_html
+        from specrules.report.notebook import spec_html
 
         return spec_html(self)
 

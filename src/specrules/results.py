@@ -208,12 +208,12 @@ class Verdict(_Model):
     groups: list[Verdict] = []
 
     def __repr__(self) -> str:
-        from specrules.display import verdict_repr
+        from specrules.report.notebook import verdict_repr
 
         return verdict_repr(self)
 
     def _repr_html_(self) -> str:
-        from specrules.display import verdict_html
+        from specrules.report.notebook import verdict_html
 
         return verdict_html(self)
 
@@ -406,12 +406,12 @@ class Evaluation(_Model):
         return [period]
 
     def __repr__(self) -> str:
-        from specrules.display import evaluation_repr
+        from specrules.report.notebook import evaluation_repr
 
         return evaluation_repr(self)
 
     def _repr_html_(self) -> str:
-        from specrules.display import evaluation_html
+        from specrules.report.notebook import evaluation_html
 
         return evaluation_html(self)
 

@@ -65,9 +65,9 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def render_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec | None) -> str:
     """The text `--format` asks for; writes `--rows-dir` files on the way."""
-    from specrules.render_text import verdict_table
     from specrules.report.fhir import to_fhir_json
     from specrules.report.render import ReportError, render_report, write_rows
+    from specrules.report.table import verdict_table
 
     fmt = args.format
     suppress_below = getattr(args, "suppress_below", None)

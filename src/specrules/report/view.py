@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from specrules.render_text import format_figure
 from specrules.report.disclosure import SUPPRESSED, Disclosure
+from specrules.report.figures import display_unit, format_gap, format_value
 from specrules.results import Evaluation, Provenance, RowResult, Verdict
 
 if TYPE_CHECKING:
@@ -118,20 +118,9 @@ def rag_class(verdict: Verdict) -> str:
     return verdict.rag or _STATUS_RAG.get(verdict.status, "grey")
 
 
-def format_gap(gap: float | None, unit: str, short: bool = False) -> str:
-    if gap is None:
-        return "-"
-    if unit == "share":
-        return f"{gap * 100:+.1f} " + ("pp" if short else "percentage points")
-    if unit == "count":
-        return f"{gap:+,.0f}" if float(gap).is_integer() else f"{gap:+,.1f}"
-    if unit in ("days", "hours", "working days"):
-        return f"{gap:+,.1f} {unit}"
-    return f"{gap:+.3g}" if abs(gap) < 1 else f"{gap:+,.2f}"
-
-
 def figures(verdict: Verdict, disclosure: Disclosure) -> Figures:
     unit = verdict.unit
+    shown_in = display_unit(verdict)
     hidden_parts = disclosure.hides(verdict.numerator) or disclosure.hides(verdict.denominator)
     if unit == "count":
         # The figure is itself a count; the gap to a known target would give it back.
@@ -142,21 +131,20 @@ def figures(verdict: Verdict, disclosure: Disclosure) -> Figures:
     counts = ""
     if verdict.numerator is not None and verdict.denominator is not None:
         counts = f"{disclosure.count(verdict.numerator)} of {disclosure.count(verdict.denominator)}"
-    target_unit = "number" if unit == "ratio" else unit
     target = (
-        format_figure(verdict.target, target_unit)
+        format_value(verdict.target, shown_in)
         if verdict.target is not None
         else (verdict.threshold or "-")
     )
     breach_count = disclosure.count(verdict.breach_count) if verdict.breach_count else "0"
     return Figures(
-        value=SUPPRESSED if hide_value else format_figure(verdict.value, unit),
+        value=SUPPRESSED if hide_value else format_value(verdict.value, shown_in),
         numerator=disclosure.count(verdict.numerator),
         denominator=disclosure.count(verdict.denominator),
         counts=counts,
         target=target,
-        gap=SUPPRESSED if hide_value else format_gap(verdict.gap, unit),
-        gap_short=SUPPRESSED if hide_value else format_gap(verdict.gap, unit, short=True),
+        gap=SUPPRESSED if hide_value else format_gap(verdict.gap, shown_in),
+        gap_short=SUPPRESSED if hide_value else format_gap(verdict.gap, shown_in, short=True),
         breach_count=breach_count,
         suppressed=hide_value or hidden_parts or disclosure.hides(verdict.breach_count),
     )
