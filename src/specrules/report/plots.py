@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from specrules.report.elapsed import elapsed_times
 from specrules.report.figures import (
     MAX_SCORE,
     figure_text,
@@ -243,15 +244,6 @@ def trend(evaluation: Evaluation, rule_id: str, ax: Axes | None = None) -> Axes:
 
 
 # ------------------------------------------------------------------ response times
-def _bins(values: np.ndarray, unit: str) -> np.ndarray:
-    low, high = float(values.min()), float(values.max())
-    if unit == "hours":
-        edges = np.histogram_bin_edges(values, bins="auto")
-        return edges if len(edges) <= 61 else np.linspace(low, high, 61)
-    width = max(1, math.ceil((high - low + 1) / 60))  # whole days, centred on each day
-    return np.arange(math.floor(low) - 0.5, math.ceil(high) + 0.5 + width, width)
-
-
 def response_time_distribution(
     evaluation: Evaluation, rule_id: str, period: str | None = None, ax: Axes | None = None
 ) -> Axes:
@@ -270,28 +262,10 @@ def response_time_distribution(
             f"rule {rule_id!r} is a {verdicts[0].kind} rule; a response-time distribution "
             f"needs a response-time rule (this evaluation has: {', '.join(known) or 'none'})"
         )
-    rows = evaluation.rows_behind(rule_id, period, all_rows=True)
-    judged = rows[rows["outcome"].isin(["met", "breach"])].drop_duplicates("row")
-    elapsed_col = next((c for c in rows.columns if c.startswith("elapsed_")), None)
-    if judged.empty or elapsed_col is None:
-        raise ValueError(
-            f"rule {rule_id!r} judged no rows in {period or 'any period'}: nothing to draw"
-        )
-    unit = elapsed_col.removeprefix("elapsed_").replace("_", " ")
-    limit_col = f"limit_{elapsed_col.removeprefix('elapsed_')}"
-    late = (judged["outcome"] == "breach").to_numpy(dtype=bool)
-    elapsed = judged[elapsed_col].astype("Float64")
-    placed = elapsed.notna().to_numpy(dtype=bool)
-    if not placed.any():
-        raise ValueError(
-            f"rule {rule_id!r}: no judged row has both a start and an end, so there is no "
-            "elapsed time to draw"
-        )
+    times = elapsed_times(evaluation, rule_id, period)
+    unit, late, limits, offset = times.unit, times.late, times.limits, times.limit_offset
     ax = _axes(ax, (8, 4))
-    values = elapsed.to_numpy(dtype=float, na_value=np.nan)
-    edges = _bins(values[placed], unit)
-    on_time_counts, _ = np.histogram(values[placed & ~late], bins=edges)
-    late_counts, _ = np.histogram(values[placed & late], bins=edges)
+    edges, on_time_counts, late_counts = times.histogram()
     lefts, widths = edges[:-1], np.diff(edges)
     shown_on_time = on_time_counts > 0
     ax.bar(
@@ -314,10 +288,6 @@ def response_time_distribution(
         edgecolor="white",
         label=f"late ({int(late.sum())})",
     )
-    limits = sorted(judged[limit_col].dropna().astype(float).unique())
-    if len(limits) > 4:  # limits in months vary by the length of each month
-        limits = [limits[0], limits[-1]]
-    offset = 0.0 if unit == "hours" else 0.5
     for limit in limits:
         ax.axvline(limit + offset, color="#222", linestyle="--", linewidth=1.2)
         ax.annotate(
@@ -335,11 +305,9 @@ def response_time_distribution(
             limits[0] + offset, max(edges[-1], limits[0] + offset), color=COLOURS["red"], alpha=0.08
         )
     share = late.mean()
-    unplaced = int((~placed).sum())
-    title = f"{rule_id}: {share:.1%} late ({int(late.sum())} of {len(judged)})"
-    if unplaced:
-        why = judged.loc[~placed, "reason"].fillna("no elapsed time").value_counts()
-        title += "; not drawn: " + ", ".join(f"{n} {r}" for r, n in why.items())
+    title = f"{rule_id}: {share:.1%} late ({int(late.sum())} of {len(late)})"
+    if len(times.unplaced):
+        title += "; not drawn: " + ", ".join(f"{n} {r}" for r, n in times.unplaced.items())
     ax.set_title(title, fontsize="medium")
     from matplotlib.ticker import MaxNLocator
 
