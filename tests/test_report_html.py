@@ -6,6 +6,7 @@ The browser test does not skip when Chromium is missing: it fails, since CI inst
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -120,66 +121,138 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def test_chromium_reads_back_exactly_the_breached_rules(
-    tmp_path: Path, spec: specrules.Spec
-) -> None:
-    evaluation = spec.evaluate(FIXTURE, period="all")
-    page = tmp_path / "report.html"
-    page.write_text(render_report(evaluation, "html", spec=spec), encoding="utf-8")
+# One Chromium launch for the module: the Wigan Lot 1 report (35 breaches, a breakdown
+# group, a response-time rule, quarterly rules with a trend) read back three ways at once:
+# the DOM after layout at 1280 px (with the page's measurements written into it by a
+# script added to this copy only), a screenshot, and the page printed to A4 PDF.
+LOT1_SPEC = Path(__file__).parent.parent / "specs" / "wigan_lot1.yaml"
+LOT1_DATA = Path(__file__).parent / "fixtures" / "wigan_lot1_rules"
+MEASURE = """<script>
+(function () {
+  var page = document.documentElement, body = document.body, cut = [];
+  document.querySelectorAll("table").forEach(function (t, i) {
+    var last = t.querySelector("thead tr") && t.querySelector("thead tr").lastElementChild;
+    var right = last ? last.getBoundingClientRect().right : 0;
+    if (t.scrollWidth > t.clientWidth + 1 || right > window.innerWidth) cut.push(i);
+  });
+  body.setAttribute("data-scroll-width", page.scrollWidth);
+  body.setAttribute("data-window-width", window.innerWidth);
+  body.setAttribute("data-cut-tables", cut.join(","));
+  body.setAttribute("data-tables", document.querySelectorAll("table").length);
+})();
+</script>
+</body>"""
 
-    dom = parse(chromium(tmp_path, f"--dump-dom={page.as_uri()}", page.as_uri()).stdout)
 
-    expected = breached(evaluation)
-    assert len(expected) >= 10  # the fixture breaches most rules: a real comparison
-    assert from_dom(dom) == expected
-    not_met = {(v.rule_id, v.period) for v in evaluation.verdicts if v.status == "not met"}
-    shown_not_met = {
-        (r["data-rule-id"], r["data-period"])
-        for r in dom.summary_rows
-        if r["data-status"] == "not met"
-    }
-    assert shown_not_met == not_met
-    assert len(dom.summary_rows) == len(evaluation.verdicts)
-    assert all(b["data-status"] == "not met" for b in dom.breaches)
+class Printed:
+    def __init__(self, evaluation: Evaluation, dom: Dom, html: str, shot: Path, pdf: Path):
+        self.evaluation, self.dom, self.html, self.shot, self.pdf = evaluation, dom, html, shot, pdf
 
-    shot = tmp_path / "report.png"
-    chromium(
-        tmp_path,
-        "--window-size=1280,2000",
+    def body(self) -> dict[str, str]:
+        return next(attrs for tag, attrs in self.dom.tags if tag == "body")
+
+    def pdf_text(self, *options: str) -> str:
+        pdftotext = shutil.which("pdftotext")
+        assert pdftotext, "pdftotext (poppler-utils) is not installed; .ci/run installs it"
+        done = subprocess.run(
+            [pdftotext, *options, str(self.pdf), "-"], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory: pytest.TempPathFactory) -> Printed:
+    folder = tmp_path_factory.mktemp("lot1")
+    spec = specrules.load(LOT1_SPEC)
+    evaluation = spec.evaluate(LOT1_DATA, period="all")
+    html = render_report(evaluation, "html", spec=spec)
+    page = folder / "report.html"
+    page.write_text(html.replace("</body>", MEASURE), encoding="utf-8")
+    shot, pdf = folder / "report-1280.png", folder / "report.pdf"
+    done = chromium(
+        folder,
+        "--window-size=1280,1400",
         "--hide-scrollbars",
         f"--screenshot={shot}",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={pdf}",
+        "--dump-dom",
         page.as_uri(),
     )
-    width, height = png_size(shot)
-    assert (width, height) == (1280, 2000)
-    assert shot.stat().st_size > 50_000  # a page of text and colour, not a blank one
+    return Printed(evaluation, parse(done.stdout), html, shot, pdf)
 
 
-def test_chromium_prints_the_page_to_pdf(tmp_path: Path, spec: specrules.Spec) -> None:
-    evaluation = spec.evaluate(FIXTURE, period="all")
-    page = tmp_path / "report.html"
-    page.write_text(render_report(evaluation, "html", spec=spec), encoding="utf-8")
-    pdf = tmp_path / "report.pdf"
-    chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
-    data = pdf.read_bytes()
-    assert data.startswith(b"%PDF")
-    assert (
-        data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") + data.count(b"/Type/Page") >= 2
-    )  # twelve breaches do not fit on one A4 page
+def test_chromium_reads_back_exactly_the_breached_rules(printed: Printed) -> None:
+    expected = breached(printed.evaluation)
+    # Worked from the fixture: 34 rules × periods not met overall, plus the group
+    # first_appointment_offered [stop_smoking_requested=true] (3 of 4 within the limit).
+    assert len(expected) == 35
+    assert ("first_appointment_offered", "2019/20", "stop_smoking_requested=true") in expected
+    assert from_dom(printed.dom) == expected
+    assert all(b["data-status"] == "not met" for b in printed.dom.breaches)
+    # every verdict line is in exactly one of the page's tables, with its status
+    lines = [(v.rule_id, v.period, v.status) for v in printed.evaluation.breaches()]
+    rows = [
+        (r["data-rule-id"], r["data-period"], r["data-status"]) for r in printed.dom.summary_rows
+    ]
+    assert sorted(r for r in rows if r[2] == "not met") == sorted(lines)
+    assert len(rows) == sum(1 + len(v.groups) for v in printed.evaluation.verdicts)
+
+    width, height = png_size(printed.shot)  # kept in the test's tmp folder to look at
+    assert (width, height) == (1280, 1400)
+    assert printed.shot.stat().st_size > 50_000  # a page of text and colour, not a blank one
 
 
-def test_breakdown_groups_are_read_back_from_the_page(tmp_path: Path) -> None:
-    spec = specrules.load(breakdown_spec(tmp_path))
-    evaluation = spec.evaluate(FIXTURE, period="all")
-    groups = {b for b in breached(evaluation) if b[2]}
-    assert groups == {
-        ("most_deprived_share", "2019/20", "intervention_type=alcohol reduction"),
-        ("most_deprived_share", "2019/20", "intervention_type=weight management"),
-    }
-    page = tmp_path / "report.html"
-    page.write_text(render_report(evaluation, "html", spec=spec), encoding="utf-8")
-    dom = parse(chromium(tmp_path, f"--dump-dom={page.as_uri()}", page.as_uri()).stdout)
-    assert from_dom(dom) == breached(evaluation)
+def test_the_page_fits_a_1280_px_window(printed: Printed) -> None:
+    body = printed.body()
+    assert body["data-window-width"] == "1280"
+    assert int(body["data-scroll-width"]) <= 1280  # no sideways scrolling
+    assert int(body["data-tables"]) >= 6
+    assert body["data-cut-tables"] == ""  # no table wider than its box, no heading off-screen
+
+
+def test_charts_are_inline_svg(printed: Printed) -> None:
+    svgs = [attrs for tag, attrs in printed.dom.tags if tag == "svg"]
+    kinds = [a.get("class", "") for a in svgs]
+    assert kinds.count("chart overview") == 1
+    # rules breached in a quarter have earlier quarters: a trend chart each
+    # (case_studies Q2; delivery_examples Q2, Q3; quarterly_smoking_returns Q4;
+    # complaints_reports Q3; sessions_outside_9_to_5 Q2, Q3, Q4 = 8)
+    assert kinds.count("chart trend") == 8
+    # the response-time rule (overall and its group) draws its distribution with the limit
+    assert kinds.count("chart distribution") == 2
+    # 1 week for stop smoking, else 2 weeks (the rule title)
+    assert "limit 7 days, 14 days" in printed.html
+
+
+def test_the_printed_pdf_keeps_every_column_and_puts_breaches_first(printed: Printed) -> None:
+    assert printed.pdf.read_bytes().startswith(b"%PDF")
+    text = " ".join(printed.pdf_text().split())  # headings may wrap inside their cell
+    # headings with their counts (35 breaches as above; 30 met and 88 monitoring lines)
+    order = [
+        "Needs action: 35 breaches",
+        "Breaches in detail (35)",
+        "Standards met (30)",
+        "Monitoring figures (88)",
+    ]
+    positions = [text.index(heading) for heading in order]
+    assert positions == sorted(positions)
+    # the last column's heading of each summary table survives printing
+    summary = text[positions[0] : positions[1]]
+    assert "Consequence, due" in summary
+    assert "Rows failing" in text[positions[2] : positions[3]]
+    assert "Numerator / denominator" in text[positions[3] :]
+    # every breach is read back from the printed detail, by rule id and period
+    detail = text[positions[1] : positions[2]]
+    kinds = "eligibility|response time|kpi"
+    found = set(re.findall(rf"(\w+) · (?:{kinds}) · (\S+) \(", detail))
+    assert found == {(v.rule_id, v.period) for v in printed.evaluation.breaches()}
+    # and nothing is printed beyond the A4 page's right edge
+    boxes = printed.pdf_text("-bbox")
+    page_width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))
+    assert abs(page_width - 595) < 1  # A4 portrait, in points
+    right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes)]
+    assert right_edges and max(right_edges) <= page_width
 
 
 # ------------------------------------------------------------------ the page itself
@@ -342,7 +415,7 @@ def test_template_dir_overrides_a_builtin(
     html = capsys.readouterr().out
     assert code == 0
     assert "OVERRIDDEN age_minimum" in html
-    assert "Summary of verdicts" in html  # the page itself is still the built-in one
+    assert "Needs action" in html  # the page itself is still the built-in one
 
 
 def test_spec_consequence_template_renders_its_breaches(tmp_path: Path) -> None:

@@ -30,9 +30,7 @@ def _svg(width: int, height: int, title: str, body: list[str], css_class: str) -
 
 def _text(x: float, y: float, text: str, anchor: str = "start", **attrs: str) -> str:
     extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
-    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
 
 
 def _line(x1: float, y1: float, x2: float, y2: float, colour: str, dashed: bool = False) -> str:
@@ -43,7 +41,15 @@ def _line(x1: float, y1: float, x2: float, y2: float, colour: str, dashed: bool 
     )
 
 
+def _fit(text: str, chars: int) -> str:
+    """Text cut to `chars` characters (with an ellipsis), so a label stays inside its chart."""
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
 # ------------------------------------------------------------------ overview
+LABEL_CHARS = 46  # about 300 px of 11 px text
+
+
 @dataclass(frozen=True)
 class OverviewRow:
     label: str  # rule id, period and group
@@ -54,14 +60,14 @@ class OverviewRow:
 
 def overview(rows: Sequence[OverviewRow], title: str) -> str:
     """One dot per verdict line at its figure as a share of its target; 100% dashed."""
-    width, label_w, row_h, top = 720, 250, 18, 34
-    plot_w = 300
+    width, label_w, row_h, top = 720, 300, 18, 34
+    plot_w = 260
     height = top + row_h * len(rows) + 26
 
     def x(score: float) -> float:
         return label_w + plot_w * min(max(score, 0.0), MAX_SCORE) / MAX_SCORE
 
-    body = [_text(0, 14, title, font_weight="600")]
+    body = [_text(0, 14, _fit(title, 110), font_weight="600")]
     for tick in (0.0, 0.5, 1.0, 1.5, 2.0):
         body.append(_line(x(tick), top - 6, x(tick), height - 22, RULE))
         body.append(_text(x(tick), height - 8, f"{tick:.0%}", "middle", fill=MUTED))
@@ -69,13 +75,12 @@ def overview(rows: Sequence[OverviewRow], title: str) -> str:
     body.append(_text(x(1.0), top - 10, "target", "middle", fill=MUTED))
     for i, row in enumerate(rows):
         y = top + row_h * i + row_h / 2
-        body.append(_text(label_w - 8, y + 4, row.label, "end"))
+        body.append(_text(label_w - 8, y + 4, _fit(row.label, LABEL_CHARS), "end"))
         if row.score is not None:
             body.append(
-                f'<circle cx="{x(row.score):.1f}" cy="{y:.1f}" r="5" '
-                f'fill="{COLOURS[row.rag]}"/>'
+                f'<circle cx="{x(row.score):.1f}" cy="{y:.1f}" r="5" fill="{COLOURS[row.rag]}"/>'
             )
-        body.append(_text(label_w + plot_w + 10, y + 4, row.note, fill=MUTED))
+        body.append(_text(label_w + plot_w + 10, y + 4, _fit(row.note, 24), fill=MUTED))
     return _svg(width, height, title, body, "overview")
 
 
@@ -173,8 +178,15 @@ def distribution(
                 base = top_y
     for limit in limits:
         body.append(_line(x(limit), top - 4, x(limit), bottom, INK, dashed=True))
-    if limits:
-        body.append(_text(x(limits[-1]) + 4, top + 6, limit_label, fill=INK))
+    if limits:  # beside the last limit line, on whichever side has room
+        at = x(limits[-1])
+        inside = at > (left + right) / 2
+        body.append(
+            _text(at - 4 if inside else at + 4, top + 6, limit_label, "end" if inside else "start")
+        )
+    body.append(_line(left, y(tallest), right, y(tallest), RULE))
+    body.append(_text(left - 4, y(tallest) + 4, f"{tallest:,}", "end", fill=MUTED))
+    body.append(_text(left - 4, bottom + 4, "0", "end", fill=MUTED))
     for value in (lo, (lo + hi) / 2, hi):
         body.append(_text(x(value), bottom + 14, f"{value:,.3g}", "middle", fill=MUTED))
     body.append(_text(right, bottom + 30, f"{unit} from start to end", "end", fill=MUTED))

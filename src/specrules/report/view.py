@@ -12,8 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from markupsafe import Markup
+
+from specrules.report.chart_views import distribution_chart, overview_chart, trend_chart
 from specrules.report.disclosure import SUPPRESSED, Disclosure
 from specrules.report.figures import display_unit, format_gap, format_value
+from specrules.report.summary import COUNTED, group_label, summarise
+from specrules.report.words import reason_in_words
 from specrules.results import Evaluation, Provenance, RowResult, Verdict
 
 if TYPE_CHECKING:
@@ -48,6 +53,9 @@ class SummaryRow:
     figures: Figures
     is_group: bool
     anchor: str | None = None  # the breach section, when not met
+    trend_text: str = ""  # the figure in the period before, for the summary's trend column
+    due: str | None = None  # when the consequence of a breach is due
+    breach: BreachView | None = None  # the breach's section, when not met
 
 
 @dataclass
@@ -83,6 +91,16 @@ class BreachView:
     rows_folded: bool
     rows_file: str | None
     excluded: list[tuple[str, str]]
+    due: str | None = None
+    trend_svg: Markup | None = None
+    distribution_svg: Markup | None = None
+    distribution_note: str | None = None
+
+    @property
+    def consequence_short(self) -> str:
+        """The consequence's kind (or id) in words, for the summary table."""
+        name = self.consequence.kind or self.consequence.id
+        return name.replace("_", " ") if name else "none stated"
 
 
 @dataclass
@@ -99,20 +117,23 @@ class ReportView:
     title: str
     evaluation: Evaluation
     provenance: Provenance
-    summary: list[SummaryRow]
+    summary: list[SummaryRow]  # every verdict line, in the evaluation's order
     breaches: list[BreachView]
-    status_counts: dict[str, int]
+    status_counts: dict[str, int]  # verdict lines per status, what needs action first
     datasets: list[DatasetRowsView]
     suppress_below: int | None
     fold_after: int = FOLD_AFTER
     notes: list[str] = field(default_factory=list)
+    headline: str = ""  # the counts with what they count, as every renderer prints them
+    counted: str = COUNTED
+    action: list[SummaryRow] = field(default_factory=list)  # not met
+    met: list[SummaryRow] = field(default_factory=list)
+    monitoring: list[SummaryRow] = field(default_factory=list)
+    no_verdict: list[SummaryRow] = field(default_factory=list)  # no data, not due
+    overview_svg: Markup | None = None
 
 
 # ------------------------------------------------------------------ figures
-def group_label(group: dict[str, str] | None) -> str:
-    return ", ".join(f"{k}={v}" for k, v in (group or {}).items())
-
-
 def rag_class(verdict: Verdict) -> str:
     """The colour a verdict is shown in: its RAG rating, else one implied by its status."""
     return verdict.rag or _STATUS_RAG.get(verdict.status, "grey")
@@ -172,12 +193,39 @@ def _same_series(a: Verdict, b: Verdict) -> bool:
     return a.rule_id == b.rule_id and (a.group or None) == (b.group or None)
 
 
-def _all_verdicts(evaluation: Evaluation) -> list[Verdict]:
-    found: list[Verdict] = []
-    for verdict in evaluation.verdicts:
-        found.append(verdict)
-        found.extend(verdict.groups)
-    return found
+def _series(verdict: Verdict, everything: list[Verdict]) -> list[Verdict]:
+    """The same rule (and group) in this period and the earlier ones, oldest first."""
+    return sorted(
+        (
+            v
+            for v in everything
+            if _same_series(v, verdict) and v.period_start <= verdict.period_start
+        ),
+        key=lambda v: v.period_start,
+    )
+
+
+def trend_text(series: list[Verdict], disclosure: Disclosure) -> str:
+    """The change from the period before: `▼ from 80.0% (2019/20-Q1)`, or `first period`."""
+    if len(series) < 2:
+        return "first period"
+    before, now = series[-2], series[-1]
+    was = figures(before, disclosure).value
+    if was == SUPPRESSED or figures(now, disclosure).value == SUPPRESSED:
+        return f"from {SUPPRESSED} ({before.period})"
+    if before.value is None or now.value is None:
+        return f"was {before.status} ({before.period})"
+    arrow = "▲" if now.value > before.value else "▼" if now.value < before.value else "="
+    return f"{arrow} from {was} ({before.period})"
+
+
+def due_text(verdict: Verdict) -> str | None:
+    """When a breach's consequence is due, if the evaluation says (consequence `deadline`)."""
+    for name in ("due", "due_date", "consequence_due"):
+        value = getattr(verdict, name, None)
+        if value is not None:
+            return str(value)
+    return None
 
 
 def trend(
@@ -237,50 +285,44 @@ def build_view(
     breach_templates = breach_templates or {}
     rows_files = rows_files or {}
     consequences = consequences_of(spec)
-    everything = _all_verdicts(evaluation)
+    counted = summarise(evaluation)
+    everything = [line.verdict for line in counted.lines]
     taken: set[str] = set()
 
     summary: list[SummaryRow] = []
     breaches: list[BreachView] = []
-    for verdict in evaluation.verdicts:
-        for v in [verdict, *verdict.groups]:
-            row = SummaryRow(
-                verdict=v,
-                group_label=group_label(v.group),
-                rag_class=rag_class(v),
-                figures=figures(v, disclosure),
-                is_group=v is not verdict,
-            )
-            summary.append(row)
-            if v.status != "not met":
-                continue
+    for line in counted.lines:
+        v = line.verdict
+        series = _series(v, everything)
+        row = SummaryRow(
+            verdict=v,
+            group_label=group_label(v.group),
+            rag_class=rag_class(v),
+            figures=figures(v, disclosure),
+            is_group=line.is_group,
+            trend_text=trend_text(series, disclosure),
+            due=due_text(v),
+        )
+        summary.append(row)
+        if v.status == "not met":
             row.anchor = anchor_for(v, taken)
-            points, note = trend(v, everything, disclosure, evaluation.provenance.period)
-            consequence = consequences.get(v.rule_id) or Consequence(None, None, v.consequence)
-            rows_withheld = disclosure.active
-            breaches.append(
-                BreachView(
-                    verdict=v,
-                    number=len(breaches) + 1,
-                    anchor=row.anchor,
-                    group_label=row.group_label,
-                    figures=row.figures,
-                    trend=points,
-                    trend_note=note,
-                    consequence=consequence,
-                    template=breach_templates.get(consequence.id or "", default_breach_template),
-                    rows=[] if rows_withheld else list(v.breaches),
-                    rows_total=disclosure.count(len(v.breaches)),
-                    rows_withheld=rows_withheld,
-                    rows_folded=len(v.breaches) > fold_after,
-                    rows_file=rows_files.get(id(v)),
-                    excluded=[(e.reason, disclosure.count(e.count)) for e in v.excluded],
-                )
+            row.breach = _breach(
+                evaluation,
+                row,
+                series,
+                len(breaches) + 1,
+                everything,
+                disclosure,
+                consequences.get(v.rule_id) or Consequence(None, None, v.consequence),
+                breach_templates,
+                default_breach_template,
+                rows_files.get(id(v)),
+                fold_after,
             )
-
-    status_counts: dict[str, int] = {}
-    for v in everything:
-        status_counts[v.status] = status_counts.get(v.status, 0) + 1
+            breaches.append(row.breach)
+    hidden = {id(r.verdict) for r in summary if r.figures.value == SUPPRESSED}
+    judged = [*counted.of("not met"), *counted.of("met")]
+    overview = overview_chart(judged, hidden, counted.headline()) if judged else None
 
     datasets = [
         DatasetRowsView(
@@ -306,12 +348,70 @@ def build_view(
         provenance=evaluation.provenance,
         summary=summary,
         breaches=breaches,
-        status_counts=status_counts,
+        status_counts=counted.counts,
         datasets=datasets,
         suppress_below=disclosure.below if disclosure.active else None,
         fold_after=fold_after,
         notes=notes,
+        headline=counted.headline(),
+        action=[r for r in summary if r.verdict.status == "not met"],
+        met=[r for r in summary if r.verdict.status == "met"],
+        monitoring=[r for r in summary if r.verdict.status == "monitoring"],
+        no_verdict=[r for r in summary if r.verdict.status in ("no data", "not due")],
+        overview_svg=Markup(overview) if overview else None,
     )
+
+
+def _breach(
+    evaluation: Evaluation,
+    row: SummaryRow,
+    series: list[Verdict],
+    number: int,
+    everything: list[Verdict],
+    disclosure: Disclosure,
+    consequence: Consequence,
+    breach_templates: dict[str, str],
+    default_template: str,
+    rows_file: str | None,
+    fold_after: int,
+) -> BreachView:
+    """One breach's section: figures, trend (table and chart), consequence, rows in words."""
+    v = row.verdict
+    points, note = trend(v, everything, disclosure, evaluation.provenance.period)
+    hidden = {id(x) for x in series if figures(x, disclosure).value == SUPPRESSED}
+    trend_svg = trend_chart(series, hidden)
+    distribution_svg = distribution_note = None
+    if v.kind == "response_time":
+        distribution_svg, distribution_note = distribution_chart(evaluation, v, disclosure)
+    rows_withheld = disclosure.active
+    return BreachView(
+        verdict=v,
+        number=number,
+        anchor=row.anchor or "",
+        group_label=row.group_label,
+        figures=row.figures,
+        trend=points,
+        trend_note=note,
+        consequence=consequence,
+        template=breach_templates.get(consequence.id or "", default_template),
+        rows=[] if rows_withheld else _rows_in_words(v),
+        rows_total=disclosure.count(len(v.breaches)),
+        rows_withheld=rows_withheld,
+        rows_folded=len(v.breaches) > fold_after,
+        rows_file=rows_file,
+        excluded=[(e.reason, disclosure.count(e.count)) for e in v.excluded],
+        due=row.due,
+        trend_svg=Markup(trend_svg) if trend_svg else None,
+        distribution_svg=Markup(distribution_svg) if distribution_svg else None,
+        distribution_note=distribution_note,
+    )
+
+
+def _rows_in_words(verdict: Verdict) -> list[RowResult]:
+    return [
+        RowResult(key=row.key, row=row.row, reason=reason_in_words(row.reason))
+        for row in verdict.breaches
+    ]
 
 
 def spec_dir(spec: Spec | None) -> Path | None:

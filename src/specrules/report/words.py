@@ -57,9 +57,7 @@ def in_words(node: ir.Node) -> str:
         items = ", ".join(to_text(i) for i in node.items.items)
         return f"{in_words(node.operand)} {'is not' if node.negated else 'is'} one of {items}"
     if isinstance(node, ir.Between):
-        return (
-            f"{in_words(node.operand)} is between {in_words(node.low)} and {in_words(node.high)}"
-        )
+        return f"{in_words(node.operand)} is between {in_words(node.low)} and {in_words(node.high)}"
     return to_text(node)
 
 
