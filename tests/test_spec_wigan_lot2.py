@@ -86,9 +86,10 @@ SHARES = [
     # 24 Aug (19) on time; F2 9 Aug (32 > 28), F3 19 Aug (35), F5 none: 2/5
     ("initial_assessment_offered", YEAR, "not met", 2, 5),
     # --- row 3: ended P1 P3 P4 P5 P6 P7 P9; P7 passed back is excluded; P9 referred for
-    # surgery without completing is excepted; completed (≥75% attended and outcome data):
-    # P1 10/12, P5 20/24, P6 40/48; not P3 3/12, P4 8/12: 3/5
-    ("completion_rate", YEAR, "not met", 3, 5),
+    # surgery is not excepted (the document makes no exception, issue 19); completed (≥75%
+    # attended and outcome data): P1 10/12, P5 20/24, P6 40/48; not P3 3/12, P4 8/12,
+    # P9 12/24: 3/6 = 50% < 65%
+    ("completion_rate", YEAR, "not met", 3, 6),
     # --- row 5: unable to attend clinic P3 (domiciliary) P4 (not): 1/2
     ("domiciliary_available", YEAR, "monitoring", 1, 2),
     # --- row 9: started in 2019/20 P1 (U1) P2 (U2) P3 (U3) P4 (U5); deprived U1 U3 U5: 3/4
@@ -216,7 +217,9 @@ def test_access_failures_are_passed_back(evaluation):
     assert [b.key for b in v.breaches] == ["F2"]
     assert v.breaches[0].reason.endswith("→ passed back to referrer")
     ckd = evaluation.verdict("excluded_ckd_stage_4_plus", YEAR).breaches
-    assert [b.key for b in ckd] == ["F5"] and ckd[0].reason.endswith("→ clinician confirmation")
+    # an exclusion is passed back too: "In all cases ... passed back to the original
+    # referrer" follows the 5.9 exclusion list (issue 19)
+    assert [b.key for b in ckd] == ["F5"] and ckd[0].reason.endswith("→ passed back to referrer")
 
 
 def test_bmi_access_groups(evaluation):
@@ -264,13 +267,12 @@ def test_commencing_breakdown_by_pathway(evaluation):
 
 def test_completion_rate_populations(evaluation):
     v = evaluation.verdict("completion_rate", YEAR)
-    # seven programmes ended in the year; P7 (passed back) is a denominator exclusion and
-    # P9 (referred for surgery, not completed) a denominator exception
+    # seven programmes ended in the year; P7 (passed back) is a denominator exclusion;
+    # P9 (referred for surgery, 12 of 24 sessions) stays in and fails: no exception
     assert v.populations["initial_population"] == 7
     assert v.populations["denominator_exclusion"] == 1
-    reasons = {e.reason: e.count for e in v.excluded}
-    assert reasons['denominator exception: exit_reason = "referred for surgery"'] == 1
-    assert sorted(b.key for b in v.breaches) == ["P3", "P4"]
+    assert not [e for e in v.excluded if "exception" in e.reason]
+    assert sorted(b.key for b in v.breaches) == ["P3", "P4", "P9"]
 
 
 def test_monitoring_only_rows_show_their_target(evaluation):
