@@ -381,7 +381,8 @@ def test_the_reduction_reading_is_shown_in_explain_and_the_report(evaluation):
     assert threshold in row and "relative reading" in row and "15.44%" in row
     report = render_report(evaluation, "md")
     section = report.split('<a id="smoking_prevalence-2019-20"></a>')[1].split("<a id=")[0]
-    assert f"**Threshold:** {threshold}: target 0.146" in section
+    assert f"**Threshold:** {threshold}: target " in section
+    assert "(reduction: 1 percentage point(s) a year from 15.6%, year 1)" in section
     assert '**Reading:** "1%" is read as one percentage point a year' in section
 
 
