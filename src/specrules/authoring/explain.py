@@ -282,7 +282,9 @@ def _method(spec: Spec, rule: Any) -> list[Line]:
     else:
         lines.extend(_kpi_method(rule, dataset))
     period = rule.period
-    if period == "contract":
+    if model.snapshot:
+        lines.append(Line("Judged", f"as at the end of each {period} the data covers", code=False))
+    elif period == "contract":
         lines.append(Line("Judged over", "the whole contract", code=False))
     else:
         lines.append(Line("Judged per", period, code=False))

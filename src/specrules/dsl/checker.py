@@ -67,9 +67,21 @@ def _typed(node: ir.Node, t: Type, **changes) -> ir.Node:
     return replace(node, type=t, **changes)
 
 
+@dataclass
+class RuleNames:
+    """Names a rule's expressions may use beside its dataset's fields, on that dataset's rows:
+    `known` ones with their type (a snapshot's `period_end`), and `refused` ones with why they
+    are not known here and what to write instead (`period_end` outside a snapshot)."""
+
+    scope: str
+    known: dict[str, Type] = field(default_factory=dict)
+    refused: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
 class _Checker:
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, names: RuleNames | None = None):
         self.catalog = catalog
+        self.names = names
 
     # ------------------------------------------------------------------ names
     def reference(self, node: ir.Reference, scope: str | None) -> ir.Node:
@@ -89,6 +101,12 @@ class _Checker:
             name = parts[0]
             if name in own.fields:
                 return _typed(node, own.fields[name], dataset=scope, column=name)
+            names = self.names
+            if names is not None and names.scope == scope and name in names.known:
+                return _typed(node, names.known[name], dataset=scope, column=name)
+            if names is not None and name in names.refused:
+                message, hint = names.refused[name]
+                raise TypeCheckError(message, node.span, hint, code="E202")
             if name in datasets:
                 raise TypeCheckError(
                     f"`{name}` is a dataset, not a field of `{scope}`",
@@ -471,6 +489,9 @@ def _constant(node: ir.Node) -> float | None:
     return None
 
 
-def check(node: ir.Node, catalog: Catalog, scope: str | None) -> ir.Node:
-    """Type-check `node` evaluated for each row of dataset `scope` (None: over datasets)."""
-    return _Checker(catalog).visit(node, scope)
+def check(
+    node: ir.Node, catalog: Catalog, scope: str | None, names: RuleNames | None = None
+) -> ir.Node:
+    """Type-check `node` evaluated for each row of dataset `scope` (None: over datasets);
+    `names`: what a rule may name beside its dataset's fields."""
+    return _Checker(catalog, names).visit(node, scope)

@@ -192,8 +192,31 @@ def rule_periods(rule: CompiledRule, requested: list[Period], plan: Plan) -> lis
 def dated_by_dataset(plan: Plan) -> list[str]:
     """Datasets some rule places in periods by the dataset's own date (a rule with its own
     `date:` places its rows itself)."""
-    placed = {rule.model.dataset for rule in plan.rules if rule.model.date is None}
+    # a snapshot places no row in a period: its rows are counted at every period end
+    placed = {
+        rule.model.dataset
+        for rule in plan.rules
+        if rule.model.date is None and not rule.model.snapshot
+    }
     return [name for name, ds in plan.datasets.items() if ds.date is not None and name in placed]
+
+
+def snapshot_cover(days: np.ndarray | None) -> tuple[dt.date, dt.date] | None:
+    """The first and last date of a snapshot rule's rows: the periods whose end it is taken
+    at are those these dates reach."""
+    if days is None:
+        return None
+    known = days[~np.isnat(days)]
+    if not len(known):
+        return None
+    return known.min().astype(object), known.max().astype(object)
+
+
+def snapshot_gap(covered: tuple[dt.date, dt.date] | None) -> str:
+    """Why a snapshot has no figure in a period: the data's dates do not reach it."""
+    if covered is None:
+        return "no dated rows, so no period end the data covers"
+    return f"the data's dates ({covered[0]} to {covered[1]}) do not reach this period"
 
 
 # ------------------------------------------------------------------ figures
@@ -354,14 +377,10 @@ class Evaluator:
             why = f"dataset `{absent}`: {self.loaded.missing[absent]}"
             self.drill.unavailable[rule.model.id] = why
             return [self.empty(rule, p, why) for p in periods]
+        if rule.model.snapshot:
+            return self.snapshot_verdicts(rule, periods)
         frame = self.frames[dataset]
-        ctx = self.ctx.rows(dataset, frame)
-        if rule.kind == "eligibility":
-            outcome = classify_eligibility(rule, ctx)
-        elif rule.kind == "response_time":
-            outcome = classify_response_time(rule, ctx, self.as_of)
-        else:
-            outcome = classify_kpi(rule, ctx)
+        outcome = self.classify(rule, self.ctx.rows(dataset, frame))
         days = None if rule.date is None else self.days(dataset, rule.date)
         keys = self.keys_of(dataset)
         kept = self.keep_rows(rule, outcome)
@@ -379,6 +398,44 @@ class Evaluator:
                     )
             verdict.groups = self.group_verdicts(rule, period, outcome, rows, frame, keys)
             verdicts.append(verdict)
+        return verdicts
+
+    def classify(self, rule: CompiledRule, ctx: Context) -> RowOutcome:
+        if rule.kind == "eligibility":
+            return classify_eligibility(rule, ctx)
+        if rule.kind == "response_time":
+            return classify_response_time(rule, ctx, self.as_of)
+        return classify_kpi(rule, ctx)
+
+    def snapshot_verdicts(self, rule: CompiledRule, periods: list[Period]) -> list[Verdict]:
+        """A snapshot rule, judged as at the end of each period: every row is classified once
+        per period end, with `period_end` and `period_start` as columns (periods are few)."""
+        dataset = rule.model.dataset
+        frame = self.frames[dataset]
+        keys = self.keys_of(dataset)
+        every_row = np.ones(len(frame), dtype=bool)
+        covered = snapshot_cover(self.days(dataset, rule.date) if rule.date is not None else None)
+        verdicts = []
+        kept = None
+        for period in periods:
+            if covered is None or period.start > covered[1] or period.end < covered[0]:
+                verdicts.append(self.empty(rule, period, snapshot_gap(covered)))
+                continue
+            at_end = frame.assign(
+                period_end=pd.Timestamp(period.end), period_start=pd.Timestamp(period.start)
+            )
+            outcome = self.classify(rule, self.ctx.rows(dataset, at_end))
+            verdict = self.verdict(rule, period, outcome, every_row, frame, keys)
+            verdict.groups = self.group_verdicts(rule, period, outcome, every_row, frame, keys)
+            verdicts.append(verdict)
+            kept = (period, outcome)
+        if len(periods) == 1 and kept is not None:  # one period end: its rows can be shown
+            self.keep_rows(rule, kept[1]).periods[kept[0].label] = every_row
+        else:
+            self.drill.unavailable[rule.model.id] = (
+                "a snapshot rule's rows differ at each period end: evaluate one period "
+                "(--period) to see them"
+            )
         return verdicts
 
     def keep_rows(self, rule: CompiledRule, outcome: RowOutcome) -> RuleRows:
@@ -507,6 +564,10 @@ class Evaluator:
         if self.as_of is not None and period.start > self.as_of:
             verdict.status = "not due"
             verdict.reason = f"the period starts after the as-of date {self.as_of}"
+            return
+        if self.as_of is not None and model.snapshot and period.end > self.as_of:
+            verdict.status = "not due"
+            verdict.reason = f"the snapshot is taken on {period.end}, after the as-of date"
             return
         if getattr(model, "monitoring_only", False) or threshold is None:
             verdict.status = "monitoring"

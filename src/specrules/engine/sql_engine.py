@@ -33,6 +33,7 @@ from specrules.engine.evaluator import (
     name_counts,
     requested_periods,
     rule_periods,
+    snapshot_gap,
 )
 from specrules.engine.rules import late_reasons
 from specrules.engine.sql_backend import compile_sql, statement
@@ -44,6 +45,7 @@ from specrules.engine.sql_checks import (
 from specrules.engine.sql_evaluator import (
     Layout,
     ReasonCodes,
+    at_period_ends,
     dataset_layout,
     observation_in_time,
     rule_columns,
@@ -118,8 +120,12 @@ class RuleCount:
     """One rule's queries (its classification, its figures, its failing rows) and the
     verdicts made from what they return."""
 
-    def __init__(self, index: int, slot: int, rule: CompiledRule, periods, layout, judge):
+    def __init__(
+        self, index: int, slot: int, rule: CompiledRule, periods, layout, judge, cover=None
+    ):
         self.index, self.rule, self.periods, self.judge = index, rule, periods, judge
+        # a snapshot: the first and last date of its rows, so the period ends they reach
+        self.cover = cover
         self.table = f"{RULE_TABLE}_{slot}"
         dataset = rule.model.dataset
         dialect = layout.scope.dialect
@@ -137,12 +143,19 @@ class RuleCount:
             ),
         ]
         relation = layout.relations[dataset].copy().as_("t", copy=False)
+        snapshot = rule.model.snapshot
+        if snapshot:
+            # every row once per period end, with that period's dates as columns
+            relation = at_period_ends(relation, self.snapshot_periods())
+            select.append(exp.column("__snapshot", "t").as_("__snapshot", copy=False))
         self.classification = exp.select(*select).from_(relation, copy=False)
         self.scoring = getattr(rule.model, "scoring", "proportion")
-        self.whole = whole = rule.period == "contract" or rule.date is None
+        self.whole = whole = rule.period == "contract" or rule.date is None or snapshot
         table = f"{self.table} AS r"
         in_period = "CAST(r.rule_date AS DATE) BETWEEN periods.first_day AND periods.last_day"
-        if rule.date is None:
+        if snapshot:
+            join = f"JOIN {_periods_table(rule, periods, judge)} ON r.__snapshot = periods.label"
+        elif rule.date is None:
             join = f"CROSS JOIN {_periods_table(rule, periods, judge)}"
         elif whole:
             # over the whole contract, undated rows count too; rows dated outside it (reported
@@ -209,6 +222,13 @@ class RuleCount:
             if failing
             else None
         )
+
+    def snapshot_periods(self) -> list:
+        """The periods whose end a snapshot's data reaches (the others have no data)."""
+        low, high = self.cover or (None, None)
+        if low is None:
+            return []
+        return [p for p in self.periods if p.start <= high and p.end >= low]
 
     def worded(self, failing: pd.DataFrame) -> np.ndarray:
         """The failing rows' reasons as text, from their codes (a late row's from its
@@ -293,8 +313,12 @@ class RuleCount:
         empty_counts = (0, 0, 0, None, 0 if "denominator_exclusion" in self.columns else None)
         no_rows = (pd.Series([], dtype=object),) * 3
         verdicts = []
+        reached = self.snapshot_periods() if rule.model.snapshot else self.periods
         for period in self.periods:
             label = period.label
+            if period not in reached:
+                verdicts.append(judge.empty(rule, period, snapshot_gap(self.cover)))
+                continue
             figures_here = overall.get(label, empty_counts)
             verdict = make(
                 period, figures_here, rows.get((label, None), no_rows), reasons.get((label, None))
@@ -325,6 +349,21 @@ class RuleCount:
                     verdict.groups.append(sub)
             verdicts.append(verdict)
         return verdicts
+
+
+def snapshot_cover(sql: Runner, rule: CompiledRule, layout: Layout) -> tuple | None:
+    """The first and last date of a snapshot rule's rows (one small query)."""
+    if rule.date is None:
+        return None
+    dataset = rule.model.dataset
+    date = compile_sql(rule.date, layout.scope_of(dataset, "t"))
+    relation = layout.relations[dataset].copy().as_("t", copy=False)
+    low, high = sql.one(
+        statement(
+            "SELECT min(CAST(:d AS DATE)) AS low, max(CAST(:d AS DATE)) AS high", d=date
+        ).from_(relation, copy=False)
+    )
+    return None if low is None else (low, high)
 
 
 def count_rules(sql: Runner, counts: list[RuleCount]) -> dict[int, list[Verdict]]:
@@ -439,7 +478,15 @@ def rule_verdicts(sql: Runner, plan: Plan, requested, layout, judge, missing) ->
     for start in range(0, len(waiting), size):
         chunk = waiting[start : start + size]
         counts = [
-            RuleCount(index, slot, rule, periods, layout, judge)
+            RuleCount(
+                index,
+                slot,
+                rule,
+                periods,
+                layout,
+                judge,
+                snapshot_cover(sql, rule, layout) if rule.model.snapshot else None,
+            )
             for slot, (index, rule, periods) in enumerate(chunk)
         ]
         found.update(count_rules(sql, counts))

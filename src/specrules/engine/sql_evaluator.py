@@ -31,6 +31,7 @@ from specrules.engine.sql_backend import (
     shift,
     statement,
 )
+from specrules.periods import Period, contract_end, periods_within
 from specrules.spec.compiler import CompiledRule, Plan
 
 ROW = "__row__"
@@ -438,7 +439,38 @@ def _comment(rule: CompiledRule) -> str:
     return "\n".join(lines)
 
 
-def rule_query(rule: CompiledRule, layout: Layout, as_of=None) -> exp.Expression:
+def at_period_ends(relation: exp.Expression, periods: list) -> exp.Expression:
+    """A dataset's rows once per period end, with `period_start`, `period_end` (dates) and
+    the period's label (`__snapshot`): a snapshot rule's relation, aliased `t`."""
+    if not periods:  # no period end: no rows (typed as they would be)
+        periods_sql = "SELECT CAST(NULL AS VARCHAR) AS label, CAST(NULL AS DATE) AS period_start, "
+        periods_sql += "CAST(NULL AS DATE) AS period_end WHERE 1 = 0"
+        ends = f"({periods_sql}) AS sp"
+    else:
+        values = ", ".join(
+            f"({_literal(p.label)}, DATE {_literal(str(p.start))}, DATE {_literal(str(p.end))})"
+            for p in periods
+        )
+        ends = f"(VALUES {values}) AS sp(label, period_start, period_end)"
+    query = statement(
+        "SELECT t.*, sp.label AS __snapshot, sp.period_start AS period_start, "
+        f"sp.period_end AS period_end FROM specrules_rows AS t CROSS JOIN {ends}"
+    )
+    query = query.from_(relation, copy=False)  # the dataset's relation, aliased t
+    return exp.paren(query).as_("t", copy=False)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def contract_periods(rule: CompiledRule, contract) -> list[Period]:
+    """Every period of the rule's kind (month, quarter, year) in the contract."""
+    whole = Period(contract.start, contract_end(contract), "span", "all")
+    return periods_within(whole, rule.period, contract)
+
+
+def rule_query(rule: CompiledRule, layout: Layout, as_of=None, contract=None) -> exp.Expression:
     """SELECT one row per row of the rule's dataset, with the rule's columns."""
     dataset = rule.model.dataset
     scope = layout.scope_of(dataset, "t")
@@ -452,10 +484,14 @@ def rule_query(rule: CompiledRule, layout: Layout, as_of=None) -> exp.Expression
         )
     key = scope.keys.get(dataset)
     select = [exp.Literal.string(rule.id).as_("rule_id")]
+    relation = layout.relations[dataset].copy().as_("t")
+    if rule.model.snapshot:  # each row once per period end of the contract
+        relation = at_period_ends(relation, contract_periods(rule, contract))
+        select.append(exp.column("__snapshot", "t").as_("period"))
     if key is not None:
         select.append(exp.column(key, "t", quoted=True).as_("row_key"))
     select += [expression.as_(name) for name, expression in columns.items()]
-    return exp.select(*select).from_(layout.relations[dataset].copy().as_("t"))
+    return exp.select(*select).from_(relation)
 
 
 def _summary(rule: CompiledRule) -> exp.Expression:
@@ -507,12 +543,16 @@ def _summary(rule: CompiledRule) -> exp.Expression:
         )
         if rule.model.distinct:
             value = exp.Filter(this=value, expression=exp.Where(this=exp.column("in_denominator")))
-    return exp.select(
-        exp.Literal.string(rule.id).as_("rule_id"),
+    rule_id: exp.Expression = exp.Literal.string(rule.id)
+    if rule.model.snapshot:  # one figure per period end: `rule_id 2024-04`
+        rule_id = exp.DPipe(this=exp.Literal.string(rule.id + " "), expression=exp.column("period"))
+    summary = exp.select(
+        rule_id.as_("rule_id"),
         exp.cast(numerator, "DOUBLE").as_("numerator"),
         exp.cast(count("in_denominator"), "DOUBLE").as_("denominator"),
         exp.cast(value, "DOUBLE").as_("value"),
     ).from_(exp.to_table(name))
+    return summary.group_by(exp.column("period")) if rule.model.snapshot else summary
 
 
 def spec_sql(plan: Plan, dialect: str = "duckdb") -> str:
@@ -528,7 +568,7 @@ def spec_sql(plan: Plan, dialect: str = "duckdb") -> str:
         )
     summaries = []
     for rule in plan.rules:
-        query = rule_query(rule, layout)
+        query = rule_query(rule, layout, contract=plan.spec.contract)
         comment = "\n".join(f"-- {line}" for line in _comment(rule).splitlines())
         parts.append(
             f"{comment}\n{_q(rule.id, dialect)} AS (\n{_indent(query.sql(dialect, pretty=True))}\n)"

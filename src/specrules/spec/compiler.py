@@ -13,6 +13,7 @@ from specrules.dsl.checker import (
     Catalog,
     DatasetSchema,
     Link,
+    RuleNames,
     TypeCheckError,
     check,
     zero_divisor,
@@ -132,6 +133,7 @@ class _Compiler:
         self.spec = spec
         self.source = source
         self.problems: list[Diagnostic] = []
+        self.names: RuleNames | None = None  # what the rule being compiled may name
 
     # ------------------------------------------------------------------ reporting
     def problem(
@@ -158,7 +160,7 @@ class _Compiler:
     ) -> ir.Node | None:
         """Parse and check one expression; report problems at their place in the file."""
         try:
-            node = check(parse_expression(text), self.catalog, scope)
+            node = check(parse_expression(text), self.catalog, scope, self.names)
         except ExpressionSyntaxError as exc:
             snippet = exc.snippet or text[exc.offset : exc.offset + 8]
             line, col = self.source.expression_position(path, exc.offset, snippet)
@@ -343,6 +345,7 @@ class _Compiler:
                 )
         exprs: dict[str, ir.Node] = {}
         named: dict[str, list[tuple[str, ir.Node]]] = {}
+        self.names = _rule_names(rule, scope)
 
         def add(name: str, want: str | tuple[str, ...] | None, what: str, row: bool = True):
             text = getattr(rule, name)
@@ -395,6 +398,7 @@ class _Compiler:
             threshold = schedule[0].threshold if schedule else None
         elif threshold_text is not None:
             threshold = self.threshold((*path, field_name), str(threshold_text), rule, kind)
+        self.names = None  # the rule's own expressions are done
         if kind == "kpi" and threshold is None and not rule.monitoring_only and rule.threshold:
             return None
 
@@ -408,17 +412,47 @@ class _Compiler:
             date_node = self.expression(
                 (*path, "date"), rule.date, scope, ("date", "datetime"), "`date`"
             )
-        if date_node is None and period != "contract" and rule.date is None:
+        if date_node is None and period != "contract" and rule.date is None and not rule.snapshot:
             self.problem(
                 (*path, "dataset"),
                 "S206",
                 f"dataset `{scope}` has no `date`, so rows cannot be placed in a {period}",
                 f"add `date: <field>` to datasets.{scope}, or `period: contract` to this rule",
             )
+        if rule.snapshot:
+            self.snapshot_fits(rule, period, date_node, path, scope)
         groups = self.group_thresholds(rule, kind, path, threshold, fields)
         return CompiledRule(
             kind, rule, exprs, threshold, period, date_node, groups, schedule, named
         )
+
+    def snapshot_fits(self, rule: Any, period: str, date_node, path, scope: str) -> None:
+        """A snapshot is taken at the end of each month, quarter or year the data covers, so it
+        needs such a period and a date that says which periods the data covers."""
+        if getattr(rule, "scoring", None) == "ratio":
+            self.problem(
+                (*path, "snapshot"),
+                "S210",
+                "a ratio of two aggregates cannot be a snapshot: it has no rows of its own",
+                "write the measure as a proportion, count or continuous KPI",
+            )
+        elif period == "contract":
+            self.problem(
+                (*path, "snapshot"),
+                "S210",
+                "a snapshot is taken at the end of each month, quarter or year, not over the "
+                "whole contract",
+                "write `period: month`, `period: quarter` or `period: year`",
+            )
+        elif date_node is None and rule.date is None:
+            self.problem(
+                (*path, "snapshot"),
+                "S210",
+                f"dataset `{scope}` has no `date`, so there is no telling which period ends "
+                "its data covers",
+                f"add `date: <field>` to datasets.{scope} (for instance the date a pathway "
+                "started), or `date:` to this rule",
+            )
 
     def named_conditions(
         self, path: tuple[str | int, ...], items: list[dict[str, str]], scope: str, what: str
@@ -670,6 +704,24 @@ class _Compiler:
                 )
                 return None
         return node
+
+
+SNAPSHOT_NAMES = ("period_end", "period_start")
+
+
+def _rule_names(rule: Any, scope: str) -> RuleNames:
+    """The names a rule may use beside its dataset's fields: a snapshot's period dates."""
+    names = RuleNames(scope)
+    for name in SNAPSHOT_NAMES:
+        if rule.snapshot:
+            names.known[name] = DATE_TYPE
+        else:
+            names.refused[name] = (
+                f"`{name}` is known only in a snapshot rule, judged as at the end of each period",
+                "add `snapshot: true` (with `period: month`, `quarter` or `year`) to judge the "
+                "rule as at each period end, or use a field of the dataset",
+            )
+    return names
 
 
 def _any_of(nodes: list[ir.Node]) -> ir.Node:

@@ -371,6 +371,13 @@ class Rule(Strict):
         description="Overrides the dataset's `date` for this rule.",
         examples=["first_appointment_on"],
     )
+    snapshot: bool = Field(
+        default=False,
+        description="Judge the rule as at the end of each period (month, quarter or year) the "
+        "data covers: every row is considered at each period end, and the rule's expressions "
+        "may use `period_end` and `period_start`.",
+        examples=[True],
+    )
     breakdowns: list[Identifier] = Field(
         default=[],
         description="Fields to break the figures down by (each group gets its own figure).",

@@ -10,6 +10,8 @@ import pandas as pd
 
 from specrules.dsl import ir
 from specrules.engine.pandas_backend import Context, evaluate_column, true_mask
+from specrules.periods import contract_end
+from specrules.spec.compiler import SNAPSHOT_NAMES
 
 
 class Evaluation:
@@ -136,7 +138,17 @@ class Evaluation:
 
     def _evaluate(self, dataset: str, node: ir.Node) -> pd.Series:
         frames = self.frames
-        ctx = Context(frames, dataset, frames[dataset], frames, self.keys, self.links)
+        frame = frames[dataset]
+        if any(
+            isinstance(sub, ir.Reference)
+            and sub.column in SNAPSHOT_NAMES
+            and sub.column not in frame
+            for sub in ir.walk(node)
+        ):
+            # a snapshot rule's data is shaped as at the contract's last period end
+            end = pd.Timestamp(contract_end(self.spec.contract))
+            frame = frame.assign(period_end=end, period_start=end.replace(day=1))
+        ctx = Context(frames, dataset, frame, frames, self.keys, self.links)
         return evaluate_column(node, ctx)
 
     def _eval(self, dataset: str, node: ir.Node) -> pd.Series:
