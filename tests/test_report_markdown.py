@@ -203,7 +203,7 @@ def test_options_that_do_not_apply_are_refused(capsys: pytest.CaptureFixture[str
         ["evaluate", str(SPEC), "--data", str(FIXTURE), "--format", "json", "--suppress-below", "5"]
     )
     err = capsys.readouterr().err
-    assert code == 2 and "--suppress-below applies to the html and md reports" in err
+    assert code == 2 and "--suppress-below applies to --format html, md, xlsx, not to" in err
     with pytest.raises(SystemExit) as stop:
         main(["evaluate", str(SPEC), "--data", str(FIXTURE), "--suppress-below", "0"])
     assert stop.value.code == 2

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the renderers are imported when output is written, not at s
     from specrules.api import Spec
     from specrules.results import Evaluation
 
-FORMATS = ("table", "json", "html", "md", "fhir")
+FORMATS = ("table", "json", "html", "md", "fhir", "xlsx")
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
@@ -38,7 +38,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         choices=FORMATS,
         default="table",
         help="table (terminal), json (the Evaluation), html or md (exception report), "
-        "fhir (a FHIR R4 Bundle of MeasureReports)",
+        "fhir (a FHIR R4 Bundle of MeasureReports), xlsx (an Excel workbook: needs --output)",
     )
     parser.add_argument("--output", default=None, help="write here instead of stdout")
     parser.add_argument(
@@ -52,8 +52,8 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         type=_count_limit,
         default=None,
         metavar="N",
-        help="html/md: show counts 1 to N-1 as * (disclosure control; NHS practice often hides "
-        "1 to 7, so N=8); verdicts are unchanged",
+        help="html/md/xlsx: show counts 1 to N-1 as * (disclosure control; NHS practice often "
+        "hides 1 to 7, so N=8); verdicts are unchanged",
     )
     parser.add_argument(
         "--template-dir",
@@ -74,14 +74,14 @@ def render_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec |
     template_dir = getattr(args, "template_dir", None)
     rows_dir = getattr(args, "rows_dir", None)
     output = getattr(args, "output", None)
-    report_only = {"--suppress-below": suppress_below, "--template-dir": template_dir}
-    if fmt not in ("html", "md"):
-        given = [name for name, value in report_only.items() if value is not None]
-        if given:
-            # Silently printing exact counts when suppression was asked for would be worse.
+    # Silently printing exact counts when suppression was asked for would be worse.
+    for name, value, formats in [
+        ("--suppress-below", suppress_below, ("html", "md", "xlsx")),
+        ("--template-dir", template_dir, ("html", "md")),
+    ]:
+        if value is not None and fmt not in formats:
             raise ReportError(
-                f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to the "
-                f"html and md reports, not to --format {fmt}"
+                f"{name} applies to --format {', '.join(formats)}, not to --format {fmt}"
             )
     rows_files = write_rows(evaluation, rows_dir) if rows_dir else {}
     if fmt == "json":
@@ -90,6 +90,19 @@ def render_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec |
         return to_fhir_json(evaluation)
     if fmt == "table":
         return verdict_table(evaluation)
+    if fmt == "xlsx":
+        from specrules.report.workbook import write_workbook
+
+        if not output:
+            raise ReportError(
+                "--format xlsx writes a workbook, not text: give the file, e.g. "
+                "--output report.xlsx"
+            )
+        try:
+            write_workbook(evaluation, output, spec=spec, suppress_below=suppress_below)
+        except OSError as exc:
+            raise ReportError(f"cannot write {output}: {exc}") from None
+        return ""
     link_base = Path(output).resolve().parent if output else Path.cwd()
     return render_report(
         evaluation,
@@ -109,7 +122,9 @@ def write_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec | 
     try:
         text = render_output(evaluation, args, spec)
         output = getattr(args, "output", None)
-        if output:
+        if args.format == "xlsx":
+            pass  # written by render_output
+        elif output:
             path = Path(output)
             try:
                 path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")

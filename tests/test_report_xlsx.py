@@ -1,0 +1,138 @@
+"""`--format xlsx`: the exception report as a workbook, read back with openpyxl."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+import specrules
+from specrules.cli import main
+from specrules.report.workbook import FILLS, SUMMARY_COLUMNS, write_workbook
+from specrules.results import Evaluation, RowResult
+
+FIXTURE = Path(__file__).parent / "fixtures" / "wigan_core"
+SPEC = FIXTURE / "spec.yaml"
+
+
+@pytest.fixture(scope="module")
+def spec() -> specrules.Spec:
+    return specrules.load(SPEC)
+
+
+@pytest.fixture(scope="module")
+def evaluation(spec: specrules.Spec) -> Evaluation:
+    return spec.evaluate(FIXTURE, period="all")
+
+
+def summary_rows(book) -> list[dict[str, object]]:
+    sheet = book["Summary"]
+    rows = list(sheet.iter_rows(values_only=True))
+    start = rows.index(tuple(SUMMARY_COLUMNS))
+    return [dict(zip(SUMMARY_COLUMNS, r, strict=True)) for r in rows[start + 1 :]]
+
+
+def test_workbook_sheets_and_failing_rows_match_the_json(
+    tmp_path: Path, evaluation: Evaluation, spec: specrules.Spec
+) -> None:
+    path = write_workbook(evaluation, tmp_path / "report.xlsx", spec=spec)
+    book = load_workbook(path)
+    data = json.loads(evaluation.to_json())
+    breached = [
+        v for top in data["verdicts"] for v in [top, *top["groups"]] if v["status"] == "not met"
+    ]
+    assert book.sheetnames[0] == "Summary"
+    assert book.sheetnames[-2:] == ["Data issues", "Provenance"]
+    rows_sheets = book.sheetnames[1:-2]
+    assert len(rows_sheets) == len(breached) == 12  # one sheet per breach
+    for name, verdict in zip(rows_sheets, breached, strict=True):
+        assert name.split(" ", 1)[1] == verdict["rule_id"][:28]
+        sheet = book[name]
+        listed = [r for r in sheet.iter_rows(min_row=5, values_only=True) if r[0] is not None]
+        if verdict["breaches"]:  # every failing row, as many as the JSON lists
+            assert len(listed) == len(verdict["breaches"]) == verdict["breach_count"]
+            assert [r[0] for r in listed] == [b["key"] for b in verdict["breaches"]]
+        else:  # a count or a level judged as a whole: no rows behind it
+            assert listed == []
+
+    # age_minimum (worked in tests/test_report_html.py): 6 of 8 aged 16 or over; R04 is 15,
+    # R05 has no age, so 2 rows fail, each with why.
+    sheet = book["1 age_minimum"]
+    listed = list(sheet.iter_rows(min_row=5, values_only=True))
+    assert [(r[0], r[1]) for r in listed] == [("R04", 4), ("R05", 5)]
+    assert "cannot tell (missing data)" in listed[1][3]
+
+    lines = summary_rows(book)
+    assert len(lines) == 14  # 12 not met + 2 met, as the HTML and Markdown count them
+    assert [r["Status"] for r in lines[:12]] == ["not met"] * 12  # what needs action first
+    age = next(r for r in lines if r["Rule"] == "age_minimum")
+    assert (age["Numerator"], age["Denominator"], age["Rows failing"]) == (6, 8, 2)
+    assert age["Figure"] == pytest.approx(0.75) and age["Target"] == pytest.approx(1.0)
+    assert age["Gap"] == pytest.approx(-25.0)  # percentage points
+    assert age["Rows sheet"] == "1 age_minimum"
+
+
+def test_summary_cells_are_filled_by_rag_and_formatted_in_their_unit(
+    tmp_path: Path, evaluation: Evaluation, spec: specrules.Spec
+) -> None:
+    book = load_workbook(write_workbook(evaluation, tmp_path / "r.xlsx", spec=spec))
+    sheet = book["Summary"]
+    header = next(
+        i for i, row in enumerate(sheet.iter_rows(values_only=True), 1) if row[0] == "Rule"
+    )
+    status_col = SUMMARY_COLUMNS.index("Status") + 1
+    figure_col = SUMMARY_COLUMNS.index("Figure") + 1
+    fills = {}
+    for row in range(header + 1, sheet.max_row + 1):
+        status = sheet.cell(row, status_col)
+        fills.setdefault(status.value, set()).add(status.fill.fgColor.rgb[-6:])
+        if sheet.cell(row, 1).value == "age_minimum":
+            assert sheet.cell(row, figure_col).number_format == "0.0%"
+        if sheet.cell(row, 1).value == "clients_commencing":
+            assert sheet.cell(row, figure_col).number_format == "#,##0"
+    assert fills["not met"] <= {FILLS["red"], FILLS["amber"]}
+    assert fills["met"] == {FILLS["green"]}
+    provenance = dict(
+        (r[0], r[1]) for r in book["Provenance"].iter_rows(values_only=True) if r and r[0]
+    )
+    assert provenance["Spec sha256"] == evaluation.provenance.spec_sha256
+    assert provenance["Counted"] == "verdicts: one per rule, period and breakdown group"
+
+
+def test_rows_are_never_capped(tmp_path: Path, evaluation: Evaluation) -> None:
+    many = evaluation.model_copy(deep=True)
+    verdict = next(v for v in many.verdicts if v.rule_id == "age_minimum")
+    verdict.breaches = [RowResult(key=f"K{i:04d}", row=i, reason="late") for i in range(1, 1501)]
+    verdict.breach_count = 1500
+    book = load_workbook(write_workbook(many, tmp_path / "many.xlsx"))
+    listed = [r[0] for r in book["1 age_minimum"].iter_rows(min_row=5, values_only=True)]
+    assert listed == [f"K{i:04d}" for i in range(1, 1501)]
+
+
+def test_disclosure_control_applies_to_the_workbook(
+    tmp_path: Path, evaluation: Evaluation, spec: specrules.Spec
+) -> None:
+    book = load_workbook(
+        write_workbook(evaluation, tmp_path / "hidden.xlsx", spec=spec, suppress_below=8)
+    )
+    age = next(r for r in summary_rows(book) if r["Rule"] == "age_minimum")
+    # 6 and 2 are below 8: hidden, with the share and gap worked from them; 8 is shown
+    assert (age["Numerator"], age["Denominator"], age["Rows failing"]) == ("*", 8, "*")
+    assert age["Figure"] == "*" and age["Gap"] == "*"
+    rows = [r[0] for r in book["1 age_minimum"].iter_rows(values_only=True)]
+    assert "R04" not in rows and "Rows not listed under disclosure control." in rows
+    assert evaluation.verdict("age_minimum").numerator == 6  # the Evaluation is untouched
+
+
+def test_cli_writes_the_workbook_and_needs_an_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.xlsx"
+    args = ["evaluate", str(SPEC), "--data", str(FIXTURE), "--format", "xlsx"]
+    assert main([*args, "--output", str(out)]) == 0
+    assert load_workbook(out).sheetnames[0] == "Summary"
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--output report.xlsx" in err and "Traceback" not in err
