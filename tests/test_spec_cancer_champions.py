@@ -1,8 +1,8 @@
 """specs/cancer_champions.yaml against small hand-built fixtures: every rule, worked by hand.
 
-Fixture: tests/fixtures/cancer_champions_rules/. The contract runs 1 November 2017 to
-30 April 2019 (18 months); periods follow the financial year, so its quarters are 2017/18-Q3
-(Oct-Dec 2017) to 2019/20-Q1 (Apr-Jun 2019). The 12,000-champion target is also tested on
+Fixture: tests/fixtures/cancer_champions_rules/. The contract runs 1 October 2017 to
+31 March 2019 (18 months, "to 31st March 2019"); periods follow the financial year, so its
+quarters are 2017/18-Q3 (Oct-Dec 2017) to 2018/19-Q4 (Jan-Mar 2019). The 12,000-champion target is also tested on
 generated registers of thousands of rows, whose sizes are chosen by hand.
 """
 
@@ -55,7 +55,7 @@ def test_spec_loads_and_every_rule_has_a_verdict(evaluation):
 
 def test_champions_recruited_on_the_small_fixture(evaluation):
     # 8 champions (expert patients count) against 12,000 at the deadline (no as-of date, so
-    # the contract period ends on 30 April 2019: the full target). By locality: Barnsley 2,
+    # the contract period ends on 31 March 2019: the full target). By locality: Barnsley 2,
     # Bassetlaw 1, Doncaster 2, Rotherham 1, Sheffield 2, North Derbyshire 0 (named in the
     # group thresholds, so shown although it has no rows). All not met.
     v = evaluation.verdict("champions_recruited", "contract")
@@ -104,9 +104,9 @@ def test_champions_recruited_at_the_deadline():
         "Sheffield": 3600,
         "North Derbyshire": 2530,
     }
-    # One more Sheffield champion dated 15 Oct 2017, before the contract started: reported as
-    # a data issue and not counted.
-    early = register({"Sheffield": 1}, "2017-10-15", start=20_000)
+    # One more Sheffield champion dated 15 Sep 2017, before the contract started (1 Oct):
+    # reported as a data issue and not counted.
+    early = register({"Sheffield": 1}, "2017-09-15", start=20_000)
     data = {"champions": pd.concat([register(counts, "2018-06-01"), early], ignore_index=True)}
     result = specrules.load(SPEC).evaluate(data)
     issues = [i for i in result.data_issues if i.dataset == "champions"]
@@ -126,24 +126,25 @@ def test_champions_recruited_at_the_deadline():
 
 
 def test_champions_recruited_against_the_trajectory():
-    # As of 30 April 2018: 181 days of the contract have run (1 Nov 2017 - 30 Apr 2018) out
-    # of 546 (1 Nov 2017 - 30 Apr 2019), so the trajectory is 181/546 of each target:
-    # overall 12,000 × 181/546 = 3,978.02; Doncaster 1,920 × 181/546 = 636.48;
-    # Sheffield 3,600 × 181/546 = 1,193.41.
-    # Recruited by then: Doncaster 600, Sheffield 3,400 = 4,000 (met overall); Doncaster
-    # 600 < 636.48 not met; Sheffield met. 100 Doncaster champions recruited on 15 May 2018,
+    # As of 30 April 2018: 212 days of the contract have run (1 Oct 2017 - 30 Apr 2018:
+    # 31 + 30 + 31 + 31 + 28 + 31 + 30) out of 547 (1 Oct 2017 - 31 Mar 2019: 365 to
+    # 30 Sep 2018, then 31 + 30 + 31 + 31 + 28 + 31 = 182), so the trajectory is 212/547 of
+    # each target: overall 12,000 × 212/547 = 4,650.82; Doncaster 1,920 × 212/547 = 744.13;
+    # Sheffield 3,600 × 212/547 = 1,395.25.
+    # Recruited by then: Doncaster 600, Sheffield 4,100 = 4,700 (met overall); Doncaster
+    # 600 < 744.13 not met; Sheffield met. 100 Doncaster champions recruited on 15 May 2018,
     # after the as-of date, are not counted.
-    early = register({"Doncaster": 600, "Sheffield": 3400}, "2018-02-01")
+    early = register({"Doncaster": 600, "Sheffield": 4100}, "2018-02-01")
     late = register({"Doncaster": 100}, "2018-05-15", start=10_000)
     data = {"champions": pd.concat([early, late], ignore_index=True)}
     result = specrules.load(SPEC).evaluate(data, as_of=dt.date(2018, 4, 30))
     v = result.verdict("champions_recruited", "contract")
-    check(v, "met", value=4000)
-    assert v.target == pytest.approx(12000 * 181 / 546)
+    check(v, "met", value=4700)
+    assert v.target == pytest.approx(12000 * 212 / 547)
     groups = by_locality(v)
     check(groups["Doncaster"], "not met", value=600)
-    assert groups["Doncaster"].target == pytest.approx(1920 * 181 / 546)
-    check(groups["Sheffield"], "met", value=3400)
+    assert groups["Doncaster"].target == pytest.approx(1920 * 212 / 547)
+    check(groups["Sheffield"], "met", value=4100)
     check(groups["Barnsley"], "not met", value=0)
 
 
@@ -152,7 +153,7 @@ def test_doncaster_1520_does_not_add_up(tmp_path):
     # 1560 + 720 + 1520 + 1680 + 3600 + 2520 = 11,600, not 12,000: E305.
     text = SPEC.read_text(encoding="utf-8")
     wrong = text.replace(
-        "Doncaster: at least 1920 by 2019-04-30", "Doncaster: at least 1520 by 2019-04-30"
+        "Doncaster: at least 1920 by 2019-03-31", "Doncaster: at least 1520 by 2019-03-31"
     )
     assert wrong != text
     path = tmp_path / "cancer_champions_1520.yaml"
@@ -179,13 +180,12 @@ def test_local_people(evaluation):
 
 
 def test_conversations_up_to_10(evaluation):
+    # "up to 10" describes a champion; it is no target (issue 19): monitoring only.
     # <= 10: CH1 8, CH2 10 (boundary), CH4 0, CH6 4, CH7 6, CH8 3 → yes; CH3 11 → no;
-    # CH5 not recorded → unknown, not met. 6 / 8.
+    # CH5 not recorded → unknown, not counted as within. 6 / 8, no breach.
     v = evaluation.verdict("conversations_up_to_10", "contract")
-    check(v, "not met", 6, 8)
-    reasons = {b.key: b.reason for b in v.breaches}
-    assert set(reasons) == {"CH3", "CH5"}
-    assert "missing data" in reasons["CH5"]
+    check(v, "monitoring", 6, 8)
+    assert v.threshold is None
 
 
 def test_reach_per_champion(evaluation):
@@ -268,21 +268,20 @@ def figures(evaluation, rule_id):
 
 def test_quarterly_evidence_counts(evaluation):
     # Quarters inside the contract only: 2017/18-Q1 and -Q2 (Apr-Sep 2017) come before the
-    # 1 November 2017 start and get no verdict.
+    # 1 October 2017 start and 2019/20 after the 31 March 2019 end: no verdict.
     quarters = ["2017/18-Q3", "2017/18-Q4"] + [f"2018/19-Q{q}" for q in (1, 2, 3, 4)]
-    quarters.append("2019/20-Q1")
     # Progress reports: E2 31 Jan 2018 (2017/18-Q4), E4 30 Apr 2018 (2018/19-Q1),
     # E6 31 Jul 2018 (2018/19-Q2).
     assert figures(evaluation, "progress_reporting") == dict(
-        zip(quarters, [0, 1, 1, 1, 0, 0, 0], strict=True)
+        zip(quarters, [0, 1, 1, 1, 0, 0], strict=True)
     )
     # Contract monitoring meetings: E3 8 Feb 2018 (2017/18-Q4).
     assert figures(evaluation, "monitoring_meetings_attended") == dict(
-        zip(quarters, [0, 1, 0, 0, 0, 0, 0], strict=True)
+        zip(quarters, [0, 1, 0, 0, 0, 0], strict=True)
     )
     # Reference group: E1 14 Dec 2017 (2017/18-Q3), E10 21 Mar 2019 (2018/19-Q4).
     assert figures(evaluation, "reference_group") == dict(
-        zip(quarters, [1, 0, 0, 0, 0, 1, 0], strict=True)
+        zip(quarters, [1, 0, 0, 0, 0, 1], strict=True)
     )
     statuses = {
         v.status
@@ -293,12 +292,12 @@ def test_quarterly_evidence_counts(evaluation):
 
 
 def test_yearly_evidence_counts(evaluation):
-    # Financial years 2017/18, 2018/19, 2019/20 (April 2019, the contract's last month).
+    # Financial years 2017/18 and 2018/19 (the contract ends on 31 March 2019).
     # Regional workshop E7 (Sep 2018), peer judgement E8 (Nov 2018), local adaptation E9
     # (Jan 2019): all in 2018/19. No equality impact assessment.
-    years = ["2017/18", "2018/19", "2019/20"]
+    years = ["2017/18", "2018/19"]
     for rule_id in ("regional_workshops_attended", "peer_judgement", "local_adaptation"):
-        assert figures(evaluation, rule_id) == dict(zip(years, [0, 1, 0], strict=True)), rule_id
+        assert figures(evaluation, rule_id) == dict(zip(years, [0, 1], strict=True)), rule_id
     assert figures(evaluation, "equality_impact_assessments") == dict.fromkeys(years, 0)
 
 
