@@ -16,7 +16,8 @@ from specrules.results import Evaluation
 from specrules.spec import models
 from specrules.spec.compiler import Plan, compile_spec
 from specrules.spec.diagnose import diagnostics_from_validation
-from specrules.spec.yaml_source import SourceMap, load_yaml, read_spec_text
+from specrules.spec.extends import load_spec_yaml
+from specrules.spec.yaml_source import SourceMap, read_spec_text
 
 
 class Spec:
@@ -105,7 +106,7 @@ class Spec:
 
 def loads(text: str, file: str = "<string>") -> Spec:
     """Load a spec from YAML text; raise `SpecError` listing every problem found."""
-    raw, source = load_yaml(text, file)
+    raw, source = load_spec_yaml(text, file)
     if not isinstance(raw, dict):
         raise SpecError(
             [Diagnostic("S000", "a spec is a mapping of keys (title:, datasets:, …)", file, 1, 1)]

@@ -23,7 +23,8 @@ from specrules.errors import Diagnostic, SpecError
 from specrules.spec import models
 from specrules.spec.compiler import compile_spec
 from specrules.spec.diagnose import diagnostics_from_validation
-from specrules.spec.yaml_source import Position, SourceMap, load_yaml, read_spec_text
+from specrules.spec.extends import load_spec_yaml
+from specrules.spec.yaml_source import Position, SourceMap, read_spec_text
 
 RULE_SECTIONS = ("eligibility", "response_times", "kpis", "examples")
 TEXT_KEYS = {"title", "commissioner", "source_document", "section", "text", "name"}
@@ -59,7 +60,7 @@ class _Remapped(SourceMap):
     """A source map for a copy of the spec from which list items were removed."""
 
     def __init__(self, base: SourceMap, index_maps: dict[str, list[int]]):
-        super().__init__(base.file, base.text, base.values, base.keys)
+        super().__init__(base.file, base.text, base.values, base.keys, base.texts)
         self.index_maps = index_maps
 
     def _original(self, path: tuple[str | int, ...]) -> tuple[str | int, ...]:
@@ -90,7 +91,7 @@ def lint_file(path: str | Path) -> list[Diagnostic]:
 def lint_text(text: str, file: str = "<spec>") -> list[Diagnostic]:
     """Every problem in a spec's text. Never raises for bad input."""
     try:
-        raw, source = load_yaml(text, file)
+        raw, source = load_spec_yaml(text, file)
     except SpecError as exc:
         return exc.diagnostics
     if not isinstance(raw, dict):

@@ -152,7 +152,9 @@ def run_example(spec: Spec, index: int, example: models.Example) -> list[Check]:
     checks = []
     for rule_id, expected in example.expect.items():
         pos = spec.source.key_position(("examples", index, "expect", rule_id))
-        check = Check(file, example.name, rule_id, expected, "", False, pos.line, pos.column)
+        check = Check(
+            pos.file or file, example.name, rule_id, expected, "", False, pos.line, pos.column
+        )
         if evaluation is None:
             check.actual = "an error"
             check.details.append(f"the example could not be evaluated: {failure}")
@@ -229,7 +231,7 @@ def _row_location(
     if row is not None and 1 <= row <= len(example.data.get(dataset, [])):
         path = (*path, row - 1)
     pos = spec.source.position(path)
-    return f"{spec.source.file}:{pos.line}:{pos.column}"
+    return f"{pos.file or spec.source.file}:{pos.line}:{pos.column}"
 
 
 # ------------------------------------------------------------------ reporting

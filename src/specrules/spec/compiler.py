@@ -147,7 +147,9 @@ class _Compiler:
     ) -> None:
         pos = self.source.key_position(path) if key else self.source.position(path)
         self.problems.append(
-            Diagnostic(code, message, self.source.file, pos.line, pos.column, hint, severity)
+            Diagnostic(
+                code, message, pos.file or self.source.file, pos.line, pos.column, hint, severity
+            )
         )
 
     def expression(
@@ -168,7 +170,7 @@ class _Compiler:
                 Diagnostic(
                     "E101",
                     f"syntax: {exc.message}",
-                    self.source.file,
+                    self.source.file_at(path),
                     line,
                     col,
                     unit_hint(text, exc.offset) or exc.hint,
@@ -179,7 +181,7 @@ class _Compiler:
             start = exc.span[0]
             line, col = self.source.expression_position(path, start, text[start : exc.span[1]])
             self.problems.append(
-                Diagnostic(exc.code, exc.message, self.source.file, line, col, exc.hint)
+                Diagnostic(exc.code, exc.message, self.source.file_at(path), line, col, exc.hint)
             )
             return None
         divisor = zero_divisor(node)
@@ -631,7 +633,7 @@ class _Compiler:
                 Diagnostic(
                     "E102",
                     f"threshold: {exc.message}",
-                    self.source.file,
+                    self.source.file_at(path),
                     line,
                     col,
                     unit_hint(text, exc.offset)

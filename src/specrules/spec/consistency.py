@@ -45,14 +45,16 @@ class _Report:
     ) -> None:
         pos = self.source.key_position(path) if key else self.source.position(path)
         self.found.append(
-            Diagnostic(code, message, self.source.file, pos.line, pos.column, hint, severity)
+            Diagnostic(
+                code, message, pos.file or self.source.file, pos.line, pos.column, hint, severity
+            )
         )
 
     def at_offset(
         self, path: Path_, text: str, span: ir.Span, code: str, message: str, hint: str
     ) -> None:
         line, column = self.source.expression_position(path, span[0], text[span[0] : span[1]])
-        self.found.append(Diagnostic(code, message, self.source.file, line, column, hint))
+        self.found.append(Diagnostic(code, message, self.source.file_at(path), line, column, hint))
 
 
 def check(spec: models.Spec, rules: list[Any], datasets: dict[str, Any], source: SourceMap):

@@ -114,7 +114,14 @@ def diagnostics_from_validation(
             )
             pos = source.key_position((*parent, key))
             found.append(
-                Diagnostic("S001", f"unknown key `{key}`", source.file, pos.line, pos.column, hint)
+                Diagnostic(
+                    "S001",
+                    f"unknown key `{key}`",
+                    pos.file or source.file,
+                    pos.line,
+                    pos.column,
+                    hint,
+                )
             )
             continue
         if path in seen:
@@ -127,7 +134,7 @@ def diagnostics_from_validation(
                 Diagnostic(
                     "S002",
                     f"missing required key `{key}`",
-                    source.file,
+                    pos.file or source.file,
                     pos.line,
                     pos.column,
                     f"add `{key}:` here",
@@ -156,5 +163,7 @@ def diagnostics_from_validation(
         else:
             message = f"{where}: {error['msg']}"
             hint = None
-        found.append(Diagnostic("S003", message, source.file, pos.line, pos.column, hint))
+        found.append(
+            Diagnostic("S003", message, pos.file or source.file, pos.line, pos.column, hint)
+        )
     return found

@@ -46,6 +46,7 @@ class Position:
     end_line: int
     end_column: int
     style: str | None = None  # YAML scalar style: None (plain), "'", '"', "|", ">"
+    file: str | None = None  # the file the value came from, when not the spec itself (extends)
 
 
 @dataclass
@@ -56,6 +57,11 @@ class SourceMap:
     text: str
     values: dict[Path_, Position] = field(default_factory=dict)
     keys: dict[Path_, Position] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # other files' text (extends)
+
+    def file_at(self, path: Path_) -> str:
+        """The file the value at `path` came from (a spec it extends, or this one)."""
+        return self.position(path).file or self.file
 
     def position(self, path: Path_) -> Position:
         """The position of the value at `path`, or of its closest located ancestor."""
@@ -77,7 +83,7 @@ class SourceMap:
             quote = 1 if pos.style in ("'", '"') else 0
             return pos.line, pos.column + quote + offset
         # Block or folded scalars: find the offending text in the lines the scalar spans.
-        lines = self.text.splitlines()
+        lines = self.texts.get(pos.file or self.file, self.text).splitlines()
         if snippet:
             for number in range(pos.line - 1, min(pos.end_line, len(lines))):
                 found = lines[number].find(snippet)

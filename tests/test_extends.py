@@ -1,0 +1,247 @@
+"""`extends:` and `overrides:`: a local spec built on a base spec without copying it."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import specrules
+from specrules.authoring.lint import lint_file
+from specrules.errors import SpecError
+
+BASE = """\
+specrules: 1
+title: Base standard
+commissioner: NHS England
+source_document: A national standard
+contract: {start: 2024-04-01, end: 2025-03-31}
+consequences:
+  report: {text: Reported to the board}
+datasets:
+  referrals:
+    key: referral_id
+    date: received_on
+    fields:
+      referral_id: text
+      received_on: date
+      treated_on: date
+      site: text
+      private: boolean
+kpis:
+  - id: treated_within_2_weeks
+    title: Treated within 2 weeks
+    dataset: referrals
+    scoring: proportion
+    period: year
+    denominator: treated_on is not missing
+    numerator: days_between(received_on, treated_on) <= 14
+    denominator_exclusions: private
+    threshold: at least 60%
+    consequence: report
+    source: {section: "1.1", quote: "treated within 2 weeks"}
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    _write(tmp_path, "national/base.yaml", BASE)
+    return tmp_path
+
+
+def _referrals() -> pd.DataFrame:
+    # five referrals: waits 10, 20, 5 and 30 days, one private (excluded), one not yet treated
+    return pd.DataFrame(
+        {
+            "referral_id": ["R1", "R2", "R3", "R4", "R5", "R6"],
+            "received_on": pd.to_datetime(["2024-05-01"] * 6),
+            "treated_on": pd.to_datetime(
+                ["2024-05-11", "2024-05-21", "2024-05-06", "2024-05-31", "2024-05-02", None]
+            ),
+            "site": ["North", "North", "South", "South", "South", "North"],
+            "private": [False, False, False, False, True, False],
+        }
+    )
+
+
+def test_a_local_spec_adds_a_rule_and_a_stricter_threshold(folder: Path) -> None:
+    local = _write(
+        folder,
+        "local.yaml",
+        """\
+        extends: national/base.yaml
+        title: Local version
+        overrides:
+          treated_within_2_weeks:
+            threshold: at least 80%
+            breakdowns: [site]
+        kpis:
+          - id: referrals_received
+            title: Referrals received
+            dataset: referrals
+            scoring: count
+            monitoring_only: true
+            source: {section: local}
+        """,
+    )
+    spec = specrules.load(local)
+    assert spec.title == "Local version"
+    assert spec.rule_ids == ["treated_within_2_weeks", "referrals_received"]
+    verdicts = spec.evaluate({"referrals": _referrals()}).to_frame()
+    whole = verdicts[(verdicts.rule_id == "treated_within_2_weeks") & verdicts.group.isna()]
+    # treated, not private: R1 (10 days), R2 (20), R3 (5), R4 (30) -> 2 of 4 within 14 days
+    assert (whole.numerator.item(), whole.denominator.item()) == (2, 4)
+    assert whole.status.item() == "not met"  # 50% < the local 80%
+    north = verdicts[
+        (verdicts.rule_id == "treated_within_2_weeks") & (verdicts.group == "site=North")
+    ]
+    assert (north.numerator.item(), north.denominator.item()) == (1, 2)  # R1 yes, R2 no
+
+
+def test_the_base_unchanged_gives_its_own_figures(folder: Path) -> None:
+    spec = specrules.load(folder / "national/base.yaml")
+    verdicts = spec.evaluate({"referrals": _referrals()}).to_frame()
+    assert verdicts.status.tolist() == ["not met"]  # 2 of 4 = 50% < 60%
+
+
+def test_a_local_exclusion_replaces_the_condition(folder: Path) -> None:
+    local = _write(
+        folder,
+        "local.yaml",
+        """\
+        extends: national/base.yaml
+        overrides:
+          treated_within_2_weeks:
+            denominator_exclusions: private or site = "South"
+        """,
+    )
+    verdicts = specrules.load(local).evaluate({"referrals": _referrals()}).to_frame()
+    # left: R1 (10 days, yes) and R2 (20 days, no) -> 1 of 2
+    assert (verdicts.numerator.item(), verdicts.denominator.item()) == (1, 2)
+
+
+def test_add_to_a_list_keeps_the_base_items(folder: Path) -> None:
+    _write(
+        folder,
+        "national/base_with_breakdown.yaml",
+        BASE.replace(
+            "    threshold: at least 60%\n", "    threshold: at least 60%\n    breakdowns: [site]\n"
+        ),
+    )
+    local = _write(
+        folder,
+        "local.yaml",
+        """\
+        extends: national/base_with_breakdown.yaml
+        overrides:
+          treated_within_2_weeks:
+            breakdowns: {add: [private]}
+        """,
+    )
+    spec = specrules.load(local)
+    assert spec.model.kpis[0].breakdowns == ["site", "private"]
+
+
+def test_a_mistake_in_an_override_points_at_the_local_file(folder: Path) -> None:
+    local = _write(
+        folder,
+        "local.yaml",
+        """\
+        extends: national/base.yaml
+        overrides:
+          treated_within_2_weeks:
+            threshhold: at least 80%
+        """,
+    )
+    found = lint_file(local)
+    assert [(d.code, Path(d.file).name, d.line, d.column) for d in found] == [
+        ("S001", "local.yaml", 4, 5)
+    ]
+    assert "threshold" in (found[0].hint or "")
+
+
+def test_a_mistake_in_the_base_points_at_the_base_file(folder: Path) -> None:
+    _write(folder, "national/broken.yaml", BASE.replace("days_between", "dayz_between"))
+    local = _write(folder, "local.yaml", "extends: national/broken.yaml\ntitle: Local\n")
+    found = [d for d in lint_file(local) if d.severity == "error"]
+    assert [(Path(d.file).name, d.line) for d in found] == [("broken.yaml", 25)]
+    # column: `    numerator: ` is 15 characters, the name starts at 16
+    assert found[0].column == 16
+
+
+def test_an_unknown_rule_in_overrides_suggests_the_id(folder: Path) -> None:
+    local = _write(
+        folder,
+        "local.yaml",
+        "extends: national/base.yaml\noverrides:\n  treated_within_2_week: {threshold: at least 1%}\n",
+    )
+    with pytest.raises(SpecError) as caught:
+        specrules.load(local)
+    (d,) = caught.value.diagnostics
+    assert (d.code, d.line, d.column) == ("X006", 3, 3)
+    assert "treated_within_2_weeks" in (d.hint or "")
+
+
+def test_a_rule_id_already_in_the_base_is_refused(folder: Path) -> None:
+    local = _write(
+        folder,
+        "local.yaml",
+        """\
+        extends: national/base.yaml
+        kpis:
+          - id: treated_within_2_weeks
+            title: copied
+            dataset: referrals
+            scoring: count
+            monitoring_only: true
+            source: {section: x}
+        """,
+    )
+    with pytest.raises(SpecError) as caught:
+        specrules.load(local)
+    (d,) = caught.value.diagnostics
+    assert (d.code, d.line) == ("X004", 3)
+    assert "overrides" in (d.hint or "")
+
+
+@pytest.mark.parametrize(
+    "target, code",
+    [
+        ("/etc/passwd", "X001"),
+        ("../outside.yaml", "X001"),
+        ("national/missing.yaml", "X002"),
+        ("local.yaml", "X003"),  # itself
+    ],
+)
+def test_extends_is_confined_to_the_spec_folder(folder: Path, target: str, code: str) -> None:
+    _write(folder.parent, "outside.yaml", BASE)
+    local = _write(folder, "local.yaml", f"extends: {target}\n")
+    with pytest.raises(SpecError) as caught:
+        specrules.load(local)
+    (d,) = caught.value.diagnostics
+    assert (d.code, Path(d.file).name, d.line, d.column) == (code, "local.yaml", 1, 10)
+
+
+def test_a_link_out_of_the_folder_is_refused(folder: Path) -> None:
+    outside = _write(folder.parent, "outside.yaml", BASE)
+    (folder / "link.yaml").symlink_to(outside)
+    local = _write(folder, "local.yaml", "extends: link.yaml\n")
+    with pytest.raises(SpecError) as caught:
+        specrules.load(local)
+    assert caught.value.diagnostics[0].code == "X001"
+
+
+def test_overrides_without_extends_is_an_error(folder: Path) -> None:
+    local = _write(folder, "local.yaml", BASE + "overrides: {}\n")
+    with pytest.raises(SpecError) as caught:
+        specrules.load(local)
+    assert caught.value.diagnostics[0].code == "X005"
