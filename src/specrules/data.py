@@ -290,6 +290,19 @@ def _coerce(
     return values
 
 
+def missing_columns(ds: models.Dataset, absent: list[str], found: list[str]) -> str:
+    """Why a file without some of the declared columns cannot be read: the columns missing
+    (with the likeliest misspelling found), every column expected and what the dataset is
+    (a national spec's description names the national data set the columns come from)."""
+    hints = [did_you_mean(f, found) for f in absent]
+    detail = "; ".join(
+        f"`{f}`" + (f" ({h})" if h else "") for f, h in zip(absent, hints, strict=True)
+    )
+    expected = ", ".join(ds.fields)
+    about = f" — {ds.description.strip()}" if ds.description else ""
+    return f"missing column(s): {detail}; the spec expects the columns {expected}{about}"
+
+
 def _prepare(
     name: str, ds: models.Dataset, raw: pd.DataFrame, issues: list[DataIssue]
 ) -> tuple[pd.DataFrame | None, pd.DataFrame, DatasetAccount, str | None]:
@@ -299,11 +312,7 @@ def _prepare(
     columns = {str(c).strip(): c for c in raw.columns}
     absent = [f for f in ds.fields if f not in columns]
     if absent:
-        hints = [did_you_mean(f, columns) for f in absent]
-        detail = "; ".join(
-            f"`{f}`" + (f" ({h})" if h else "") for f, h in zip(absent, hints, strict=True)
-        )
-        why = f"missing column(s): {detail}"
+        why = missing_columns(ds, absent, list(columns))
         issues.append(issue(name, why, severity="error"))
         rejected = raw.assign(**{ROW: rows, "__reason__": why})
         account.rejected[why] = len(raw)

@@ -23,7 +23,14 @@ from typing import Protocol
 import pandas as pd
 from sqlglot import exp
 
-from specrules.data import _FALSE, _MISSING_MARKERS, _TRUE, DatasetAccount, issue
+from specrules.data import (
+    _FALSE,
+    _MISSING_MARKERS,
+    _TRUE,
+    DatasetAccount,
+    issue,
+    missing_columns,
+)
 from specrules.engine.sql_backend import fill, sql_type, statement
 from specrules.errors import DataError
 from specrules.spec.compiler import Plan, _field_type
@@ -279,7 +286,7 @@ class FileData:
         absent = [f for f in ds.fields if f not in native]
         if absent:
             account.read = sql.one(f"SELECT count(*) FROM {_q(raw)}")[0]
-            why = "missing column(s): " + "; ".join(f"`{f}`" for f in absent)
+            why = missing_columns(ds, absent, list(native))
             notes.append(issue(name, why, severity="error"))
             account.rejected[why] = account.read
             self.missing[name] = why
