@@ -17,6 +17,7 @@ from specrules.authoring.new import new_spec
 from specrules.authoring.schema import schema_text, spec_schema
 from specrules.authoring.spec_tests import run_spec
 from specrules.cli import main
+from specrules.spec.extends import load_spec_yaml
 
 ROOT = Path(__file__).parents[1]
 COMMITTED = ROOT / "docs" / "spec.schema.json"
@@ -69,12 +70,18 @@ def _plain(value: Any) -> Any:
 
 @pytest.mark.parametrize(
     "path",
-    [ROOT / "docs" / "examples" / "wigan_lot3.yaml", *sorted((ROOT / "specs").glob("*.yaml"))],
+    [
+        ROOT / "docs" / "examples" / "wigan_lot3.yaml",
+        *sorted((ROOT / "specs").glob("*.yaml")),
+        *sorted((ROOT / "specs" / "national").glob("*.yaml")),
+    ],
     ids=lambda p: p.name,
 )
 def test_valid_specs_pass_the_schema(path: Path) -> None:
     validator = jsonschema.Draft202012Validator(spec_schema())
     data = _plain(yaml.safe_load(path.read_text(encoding="utf-8")))
+    if "extends" in data:  # a part of a spec: checked merged with its base (test_extends.py)
+        data = _plain(load_spec_yaml(path.read_text(encoding="utf-8"), str(path))[0])
     assert [e.message for e in validator.iter_errors(data)] == []
 
 

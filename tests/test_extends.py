@@ -245,3 +245,34 @@ def test_overrides_without_extends_is_an_error(folder: Path) -> None:
     with pytest.raises(SpecError) as caught:
         specrules.load(local)
     assert caught.value.diagnostics[0].code == "X005"
+
+
+# ------------------------------------------------------------------ the shipped example
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_the_example_icb_spec_builds_on_the_national_one(engine: str) -> None:
+    spec = specrules.load(ROOT / "specs" / "example_icb_cancer.yaml")
+    data = ROOT / "tests" / "fixtures" / "example_icb_cancer"  # the national fixture + a flag
+    found = {
+        v.rule_id: v for v in spec.evaluate(str(data), period="2024-04", engine=engine).verdicts
+    }
+    # faster diagnosis in April 2024: 3 of 4 (see test_national), judged against the local 80%
+    fds = found["faster_diagnosis_28_days"]
+    assert (fds.status, fds.numerator, fds.denominator, fds.threshold) == ("not met", 3, 4, "80%")
+    # 62 days in April: T3 (94 days, late) and T6 (61); T7 is now excluded as a tertiary
+    # referral in -> 1 of 2; by provider: RXX has T3 (0/1), RYY has T6 (1/1)
+    rtt = found["referral_to_treatment_62_days"]
+    assert (rtt.numerator, rtt.denominator, rtt.exclusions) == (1, 2, {"tertiary_referral_in": 1})
+    assert [(g.group, g.numerator, g.denominator) for g in rtt.groups] == [
+        ({"organisation_code_provider": "RXX"}, 0, 1),
+        ({"organisation_code_provider": "RYY"}, 1, 1),
+    ]
+    # the local rule: first definitive treatments started in April: T3, T5, T6, T7
+    assert found["first_treatments_started"].value == 4
+    # the national rules the local spec did not touch are as they were
+    assert (
+        found["decision_to_treat_31_days"].numerator,
+        found["decision_to_treat_31_days"].denominator,
+    ) == (4, 5)

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "specrules.authoring.commands",
     "specrules.synth_cli",
     "specrules.sql_cli",
+    "specrules.standards",
 )
 
 

@@ -1,0 +1,137 @@
+"""`specrules list-standards`: the national standards that ship with specrules, and sources.
+
+The library is the folder `specs/national` of this repository (or any folder given with
+`--folder`): one spec per national operational standard. Each spec is read as YAML only (no
+pandas, no engine), so the list comes up at once; `specrules validate` checks them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specrules.errors import SpecError
+
+LIBRARY = Path(__file__).resolve().parents[2] / "specs" / "national"
+RULE_SECTIONS = ("eligibility", "response_times", "kpis")
+
+
+@dataclass
+class RuleEntry:
+    id: str
+    title: str
+    threshold: str  # as written: `at least 85%`, a dated schedule, or `monitoring`
+    source: str  # the source's section, and its quote when given
+
+
+@dataclass
+class Standard:
+    name: str  # the file's stem: `specrules evaluate specs/national/<name>.yaml`
+    path: str
+    title: str
+    source_document: str
+    datasets: dict[str, str] = field(default_factory=dict)  # name -> description
+    rules: list[RuleEntry] = field(default_factory=list)
+
+
+def list_standards(folder: str | Path = LIBRARY) -> list[Standard]:
+    """Every spec in `folder`, in name order, with its rules' thresholds and sources."""
+    from specrules.spec.extends import load_spec_yaml
+    from specrules.spec.yaml_source import read_spec_text
+
+    found = []
+    for path in sorted(Path(folder).glob("*.yaml")):
+        raw, _ = load_spec_yaml(read_spec_text(path), str(path))
+        if not isinstance(raw, dict):
+            continue
+        standard = Standard(
+            name=path.stem,
+            path=str(path),
+            title=str(raw.get("title", "")),
+            source_document=_words(raw.get("source_document", "")),
+            datasets={
+                str(name): _words((ds or {}).get("description", ""))
+                for name, ds in (raw.get("datasets") or {}).items()
+            },
+        )
+        for section in RULE_SECTIONS:
+            for rule in raw.get(section) or []:
+                standard.rules.append(_rule(rule))
+        found.append(standard)
+    return found
+
+
+def _rule(rule: dict[str, Any]) -> RuleEntry:
+    source = rule.get("source") or {}
+    text = _words(source.get("section", ""))
+    if source.get("quote"):
+        text += f": {_words(source['quote'])}"
+    return RuleEntry(str(rule.get("id")), str(rule.get("title", "")), _threshold(rule), text)
+
+
+def _threshold(rule: dict[str, Any]) -> str:
+    value = rule.get("threshold", rule.get("target"))
+    if isinstance(value, list):  # values in force from dates
+        value = "; ".join(
+            f"{item.get('value')} from {item.get('from')}"
+            for item in value
+            if isinstance(item, dict)
+        )
+    if rule.get("monitoring_only") or value is None:
+        return f"monitoring ({value})" if value is not None else "monitoring"
+    return str(value)
+
+
+def _words(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
+def _print_text(standards: list[Standard]) -> None:
+    for standard in standards:
+        print(f"{standard.name}: {standard.title}")
+        print(f"  spec: {standard.path}")
+        for name, description in standard.datasets.items():
+            print(f"  data: {name}.csv — {description}")
+        for rule in standard.rules:
+            print(f"  - {rule.id} [{rule.threshold}] {rule.title}")
+            print(f"      source: {rule.source}")
+        print(f"  sources: {standard.source_document}")
+        print()
+
+
+def _cmd_list_standards(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"error: no folder of standards at {folder}; pass --folder DIR", file=sys.stderr)
+        return 2
+    try:
+        standards = list_standards(folder)
+    except SpecError as exc:
+        for diagnostic in exc.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps([asdict(s) for s in standards], indent=2, ensure_ascii=False))
+    else:
+        _print_text(standards)
+        print(f"{len(standards)} standard(s) in {folder}", file=sys.stderr)
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add `specrules list-standards` to the command line."""
+    parser = commands.add_parser(
+        "list-standards",
+        help="list the national standards that ship with specrules, with their sources",
+        description="List the specs in the library of national operational standards: each "
+        "standard's rules, thresholds, data sets and published sources.",
+    )
+    parser.add_argument(
+        "--folder", default=str(LIBRARY), metavar="DIR", help="the library (default: %(default)s)"
+    )
+    parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.set_defaults(run=_cmd_list_standards)
