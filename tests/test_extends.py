@@ -182,7 +182,9 @@ def test_an_unknown_rule_in_overrides_suggests_the_id(folder: Path) -> None:
     local = _write(
         folder,
         "local.yaml",
-        "extends: national/base.yaml\noverrides:\n  treated_within_2_week: {threshold: at least 1%}\n",
+        "extends: national/base.yaml\n"
+        "overrides:\n"
+        "  treated_within_2_week: {threshold: at least 1%}\n",
     )
     with pytest.raises(SpecError) as caught:
         specrules.load(local)
