@@ -1,8 +1,9 @@
 """The `specrules` command line.
 
 Exit codes: 0 success (for `evaluate`, whether or not rules are breached unless
-`--fail-on-breach`); 1 a spec is invalid, or a breach with `--fail-on-breach`; 2 bad usage or
-unreadable input data. A user's mistake never prints a traceback.
+`--fail-on-breach`); 1 a spec is invalid, or a breach with `--fail-on-breach`; 2 bad usage, a
+spec file that cannot be read at all (missing, a folder, a device) or unreadable input data.
+A user's mistake never prints a traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 
 from specrules import __version__
 from specrules.authoring.lint import lint_file
-from specrules.errors import DataError, Diagnostic, PeriodError, SpecError
+from specrules.errors import DataError, Diagnostic, PeriodError, SpecError, exit_code
 from specrules.progress import terminal_progress
 from specrules.report.cli import add_output_options
 
@@ -66,6 +67,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{len(warnings)} warning(s)",
             file=sys.stderr,
         )
+    if exit_code(found) == EXIT_USAGE:
+        return EXIT_USAGE  # a file that could not be read at all: not a spec, invalid or not
     if errors or (args.strict and warnings):
         return EXIT_INVALID
     return EXIT_OK
@@ -79,8 +82,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         spec = load(args.spec)
     except SpecError as exc:
-        _print_diagnostics(exc.diagnostics, "text")
-        return EXIT_INVALID
+        for diagnostic in exc.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return exc.exit_code
     as_of = None
     if args.as_of:
         try:
@@ -138,8 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--data",
         required=True,
-        nargs="+",
-        help="a folder of <dataset>.csv/.parquet files, or the files",
+        action="append",  # one path each, so `--data DIR SPEC` leaves SPEC alone
+        metavar="PATH",
+        help="a folder of <dataset>.csv/.parquet files, or one file (repeat --data for more)",
     )
     evaluate.add_argument(
         "--period", default=None, help="2019/20, 2019/20-Q3, 2020-01, contract or all (default all)"

@@ -28,7 +28,7 @@ class Diagnostic:
     severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         text = f"{where}: {self.severity}: {self.code} {self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
@@ -42,6 +42,19 @@ class SpecificationError(Exception):
     """Base class of the errors specrules raises for bad input."""
 
 
+# The code of a spec file that could not be read at all (missing, a folder, a device).
+UNREADABLE_FILE = "F001"
+
+
+def exit_code(diagnostics: Iterable[Diagnostic]) -> int:
+    """The command-line exit code these problems call for: 2 (usage) when a file could not
+    be read at all, 1 (invalid) for any other error, 0 when there are only warnings."""
+    found = list(diagnostics)
+    if any(d.code == UNREADABLE_FILE for d in found):
+        return 2
+    return 1 if any(d.severity == "error" for d in found) else 0
+
+
 class SpecError(SpecificationError):
     """A spec file (or an expression in it) is wrong. Carries every problem found."""
 
@@ -52,6 +65,11 @@ class SpecError(SpecificationError):
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def exit_code(self) -> int:
+        """2 when the spec file could not be read at all, else 1 (an invalid spec)."""
+        return max(exit_code(self.diagnostics), 1)
 
 
 class DataError(SpecificationError):

@@ -123,7 +123,10 @@ def parse_period(label: str, contract: Contract) -> Period:
         period = periods_within(year, "quarter", contract)[int(match.group(3)) - 1]
     elif match := _MONTH.match(text):
         if not 1 <= int(match.group(2)) <= 12:
-            raise PeriodError(f"`{label}`: there is no month {match.group(2)}")
+            first = int(match.group(1))
+            year = _year_label(first, (month, dom))
+            instead = f"write {year} for the year from {first}, or {first}-MM for a month"
+            raise PeriodError(f"`{label}`: there is no month {match.group(2)}; {instead}")
         period = period_containing(
             dt.date(int(match.group(1)), int(match.group(2)), 1), "month", contract
         )
@@ -131,6 +134,17 @@ def parse_period(label: str, contract: Contract) -> Period:
         first = int(match.group(1))
         if match.group(2) and int(match.group(2)) != (first + 1) % 100:
             raise PeriodError(f"`{label}` is not a year: write {first}/{(first + 1) % 100:02d}")
+        if not match.group(2) and (month, dom) != (1, 1):
+            # The contract's years straddle two calendar years: `2024` would be a guess.
+            this, before = (
+                year_containing(dt.date(y, month, dom), contract) for y in (first, first - 1)
+            )
+            raise PeriodError(
+                f"`{label}` is ambiguous: this contract's years start on "
+                f"{this.start.day} {this.start:%B}; "
+                f"write {this.label} ({this.start} to {this.end}) or {before.label} "
+                f"({before.start} to {before.end})"
+            )
         period = year_containing(dt.date(first, month, dom), contract)
     if period is None:
         raise PeriodError(

@@ -40,7 +40,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     except SpecError as exc:
         for d in exc.diagnostics:
             print(d, file=sys.stderr)
-        return EXIT_INVALID
+        return exc.exit_code
     except OSError as exc:
         print(f"error: cannot read {args.spec}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE

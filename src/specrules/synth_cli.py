@@ -34,7 +34,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     except SpecError as exc:
         for diagnostic in exc.diagnostics:
             print(diagnostic, file=sys.stderr)
-        return 1
+        return exc.exit_code
     began = time.perf_counter()
     try:
         frames = synthesize(spec, args.rows, args.seed, args.breach_rate)

@@ -11,9 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from specrules.errors import Diagnostic, SpecError
+from specrules.errors import Diagnostic, SpecError, exit_code
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+SCHEMA_FILE = "spec.schema.json"  # where `new` points editors, beside the new spec
 
 
 def _print_problems(diagnostics: list[Diagnostic]) -> None:
@@ -48,8 +49,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
         spec = load(args.spec)
     except SpecError as exc:
         _print_problems(exc.diagnostics)
-        print("the spec is invalid: run `specrules validate` for every problem", file=sys.stderr)
-        return EXIT_INVALID
+        if exc.exit_code == EXIT_INVALID:
+            print(
+                "the spec is invalid: run `specrules validate` for every problem", file=sys.stderr
+            )
+        return exc.exit_code
     return _write(explain(spec, args.format), args.output)
 
 
@@ -65,6 +69,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"error: cannot write {args.junit_xml}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
+    if any(exit_code(r.errors) == EXIT_USAGE for r in results):
+        return EXIT_USAGE  # a spec file that could not be read at all
     return EXIT_OK if all(r.ok for r in results) else EXIT_INVALID
 
 
@@ -77,9 +83,32 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ new
 def cmd_new(args: argparse.Namespace) -> int:
+    """Write the new spec, and the JSON Schema its first line names beside it, so an editor
+    finds it (a `--schema` given by hand is the author's to provide: only checked)."""
     from specrules.authoring.new import new_spec
+    from specrules.authoring.schema import schema_text
 
-    return _write(new_spec(title=args.title, schema=args.schema), args.output, args.force)
+    schema = args.schema or SCHEMA_FILE
+    status = _write(new_spec(title=args.title, schema=schema), args.output, args.force)
+    if status != EXIT_OK or "://" in schema:
+        return status
+    if args.output in (None, "-"):
+        print(
+            f"note: the spec names {schema} as its JSON Schema; write it beside the spec with "
+            f"`specrules schema --output {schema}`",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    beside = Path(args.output).parent / schema
+    if beside.exists():
+        return EXIT_OK  # kept: refresh it with `specrules schema --output`
+    if args.schema is None:
+        return _write(schema_text(), str(beside))
+    print(
+        f"note: {beside} does not exist; write it with `specrules schema --output {beside}`",
+        file=sys.stderr,
+    )
+    return EXIT_OK
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -112,8 +141,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     new.add_argument("--title", default=None, help="the spec's title")
     new.add_argument(
         "--schema",
-        default="spec.schema.json",
-        help="where editors find the JSON Schema (written by `specrules schema`)",
+        default=None,
+        metavar="PATH",
+        help="where editors find the JSON Schema, relative to the spec (default: "
+        "spec.schema.json, written beside --output unless one is there)",
     )
     new.add_argument("--force", action="store_true", help="replace an existing --output file")
     new.set_defaults(run=cmd_new)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from specrules.dsl import ir
 from specrules.dsl.functions import FUNCTIONS, SignatureError
+from specrules.dsl.printer import to_text
 from specrules.dsl.types import (
     BOOLEAN,
     DATE,
@@ -27,12 +28,28 @@ from specrules.errors import did_you_mean
 
 
 class TypeCheckError(Exception):
-    def __init__(self, message: str, span: ir.Span, hint: str | None = None, code: str = "E201"):
+    def __init__(
+        self,
+        message: str,
+        span: ir.Span,
+        hint: str | None = None,
+        code: str = "E201",
+        field: tuple[str, str] | None = None,
+    ):
         self.message = message
         self.span = span
         self.hint = hint
         self.code = code
+        self.field = field  # (dataset, name) of an unknown field, so callers can tell which
         super().__init__(message)
+
+
+# Words people write for "no value", and functions they reach for to test it.
+_NULL_WORDS = {"null", "none", "nil", "na", "nan", "empty", "missing", "blank"}
+_NULL_TESTS = {"isnull", "is_null", "isna", "isnan", "isnone", "is_none", "isempty", "is_empty"}
+_NULL_TESTS |= {"ismissing", "is_missing", "isblank", "is_blank"}
+_NOT_NULL_TESTS = {"notnull", "not_null", "isnotnull", "is_not_null", "notna", "nonnull"}
+_NOT_NULL_TESTS |= {"is_not_missing", "isnotmissing", "exists", "has_value", "hasvalue"}
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,7 @@ class _Checker:
                 did_you_mean(name, choices)
                 or f"declare it under datasets.{scope}.fields, or as a derived field",
                 code="E202",
+                field=(scope, name),
             )
         if len(parts) == 2:
             first, name = parts
@@ -132,6 +150,7 @@ class _Checker:
                         node.span,
                         did_you_mean(name, target.fields),
                         code="E202",
+                        field=(target.name, name),
                     )
                 return _typed(
                     node, target.fields[name], dataset=target.name, column=name, via_link=first
@@ -198,7 +217,9 @@ class _Checker:
             raise TypeCheckError(
                 f"unknown function `{node.name}`",
                 node.span,
-                did_you_mean(node.name, FUNCTIONS) or "see the function reference in docs/",
+                _missing_test_hint(node)
+                or did_you_mean(node.name, FUNCTIONS)
+                or "see the function reference in docs/",
                 code="E204",
             )
         if function.kind == "row" and (node.distinct or node.where is not None):
@@ -338,7 +359,7 @@ class _Checker:
             operand = self.expect(self.visit(node.operand, scope), "boolean", "what follows not")
             return _typed(node, BOOLEAN, operand=operand)
         if isinstance(node, ir.Compare):
-            left, right = self.visit(node.left, scope), self.visit(node.right, scope)
+            left, right = self.compare_sides(node, scope)
             self.compare_types(left, right, node.span)
             if node.op not in ("=", "!=") and left.type.kind in ("boolean", "list"):
                 raise TypeCheckError(f"`{node.op}` cannot order {left.type} values", node.span)
@@ -383,6 +404,38 @@ class _Checker:
         if isinstance(node, ir.Arithmetic):
             return self.arithmetic(node, scope)
         raise TypeCheckError(f"unexpected {type(node).__name__}", node.span)
+
+    def compare_sides(self, node: ir.Compare, scope: str | None) -> tuple[ir.Node, ir.Node]:
+        """Both sides of a comparison; an unknown bare name beside text is most likely text
+        left unquoted (`gp_icb = QVV`), and `x != null` a test for a missing value."""
+        sides: list[ir.Node | None] = [None, None]
+        for index, side in enumerate((node.left, node.right)):
+            try:
+                sides[index] = self.visit(side, scope)
+            except TypeCheckError as exc:
+                if exc.code != "E202" or not isinstance(side, ir.Reference):
+                    raise
+                other = node.right if index == 0 else node.left
+                name = side.text
+                if name.lower() in _NULL_WORDS and node.op in ("=", "!="):
+                    test = "is missing" if node.op == "=" else "is not missing"
+                    exc.hint = f"to test for no value write `{to_text(other)} {test}`"
+                    raise
+                try:
+                    other_type = self.visit(other, scope).type
+                except TypeCheckError:
+                    raise exc from None
+                if other_type is not None and other_type.kind == "text":
+                    quoted = f'"{name}"'
+                    exc.hint = (
+                        f"{exc.hint} (text is written in quotes: {quoted})"
+                        if exc.hint and exc.hint.startswith("did you mean")
+                        else f"text is written in quotes: write {quoted}"
+                    )
+                raise
+        left, right = sides
+        assert left is not None and right is not None
+        return left, right
 
     def literal_type(self, node: ir.Node) -> ir.Node | None:
         if isinstance(node, ir.Number | ir.Percent | ir.Money):
@@ -431,6 +484,16 @@ class _Checker:
                 hint = "add a duration with a unit, for instance received_on + 14 days"
             raise TypeCheckError(f"cannot {op} {lt} and {rt}", node.span, hint)
         return _typed(node, result, left=left, right=right)
+
+
+def _missing_test_hint(node: ir.Call) -> str | None:
+    """`isnull(x)` and its cousins: the language says `x is missing`."""
+    name = node.name.lower()
+    if name not in _NULL_TESTS | _NOT_NULL_TESTS:
+        return None
+    value = to_text(node.args[0]) if len(node.args) == 1 else "x"
+    test = "is missing" if name in _NULL_TESTS else "is not missing"
+    return f"write `{value} {test}`: the language tests for a missing value with `is missing`"
 
 
 def zero_divisor(node: ir.Node) -> ir.Node | None:

@@ -130,6 +130,7 @@ def write_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec | 
                 path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
             except OSError as exc:
                 raise ReportError(f"cannot write {path}: {exc}") from None
+            print(f"wrote {output}", file=sys.stderr)  # as every command that writes a file
         else:
             try:
                 print(text.rstrip("\n"))

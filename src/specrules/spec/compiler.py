@@ -5,6 +5,7 @@ All problems are collected, located in the YAML file, and raised together as one
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -134,6 +135,9 @@ class _Compiler:
         self.source = source
         self.problems: list[Diagnostic] = []
         self.names: RuleNames | None = None  # what the rule being compiled may name
+        # Derived fields whose expression failed, as (dataset, name): a use of one elsewhere
+        # is not a second mistake ("unknown field"), so it is not reported again.
+        self.broken: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ reporting
     def problem(
@@ -178,6 +182,8 @@ class _Compiler:
             )
             return None
         except TypeCheckError as exc:
+            if exc.field in self.broken:
+                return None  # follows from the derived field's own error, reported there
             start = exc.span[0]
             line, col = self.source.expression_position(path, start, text[start : exc.span[1]])
             self.problems.append(
@@ -280,6 +286,8 @@ class _Compiler:
                 if node is not None:
                     schemas[name].fields[derived_name] = node.type
                     out.derived.append((derived_name, node))
+                else:
+                    self.broken.add((name, derived_name))
             if ds.date is not None:
                 out.date = self.expression(
                     ("datasets", name, "date"), ds.date, name, ("date", "datetime"), "`date`"
@@ -673,7 +681,7 @@ class _Compiler:
                     path,
                     "E301",
                     f"a proportion's threshold is a percentage: `{text}`",
-                    f"write `{text.strip()}%` or express it as a count KPI",
+                    f"write `{_as_percentages(text, amounts)}` or express it as a count KPI",
                 )
                 return None
             if kind == "kpi" and rule.scoring == "count" and isinstance(amount, ir.Percent):
@@ -732,6 +740,21 @@ def _any_of(nodes: list[ir.Node]) -> ir.Node:
     for node in nodes[1:]:
         joined = ir.Or(joined, node, type=BOOLEAN, span=joined.span)
     return joined
+
+
+def _as_percentages(text: str, amounts: list[ir.Node]) -> str:
+    """`at least 0.5` → `at least 50%` (a fraction of the whole), `at least 80` → `at least
+    80%`: each number of the threshold written as the percentage it most likely means."""
+    fractions = all(isinstance(a, ir.Number) and 0 < a.value < 1 for a in amounts)
+
+    def percent(match: re.Match[str]) -> str:
+        value = float(match.group(0)) * (100 if fractions else 1)
+        return f"{value:g}%"
+
+    return _NUMBER.sub(percent, text.strip())
+
+
+_NUMBER = re.compile(r"(?<![\d.-])\d+(?:\.\d+)?(?![\d%-])")
 
 
 def _amount(node: ir.Node) -> float | None:

@@ -70,6 +70,18 @@ def _model_at(root: type[BaseModel], raw: Any, path: tuple[str | int, ...]) -> t
     return model
 
 
+# Keys that mean the same as a key of another kind of rule: a KPI has a `threshold`, a
+# response time and an eligibility rule a `target`.
+_SAME_MEANING = {"target": "threshold", "threshold": "target", "targets": "threshold"}
+
+
+def _same_meaning(key: str, model: type[BaseModel]) -> str | None:
+    instead = _SAME_MEANING.get(key)
+    if instead is None or instead not in model.model_fields:
+        return None
+    return f"did you mean `{instead}`? (`{key}` is what other kinds of rule call it)"
+
+
 def _literal_choices(error: dict[str, Any]) -> list[str]:
     expected = str(error.get("ctx", {}).get("expected", ""))
     return [part.strip().strip("'") for part in expected.replace(" or ", ",").split(",") if part]
@@ -109,8 +121,10 @@ def diagnostics_from_validation(
             parent = path if path and path[-1] == key else path
             parent = parent[:-1] if parent and parent[-1] == key else parent
             model = _model_at(root, raw, parent)
-            hint = did_you_mean(str(key), model.model_fields) or (
-                "allowed keys here: " + ", ".join(model.model_fields)
+            hint = (
+                _same_meaning(str(key), model)
+                or did_you_mean(str(key), model.model_fields)
+                or ("allowed keys here: " + ", ".join(model.model_fields))
             )
             pos = source.key_position((*parent, key))
             found.append(

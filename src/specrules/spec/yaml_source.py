@@ -28,15 +28,12 @@ from typing import Any
 
 import yaml
 
-from specrules.errors import Diagnostic, SpecError
+from specrules.errors import UNREADABLE_FILE, Diagnostic, SpecError
 
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 40
 
 Path_ = tuple[str | int, ...]
-
-# A spec file that cannot be read at all (missing, a folder, a device): a usage error.
-UNREADABLE = "F001"
 
 
 @dataclass(frozen=True)
@@ -453,4 +450,4 @@ def read_spec_text(path: str | Path) -> str:
 
 
 def _unreadable(path: Path, why: str) -> SpecError:
-    return SpecError([Diagnostic(UNREADABLE, why, str(path), 0, 0)])
+    return SpecError([Diagnostic(UNREADABLE_FILE, why, str(path), 0, 0)])
