@@ -171,6 +171,9 @@ def diagnostics_from_validation(
         elif kind == "value_error":
             message = f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
             hint = None
+        elif kind == "greater_than_equal":
+            message = f"{where}: `{value}` is below {error.get('ctx', {}).get('ge')}"
+            hint = "lines count from 1" if path and path[-1] == "line" else None
         elif kind == "finite_number":
             message = f"{where}: not a finite number (too large, or .inf or .nan)"
             hint = "write an ordinary number, for instance 510000"
