@@ -123,8 +123,8 @@ def write_output(evaluation: Evaluation, args: argparse.Namespace, spec: Spec | 
         text = render_output(evaluation, args, spec)
         output = getattr(args, "output", None)
         if args.format == "xlsx":
-            pass  # written by render_output
-        elif output:
+            print(f"wrote {output}", file=sys.stderr)  # written by render_output
+        elif output and output != "-":  # `-` is stdout, as for every command
             path = Path(output)
             try:
                 path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
