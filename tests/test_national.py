@@ -50,6 +50,8 @@ def test_the_library_has_the_standards() -> None:
         "cyp_eating_disorders",
         "early_intervention_psychosis",
         "talking_therapies",
+        "rtt_incomplete",
+        "diagnostics_dm01",
     }
 
 
@@ -177,6 +179,57 @@ def test_ae_waiting_times_by_hand() -> None:
             ("twelve_hours_from_arrival", "2024-11"): ("monitoring", 1, 1),
         },
     )
+
+
+def test_rtt_incomplete_by_hand() -> None:
+    # Still waiting at 31 March 2024 (started on or before, not stopped by then), days waited:
+    #   W1 81, W2 151, W3 121 (stops 15 April), W4 124, W7 396 (started March 2023, before
+    #   the years covered), W8 126 (on the limit; stops 2 April) -> 126 or fewer: W1, W3, W4,
+    #   W8 = 4/6; W5 has not started, W6 stopped on 20 March.
+    # At 30 April 2024: W1 111, W2 181, W4 154, W5 20, W7 426 -> W1, W5 = 2/5.
+    # More than 52 weeks (364 days): W7 at both month ends.
+    assert_figures(
+        "rtt_incomplete",
+        {
+            ("incomplete_within_18_weeks", "2024-03"): ("not met", 4, 6),
+            ("incomplete_within_18_weeks", "2024-04"): ("not met", 2, 5),
+        },
+    )
+    for engine in ENGINES:
+        spec = specrules.load(LIBRARY / "rtt_incomplete.yaml")
+        data = str(FIXTURES / "rtt_incomplete")
+        over_52 = {
+            v.period: v.value
+            for v in spec.evaluate(data, period="all", engine=engine).verdicts
+            if v.rule_id == "waiting_over_52_weeks"
+        }
+        assert (over_52["2024-03"], over_52["2024-04"]) == (1, 1), engine
+
+
+def test_diagnostics_dm01_by_hand() -> None:
+    # Waiting at 31 May 2024 (requested by then, test not yet done): D2, D3, D4, D5, D6, D7,
+    #   D9 (D1 tested 20 May, D8 requested in June). Taken out, first reason first: D5 and D6
+    #   are not one of the 15 tests (D6 is also planned), D4 is a planned test.
+    #   Left: D2 51 days, D3 16, D7 42 (six weeks exactly: "six weeks or more"), D9 6
+    #   -> less than six weeks: D3, D9 = 2/4.
+    # At 30 June: D2 81, D8 29, D9 36 (D3 and D7 tested in June) -> 2/3; the same 3 out.
+    assert_figures(
+        "diagnostics_dm01",
+        {
+            ("waiting_under_6_weeks", "2024-05"): ("not met", 2, 4),
+            ("waiting_under_6_weeks", "2024-06"): ("not met", 2, 3),
+            ("waiting_under_6_weeks_planning_objective", "2024-06"): ("monitoring", 2, 3),
+        },
+    )
+    for engine in ENGINES:
+        spec = specrules.load(LIBRARY / "diagnostics_dm01.yaml")
+        data = str(FIXTURES / "diagnostics_dm01")
+        may = next(
+            v
+            for v in spec.evaluate(data, period="2024-05", engine=engine).verdicts
+            if v.rule_id == "waiting_under_6_weeks"
+        )
+        assert may.exclusions == {"not_one_of_the_15_tests": 2, "planned_test": 1}, engine
 
 
 # ------------------------------------------------------------------ bad input
