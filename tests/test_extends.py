@@ -278,3 +278,19 @@ def test_the_example_icb_spec_builds_on_the_national_one(engine: str) -> None:
         found["decision_to_treat_31_days"].numerator,
         found["decision_to_treat_31_days"].denominator,
     ) == (4, 5)
+
+
+def test_the_base_examples_are_not_carried_over(folder: Path) -> None:
+    example = (
+        "examples:\n"
+        "  - name: one late referral\n"
+        "    data:\n"
+        "      referrals:\n"
+        "        - {referral_id: R1, received_on: 2024-05-01, treated_on: 2024-05-31,"
+        " site: North, private: false}\n"
+        "    expect: {treated_within_2_weeks: not met}\n"
+    )
+    _write(folder, "national/with_example.yaml", BASE + example)
+    local = _write(folder, "local.yaml", "extends: national/with_example.yaml\n")
+    assert specrules.load(folder / "national/with_example.yaml").model.examples != []
+    assert specrules.load(local).model.examples == []

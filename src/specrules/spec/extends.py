@@ -8,8 +8,10 @@ mistake in either is reported at its own file:line:col.
 
 - Mappings (contract, datasets, a dataset's fields, consequences …) merge key by key, the
   extending spec winning; any other value it gives replaces the base's.
-- Rule lists (eligibility, response_times, kpis) and examples: the base's items, then the
-  extending spec's; a rule id the base already has is refused (change it under `overrides:`).
+- Rule lists (eligibility, response_times, kpis): the base's rules, then the extending
+  spec's; a rule id the base already has is refused (change it under `overrides:`).
+- The base's worked `examples` are not carried over: they check the base's own figures,
+  which overrides may change; the extending spec writes its own.
 - `overrides: {rule_id: {key: value}}` replaces those keys of that rule (a mapping merges key
   by key); `{add: [...]}` as the value of a list key appends to the base's list (a local
   breakdown, a local exclusion).
@@ -27,7 +29,6 @@ from specrules.errors import Diagnostic, SpecError, did_you_mean
 from specrules.spec.yaml_source import Path_, SourceMap, load_yaml, read_spec_text
 
 RULE_LISTS = ("eligibility", "response_times", "kpis")
-JOINED_LISTS = (*RULE_LISTS, "examples")
 MAX_CHAIN = 5  # a spec extending a spec extending …: more than this is surely a mistake
 
 
@@ -117,15 +118,19 @@ def _merge(
     if () in source.values:
         merged.values[()] = source.values[()]
     result = copy.deepcopy(base)
+    if result.pop("examples", None) is not None:
+        _drop(merged, ("examples",))
+        merged.values.pop(("examples",), None)
+        merged.keys.pop(("examples",), None)
     base_ids = _rule_ids(result)
     for key, value in local.items():
         if key in ("extends", "overrides"):
             continue
-        if key in JOINED_LISTS and isinstance(value, list) and isinstance(result.get(key), list):
+        if key in RULE_LISTS and isinstance(value, list) and isinstance(result.get(key), list):
             start = len(result[key])
             for index, item in enumerate(value):
                 rule_id = item.get("id") if isinstance(item, dict) else None
-                if key in RULE_LISTS and isinstance(rule_id, str) and rule_id in base_ids:
+                if isinstance(rule_id, str) and rule_id in base_ids:
                     _fail(
                         source,
                         (key, index, "id"),
