@@ -216,8 +216,9 @@ def _row_function(name: str, args: list[Any]) -> Any:
         return float((_days(args[1]) - _days(args[0])).days)
     if name == "working_days_between":
         return float(working_days_between(_days(args[0]), _days(args[1])))
-    if name == "hours_between":
-        return (args[1] - args[0]).total_seconds() / 3600
+    if name in ("hours_between", "minutes_between", "seconds_between"):
+        per = {"hours": 3600, "minutes": 60, "seconds": 1}[name.removesuffix("_between")]
+        return (args[1] - args[0]).total_seconds() / per
     if name == "age_at":
         return float(age_at(_days(args[0]), _days(args[1])))
     if name == "pct_change":

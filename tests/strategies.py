@@ -223,7 +223,14 @@ def expressions(
                 lambda k: _binary(ir.Arithmetic, "/", sub(k), sub(k))
             ),
             st.sampled_from(
-                ["days_between", "working_days_between", "hours_between", "age_at"]
+                [
+                    "days_between",
+                    "working_days_between",
+                    "hours_between",
+                    "minutes_between",
+                    "seconds_between",
+                    "age_at",
+                ]
             ).flatmap(lambda name: _call(name, temporal(), temporal())),
             _call("pct_change", sub(NUM), sub(NUM)),
             st.sampled_from(["year", "month", "weekday", "hour"]).flatmap(

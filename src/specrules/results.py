@@ -172,7 +172,14 @@ class Verdict(_Model):
     rag: Rag | None = None
     scoring: str
     value: float | None = None
-    unit: str = Field(description="share (0-1), count, days, hours, working days, or number")
+    unit: str = Field(
+        description="share (0-1), count, seconds, minutes, hours, days, working days, or number"
+    )
+    measure: str | None = Field(
+        default=None,
+        description="A continuous KPI's aggregate: mean, median, sum, min, max, count, or a "
+        "centile with its method, e.g. `90th centile (linear interpolation)`.",
+    )
     numerator: float | None = None
     denominator: float | None = None
     threshold: str | None = None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from specrules.dsl import ir
+from specrules.dsl.types import SECONDS_IN, TIME_UNITS
 from specrules.periods import MONTHS_IN, Period
 
 
@@ -25,23 +26,18 @@ class Judgement:
 
 
 def amount_value(node: ir.Node, unit: str | None = None) -> float:
-    """A threshold's figure as a plain number (a share 0-1, a count, or days/hours)."""
+    """A threshold's figure as a plain number: a share 0-1, a count, or a length of time in
+    `unit` (seconds, minutes, hours or days; days when not given)."""
     if isinstance(node, ir.Percent):
         return node.fraction
     if isinstance(node, ir.Number | ir.Money):
         return float(node.value)
     if isinstance(node, ir.Duration):
-        per_day = {
-            "minutes": 1 / 1440,
-            "hours": 1 / 24,
-            "days": 1,
-            "weeks": 7,
-            "working days": 1,
-            "months": 30.4375,
-            "years": 365.25,
-        }
-        days = float(node.amount) * per_day[node.unit]
-        return days * 24 if unit == "hours" else days
+        per_day = {"working days": 1, "months": 30.4375, "years": 365.25}
+        if node.unit in per_day:
+            return float(node.amount) * per_day[node.unit]
+        seconds = float(node.amount) * SECONDS_IN[node.unit]
+        return seconds / SECONDS_IN[unit if unit in TIME_UNITS else "days"]
     raise TypeError(type(node).__name__)
 
 

@@ -35,6 +35,8 @@ CLOCKS = {
     "calendar_days": "calendar days",
     "working_days": "working days (England and Wales bank holidays)",
     "hours": "hours",
+    "minutes": "minutes",
+    "seconds": "seconds",
 }
 KINDS = {
     "exception_report": "exception report",

@@ -273,11 +273,29 @@ class _Checker:
         except SignatureError as exc:
             span = checked[exc.argument].span if exc.argument is not None else node.span
             raise TypeCheckError(f"{node.name}: {exc}", span, exc.hint) from None
+        if node.name == "percentile":
+            self.centile(checked[1])
         if function.kind == "aggregate":
             return _typed(
                 node, result, args=checked, where=where, over=inner, correlated_link=correlated
             )
         return _typed(node, result, args=checked)
+
+    @staticmethod
+    def centile(node: ir.Node) -> None:
+        """percentile(x, 90): the centile is a number written out, from 0 to 100."""
+        if not isinstance(node, ir.Number):
+            raise TypeCheckError(
+                "the centile of `percentile` must be a number written out, from 0 to 100",
+                node.span,
+                "for instance percentile(response_minutes, 90) (90, not 90% or a field)",
+            )
+        if not 0 <= node.value <= 100:
+            raise TypeCheckError(
+                f"a centile runs from 0 to 100, not {node.value:g}",
+                node.span,
+                "write the centile as a number from 0 to 100, for instance 90 for the 90th",
+            )
 
     @staticmethod
     def arity(node: ir.Call, low: int, high: int | None, got: int) -> None:

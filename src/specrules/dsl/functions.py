@@ -103,6 +103,12 @@ def _agg_number(types: list[Type]) -> Type:
     return types[0] if types[0].kind == "duration" else NUMBER
 
 
+def _agg_percentile(types: list[Type]) -> Type:
+    result = _agg_number(types[:1])
+    _want(types, 1, lambda t: t.kind == "number", "the centile, a number from 0 to 100")
+    return result
+
+
 def _agg_ordered(types: list[Type]) -> Type:
     if not types:
         raise SignatureError("needs the values to compare, for instance min(offered_on)")
@@ -147,6 +153,24 @@ FUNCTIONS: dict[str, Function] = {
             _temporal_pair,
             "Hours (with fractions) from the first date-time to the second.",
             "hours_between(2024-01-01T09:00, 2024-01-03T09:00) = 48",
+        ),
+        Function(
+            "minutes_between",
+            "row",
+            2,
+            2,
+            _temporal_pair,
+            "Minutes (with fractions) from the first date-time to the second.",
+            "minutes_between(2024-01-01T09:00, 2024-01-01T09:07:30) = 7.5",
+        ),
+        Function(
+            "seconds_between",
+            "row",
+            2,
+            2,
+            _temporal_pair,
+            "Seconds from the first date-time to the second.",
+            "seconds_between(2024-01-01T09:00, 2024-01-01T09:07:30) = 450",
         ),
         Function(
             "age_at",
@@ -293,6 +317,16 @@ FUNCTIONS: dict[str, Function] = {
             _agg_number,
             "The middle value of those not missing.",
             "median(days_between(received_on, first_contact_on))",
+        ),
+        Function(
+            "percentile",
+            "aggregate",
+            2,
+            2,
+            _agg_percentile,
+            "The centile (0 to 100) of the values not missing, by linear interpolation "
+            "(numpy's default, Excel PERCENTILE.INC); the filter goes before the centile.",
+            "percentile(minutes_to_arrive where category = 1, 90)",
         ),
         Function(
             "min",

@@ -53,7 +53,9 @@ class Money(Node):
         return float(body.rstrip("km")) * scale
 
 
-DurationUnit = TypingLiteral["minutes", "hours", "days", "weeks", "months", "years", "working days"]
+DurationUnit = TypingLiteral[
+    "seconds", "minutes", "hours", "days", "weeks", "months", "years", "working days"
+]
 
 
 @dataclass(frozen=True)

@@ -178,10 +178,10 @@ class _ToIR(Transformer):
         return tuple(items)
 
     def call(self, meta, items):
-        name, distinct, args, _where_kw, where = items
+        name, distinct, args, _where_kw, where, settings = items
         return ir.Call(
             str(name),
-            args or (),
+            (args or ()) + (settings or ()),
             distinct=distinct is not None,
             where=where,
             span=_span(meta),

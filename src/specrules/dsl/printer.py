@@ -110,11 +110,14 @@ def to_text(node: ir.Node) -> str:
         parts = []
         if node.distinct:
             parts.append("distinct")
-        if node.args:
-            parts.append(", ".join(to_text(a) for a in node.args))
+        # percentile(x where c, 90): the filter goes with the values, before the centile
+        values, settings = (node.args[:1], node.args[1:]) if node.where else (node.args, ())
+        if values:
+            parts.append(", ".join(to_text(a) for a in values))
         if node.where is not None:
             parts.append(f"where {to_text(node.where)}")
-        return f"{node.name}({' '.join(parts)})"
+        text = " ".join(parts) + "".join(f", {to_text(a)}" for a in settings)
+        return f"{node.name}({text})"
     if isinstance(node, ir.Threshold):
         if node.kind == "between":
             assert node.upper is not None

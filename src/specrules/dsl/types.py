@@ -44,6 +44,7 @@ DATE = Type("date")
 DATETIME = Type("datetime")
 
 DURATION_KIND_OF_UNIT: dict[str, DurationKind] = {
+    "seconds": "time",
     "minutes": "time",
     "hours": "time",
     "days": "time",
@@ -52,6 +53,18 @@ DURATION_KIND_OF_UNIT: dict[str, DurationKind] = {
     "years": "calendar",
     "working days": "working",
 }
+
+
+# Fixed lengths of time, in seconds. A figure that is a length of time (a continuous KPI's
+# observation, a response time's elapsed time) is given in one of the first four.
+SECONDS_IN: dict[str, int] = {
+    "seconds": 1,
+    "minutes": 60,
+    "hours": 3600,
+    "days": 86400,
+    "weeks": 7 * 86400,
+}
+TIME_UNITS = ("seconds", "minutes", "hours", "days")
 
 
 def duration(kind: DurationKind) -> Type:

@@ -1,4 +1,4 @@
-"""Aggregates (count, sum, mean, median, min, max, share), whole columns at a time.
+"""Aggregates (count, sum, mean, median, percentile, min, max, share), whole columns at a time.
 
 An aggregate runs over one dataset. At the top level (a ratio's numerator) it gives one
 figure. Inside a row expression of another dataset it is *correlated*: computed per
@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from specrules.dsl import ir
+from specrules.dsl.percentiles import DEFAULT_METHOD, centile_fraction, nearest_rank
 from specrules.engine.pandas_backend import Context, Value, as_series, evaluate, true_mask
 
 
@@ -38,7 +39,41 @@ def _inputs(node: ir.Call, ctx: Context) -> tuple[pd.DataFrame, pd.Series | None
     return frame, values, keep
 
 
-def _reduce(name: str, distinct: bool, values: pd.Series | None, keep: np.ndarray) -> Value:
+def percentile_of(values: pd.Series, percentile: float, method: str | None) -> Value:
+    """The centile of the values that are not missing (dsl/percentiles.py: the two methods)."""
+    present = values.dropna()
+    if present.empty:
+        return pd.NA
+    if method == "nearest_rank":
+        ordered = present.sort_values(kind="stable")
+        return ordered.iloc[nearest_rank(percentile, len(ordered)) - 1]
+    return present.quantile(float(centile_fraction(percentile)), interpolation="linear")
+
+
+def grouped_percentile(
+    values: pd.Series, groups: pd.Series, percentile: float, method: str | None
+) -> pd.Series:
+    """The centile of the values not missing, per value of `groups`, with one groupby."""
+    present = values.notna().to_numpy(dtype=bool) & groups.notna().to_numpy(dtype=bool)
+    values, groups = values[present], groups[present]
+    if method != "nearest_rank":
+        fraction = float(centile_fraction(percentile))
+        return values.groupby(groups).quantile(fraction, interpolation="linear")
+    frame = pd.DataFrame({"group": groups, "value": values}).sort_values(
+        ["group", "value"], kind="stable"
+    )
+    position = frame.groupby("group").cumcount().to_numpy() + 1
+    size = frame.groupby("group")["value"].transform("size").to_numpy()
+    fraction = centile_fraction(percentile)
+    # ceil(size × p / 100) in whole numbers, at least 1 (nearest_rank, for every group at once)
+    rank = np.maximum(1, -(-(size * fraction.numerator) // fraction.denominator))
+    picked = frame[position == rank]
+    return picked.set_index("group")["value"]
+
+
+def _reduce(
+    name: str, distinct: bool, values: pd.Series | None, keep: np.ndarray, centile: float = 0
+) -> Value:
     if name == "count":
         if values is None:
             return float(keep.sum())
@@ -53,12 +88,23 @@ def _reduce(name: str, distinct: bool, values: pd.Series | None, keep: np.ndarra
     kept = values[keep].dropna()
     if kept.empty:
         return pd.NA
+    if name == "percentile":
+        return _number(percentile_of(kept, centile, DEFAULT_METHOD))
     result = getattr(kept, name)()
+    return _number(result)
+
+
+def _number(result: Value) -> Value:
     return float(result) if isinstance(result, int | float | np.number) else result
 
 
 def _grouped(
-    name: str, distinct: bool, values: pd.Series | None, keep: np.ndarray, groups: pd.Series
+    name: str,
+    distinct: bool,
+    values: pd.Series | None,
+    keep: np.ndarray,
+    groups: pd.Series,
+    centile: float = 0,
 ) -> pd.Series:
     """One figure per value of `groups` (a foreign key), computed with groupby."""
     groups = groups[keep]
@@ -73,6 +119,8 @@ def _grouped(
         hits = pd.Series(true_mask(values, values.index)[keep], index=groups.index, dtype=float)
         return hits.groupby(groups, dropna=True).mean().astype("Float64")
     kept = values[keep]
+    if name == "percentile":
+        return grouped_percentile(kept, groups, centile, DEFAULT_METHOD)
     present = kept.notna().to_numpy(dtype=bool)
     grouped = kept[present].groupby(groups[present], dropna=True)
     return getattr(grouped, name)()
@@ -80,13 +128,15 @@ def _grouped(
 
 def evaluate_aggregate(node: ir.Call, ctx: Context) -> Value:
     frame, values, keep = _inputs(node, ctx)
+    # percentile(x, 90): the checker made sure the centile is a number written out
+    centile = node.args[1].value if node.name == "percentile" else 0
     if node.correlated_link is None:
-        return _reduce(node.name, node.distinct, values, keep)
+        return _reduce(node.name, node.distinct, values, keep, centile)
     # Correlated: group the child rows by their link to the current dataset, then look
     # each current row's key up in the result.
     assert ctx.links is not None and ctx.keys is not None and ctx.frame is not None
     parent, foreign_key = ctx.links[node.over][node.correlated_link]
-    per_parent = _grouped(node.name, node.distinct, values, keep, frame[foreign_key])
+    per_parent = _grouped(node.name, node.distinct, values, keep, frame[foreign_key], centile)
     result = ctx.frame[ctx.keys[parent]].map(per_parent)
     if node.name == "count":
         return result.astype("Float64").fillna(0.0)

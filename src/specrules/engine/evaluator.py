@@ -22,7 +22,10 @@ from specrules import __version__
 from specrules.data import ROW, DataInput, LoadedData, issue, load_data
 from specrules.drilldown import EvaluationData, RuleRows
 from specrules.dsl import ir
+from specrules.dsl.percentiles import label as percentile_label
 from specrules.dsl.printer import to_text
+from specrules.dsl.types import TIME_UNITS
+from specrules.engine.aggregates import percentile_of
 from specrules.engine.pandas_backend import Context, as_series, evaluate, evaluate_column
 from specrules.engine.rules import (
     RowOutcome,
@@ -285,12 +288,25 @@ def figure_for(outcome: RowOutcome, rows: np.ndarray) -> Figure:
     return Figure(value, float(numerator.sum()), d, populations, excluded, denominator & ~numerator)
 
 
-def continuous_value(outcome: RowOutcome, rows: np.ndarray, aggregate: str) -> float | None:
+def continuous_value(outcome: RowOutcome, rows: np.ndarray, model: Any) -> float | None:
+    """A continuous KPI's figure: its `aggregate` of the observations in the denominator."""
     values = outcome.observation[rows & outcome.denominator].dropna()
     if values.empty:
         return None
-    result = getattr(values, aggregate)()
+    if model.aggregate == "percentile":
+        result = percentile_of(values, model.percentile, model.percentile_method)
+    else:
+        result = getattr(values, model.aggregate)()
     return None if is_missing(result) else float(result)
+
+
+def continuous_measure(model: Any) -> str | None:
+    """What a continuous KPI's figure is, as results name it (None for other rules)."""
+    if getattr(model, "scoring", None) != "continuous":
+        return None
+    if model.aggregate == "percentile":
+        return percentile_label(model.percentile, model.percentile_method)
+    return model.aggregate
 
 
 # ------------------------------------------------------------------ the evaluator
@@ -509,6 +525,7 @@ class Evaluator:
             period_start=period.start,
             period_end=period.end,
             scoring=getattr(model, "scoring", "proportion"),
+            measure=continuous_measure(model),
             threshold=threshold,
             consequence=consequence.text if consequence else None,
             source=SourceRef(**model.source.model_dump()),
@@ -526,7 +543,7 @@ class Evaluator:
         figure = figure_for(outcome, rows)
         value = figure.value
         if outcome.scoring == "continuous":
-            value = continuous_value(outcome, rows, model.aggregate)
+            value = continuous_value(outcome, rows, model)
         verdict = Verdict(
             **self.base(rule, period),
             status="monitoring",
@@ -578,7 +595,7 @@ class Evaluator:
             verdict.status = "no data"
             verdict.reason = "nothing to measure in this period (zero denominator or no rows)"
             return
-        unit = verdict.unit if verdict.unit in ("hours", "days") else None
+        unit = verdict.unit if verdict.unit in TIME_UNITS else None
         judgement = judge(
             float(value),
             threshold,

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from specrules.dsl import ir
-from specrules.dsl.types import Type
+from specrules.dsl.types import SECONDS_IN, Type
 from specrules.engine.calendar import working_day_calendar
 
 Value = Any  # a pandas Series or a scalar
@@ -356,8 +356,14 @@ def _working_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
     return result
 
 
-def _hours_between(a: pd.Series, b: pd.Series) -> pd.Series:
-    return ((pd.to_datetime(b) - pd.to_datetime(a)).dt.total_seconds() / 3600).astype("Float64")
+def _time_between(unit: str) -> Callable[[pd.Series, pd.Series], pd.Series]:
+    """hours_between, minutes_between, seconds_between: elapsed time, with fractions."""
+
+    def run(a: pd.Series, b: pd.Series) -> pd.Series:
+        seconds = (pd.to_datetime(b) - pd.to_datetime(a)).dt.total_seconds()
+        return (seconds / SECONDS_IN[unit]).astype("Float64")
+
+    return run
 
 
 def _age_at(born: pd.Series, on: pd.Series) -> pd.Series:
@@ -411,7 +417,9 @@ def _contains(text: pd.Series, part: pd.Series) -> pd.Series:
 ROW_FUNCTIONS: dict[str, Callable[..., pd.Series]] = {
     "days_between": _days_between,
     "working_days_between": _working_days_between,
-    "hours_between": _hours_between,
+    "hours_between": _time_between("hours"),
+    "minutes_between": _time_between("minutes"),
+    "seconds_between": _time_between("seconds"),
     "age_at": _age_at,
     "pct_change": _pct_change,
     "coalesce": _coalesce,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
+from specrules.dsl.types import SECONDS_IN
 from specrules.engine.calendar import working_day_calendar
 from specrules.engine.pandas_backend import (
     Context,
@@ -25,6 +26,7 @@ from specrules.engine.pandas_backend import (
     true_mask,
 )
 from specrules.spec.compiler import CompiledRule
+from specrules.spec.models import TIMED_CLOCKS
 
 
 @dataclass
@@ -129,7 +131,7 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
         limit_node.type,
     )
     kind = limit_node.type.duration_kind
-    if model.clock == "hours":
+    if model.clock in TIMED_CLOCKS:
         deadline = start + limit if kind == "time" else shift_date(start, limit, kind, 1)
         finished = end
     else:
@@ -190,7 +192,7 @@ def late_reasons(elapsed, allowed, unit: str) -> np.ndarray:
     rows point at its text: a string per row cost more than the rule (0.6 s per 700,000 late
     rows). A pair is keyed as one complex number, so one hash-table pass finds them.
     """
-    places = 1 if unit == "hours" else 0
+    places = 1 if unit in TIMED_CLOCKS else 0
     taken = np.round(pd.Series(elapsed).to_numpy(dtype=float, na_value=np.nan), places)
     limit = np.round(pd.Series(allowed).to_numpy(dtype=float, na_value=np.nan), places)
     worded = np.full(len(taken), None, dtype=object)
@@ -202,7 +204,9 @@ def late_reasons(elapsed, allowed, unit: str) -> np.ndarray:
     def shown(values: np.ndarray) -> pd.Series:
         number = pd.Series(values, dtype="Float64")
         return (
-            number.astype("string") if unit == "hours" else number.astype("Int64").astype("string")
+            number.astype("string")
+            if unit in TIMED_CLOCKS
+            else number.astype("Int64").astype("string")
         )
 
     text = "late: " + shown(pairs.real) + f" {unit} after the start; limit " + shown(pairs.imag)
@@ -214,10 +218,10 @@ def _elapsed(
     clock: str, kind: str | None, start: pd.Series, end: pd.Series, deadline: pd.Series, limit
 ) -> tuple[pd.Series, pd.Series, str]:
     """Time from start to end and the time allowed, as Float64 in one unit per rule."""
-    if clock == "hours":
-        hour = pd.Timedelta(hours=1)
-        elapsed = ((end - start) / hour).astype("Float64")
-        return elapsed, ((deadline - start) / hour).astype("Float64"), "hours"
+    if clock in TIMED_CLOCKS:
+        step = pd.Timedelta(seconds=SECONDS_IN[clock])
+        elapsed = ((end - start) / step).astype("Float64")
+        return elapsed, ((deadline - start) / step).astype("Float64"), clock
     day = start.dt.normalize()
     if kind == "working":
         # Counted as the deadline is: from the first working day on or after the start.
@@ -275,7 +279,7 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
             observed = evaluate_column(rule.expressions["observation"], ctx)
             if observed.dtype.kind == "m":
                 per = rule.duration_unit
-                observed = (observed / pd.Timedelta(1, per[0])).astype("Float64")
+                observed = (observed / pd.Timedelta(seconds=SECONDS_IN[per])).astype("Float64")
                 outcome.unit = per
             else:
                 outcome.unit = "number"

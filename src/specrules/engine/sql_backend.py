@@ -31,7 +31,8 @@ import sqlglot
 from sqlglot import exp
 
 from specrules.dsl import ir
-from specrules.dsl.types import Type
+from specrules.dsl.percentiles import DEFAULT_METHOD, centile_fraction
+from specrules.dsl.types import SECONDS_IN, Type
 
 DIALECTS = ("duckdb", "spark", "postgres", "bigquery", "tsql")
 CALENDAR = "specrules_calendar"  # day DATE, cum BIGINT (working days up to day), fwd BIGINT
@@ -253,7 +254,7 @@ def _number(value: float, dialect: str | None = None) -> exp.Expression:
 
 
 # ------------------------------------------------------------------ literals
-_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
+_SECONDS = SECONDS_IN
 
 
 def duration_amount(node: ir.Duration) -> float:
@@ -505,12 +506,18 @@ def _working_days_between(args, node, scope) -> exp.Expression:
     )
 
 
-def _hours_between(args, node, scope) -> exp.Expression:
-    seconds = exp.Sub(
-        this=_paren(fill("epoch", scope.dialect, x=args[1])),
-        expression=_paren(fill("epoch", scope.dialect, x=args[0])),
-    )
-    return exp.Div(this=exp.paren(seconds), expression=_number(3600.0), typed=False, safe=False)
+def _time_between(unit: str) -> Callable[[Any, Any, Scope], exp.Expression]:
+    """hours_between, minutes_between, seconds_between: elapsed time, with fractions."""
+
+    def run(args, node, scope) -> exp.Expression:
+        seconds = exp.Sub(
+            this=_paren(fill("epoch", scope.dialect, x=args[1])),
+            expression=_paren(fill("epoch", scope.dialect, x=args[0])),
+        )
+        per = _number(float(SECONDS_IN[unit]))
+        return exp.Div(this=exp.paren(seconds), expression=per, typed=False, safe=False)
+
+    return run
 
 
 def _part(unit: str, value: exp.Expression) -> exp.Expression:
@@ -594,7 +601,9 @@ def _hour(args, node, scope) -> exp.Expression:
 ROW_FUNCTIONS: dict[str, Callable[[list[exp.Expression], ir.Call, Scope], exp.Expression]] = {
     "days_between": lambda a, n, s: fill("days_between", s.dialect, a=a[0], b=a[1]),
     "working_days_between": _working_days_between,
-    "hours_between": _hours_between,
+    "hours_between": _time_between("hours"),
+    "minutes_between": _time_between("minutes"),
+    "seconds_between": _time_between("seconds"),
     "age_at": _age_at,
     "pct_change": _pct_change,
     "coalesce": lambda a, n, s: exp.Coalesce(this=a[0], expressions=a[1:]) if len(a) > 1 else a[0],
@@ -620,8 +629,59 @@ def _truth(value: exp.Expression, dialect: str) -> exp.Expression:
     )
 
 
+def _filtered(agg: exp.Expression, where: exp.Expression | None) -> exp.Expression:
+    return agg if where is None else exp.Filter(this=agg, expression=exp.Where(this=where))
+
+
+def percentile_expression(
+    value: exp.Expression,
+    percentile: float,
+    method: str | None,
+    dialect: str,
+    where: exp.Expression | None = None,
+) -> exp.Expression:
+    """The centile of `value` over the rows where `where` holds, as dsl/percentiles.py defines
+    it: exact on every engine (Spark's percentile_approx is not; its percentile_disc and
+    DuckDB's quantile_disc pick a wrong rank for some centiles, so nearest rank is the value
+    at rank ceil(n × p / 100) of the sorted values, that rank worked out in whole numbers)."""
+    fraction = centile_fraction(percentile)
+    if method != "nearest_rank":
+        q = _number(float(fraction), dialect)
+        if dialect == "duckdb":
+            return _filtered(exp.Anonymous(this="quantile_cont", expressions=[value, q]), where)
+        if dialect == "spark":  # exact, linear interpolation
+            return _filtered(exp.Anonymous(this="percentile", expressions=[value, q]), where)
+        if dialect == "postgres":
+            within = exp.WithinGroup(
+                this=exp.PercentileCont(this=q),
+                expression=exp.Order(expressions=[exp.Ordered(this=value)]),
+            )
+            return _filtered(within, where)
+        raise UnsupportedInDialect("`percentile`", dialect, ("duckdb", "spark", "postgres"))
+    if dialect not in ("duckdb", "spark"):
+        raise UnsupportedInDialect("a nearest-rank `percentile`", dialect, ("duckdb", "spark"))
+    count = exp.cast(_filtered(exp.Count(this=value.copy()), where and where.copy()), "DOUBLE")
+    rank = statement(
+        "GREATEST(CAST(CEIL(:n * :count / :d) AS INT), 1)",
+        n=exp.Literal.number(fraction.numerator),
+        count=count,
+        d=exp.Literal.number(fraction.denominator),
+    )
+    if dialect == "duckdb":
+        values = _filtered(exp.Anonymous(this="list", expressions=[value]), where)
+        ordered = exp.Anonymous(this="list_sort", expressions=[values])
+        return exp.Anonymous(this="list_extract", expressions=[ordered, rank])
+    values = _filtered(exp.Anonymous(this="collect_list", expressions=[value]), where)
+    ordered = exp.Anonymous(this="array_sort", expressions=[values])
+    return exp.Anonymous(this="element_at", expressions=[ordered, rank])
+
+
 def aggregate_expression(
-    name: str, distinct: bool, value: exp.Expression | None, dialect: str
+    name: str,
+    distinct: bool,
+    value: exp.Expression | None,
+    dialect: str,
+    centile: float = 0,
 ) -> exp.Expression:
     if name == "count":
         if value is None:
@@ -630,6 +690,8 @@ def aggregate_expression(
     assert value is not None
     if name == "share":
         return exp.Avg(this=_truth(value, dialect))
+    if name == "percentile":
+        return percentile_expression(value, centile, DEFAULT_METHOD, dialect)
     if name == "median":
         if dialect in ("duckdb", "spark"):
             return exp.Median(this=value)
@@ -653,7 +715,9 @@ def _aggregate(node: ir.Call, scope: Scope) -> exp.Expression:
         else scope.tables[node.over]
     )
     value = compile_sql(node.args[0], inner) if node.args else None
-    agg = aggregate_expression(node.name, node.distinct, value, scope.dialect)
+    # percentile(x, 90): the checker made sure the centile is a number written out
+    centile = node.args[1].value if node.name == "percentile" else 0
+    agg = aggregate_expression(node.name, node.distinct, value, scope.dialect, centile)
     query = exp.select(agg).from_(relation.copy().as_(inner.alias))
     if node.where is not None:
         query = query.where(compile_sql(node.where, inner))

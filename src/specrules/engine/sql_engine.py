@@ -36,7 +36,7 @@ from specrules.engine.evaluator import (
     snapshot_gap,
 )
 from specrules.engine.rules import late_reasons
-from specrules.engine.sql_backend import compile_sql, statement
+from specrules.engine.sql_backend import compile_sql, percentile_expression, statement
 from specrules.engine.sql_checks import (
     dated_outside_contract,
     links_to_nothing,
@@ -170,7 +170,17 @@ class RuleCount:
         counted = join if whole else f"LEFT {join}"
         undated = "0" if whole else "count(*) FILTER (WHERE r.rule_date IS NULL AND r.considered)"
         value = "NULL"
-        if self.scoring == "continuous":
+        figure: dict[str, exp.Expression] = {}
+        if self.scoring == "continuous" and rule.model.aggregate == "percentile":
+            value = ":figure"
+            figure["figure"] = percentile_expression(
+                exp.column("observation", "r"),
+                rule.model.percentile,
+                rule.model.percentile_method,
+                dialect,
+                exp.column("in_denominator", "r"),
+            )
+        elif self.scoring == "continuous":
             agg = rule.model.aggregate or "sum"
             fn = {"mean": "avg", "median": "median"}.get(agg, agg)
             value = f"{fn}(r.observation) FILTER (WHERE r.in_denominator)"
@@ -192,7 +202,8 @@ class RuleCount:
             f"CAST({numerator} AS BIGINT) AS numerator, CAST({value} AS DOUBLE) AS figure, "
             f"CAST({undated} AS BIGINT) AS undated, "
             f"CAST({exclusion} AS BIGINT) AS denominator_exclusion FROM {table} {counted} "
-            "GROUP BY GROUPING SETS ((periods.label), (periods.label, r.__group))"
+            "GROUP BY GROUPING SETS ((periods.label), (periods.label, r.__group))",
+            **figure,
         )
         # why rows are not counted, per period (and group): the verdicts' `excluded`
         if rule.model.breakdowns:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from specrules.dsl import ir
+from specrules.dsl.types import SECONDS_IN
 from specrules.engine.sql_backend import (
     CALENDAR,
     DIALECTS,
@@ -28,11 +29,13 @@ from specrules.engine.sql_backend import (
     compile_column,
     compile_sql,
     fill,
+    percentile_expression,
     shift,
     statement,
 )
 from specrules.periods import Period, contract_end, periods_within
 from specrules.spec.compiler import CompiledRule, Plan
+from specrules.spec.models import TIMED_CLOCKS
 
 ROW = "__row__"
 
@@ -237,7 +240,7 @@ def rule_columns(
         limit = compile_sql(limit_node, scope)
         kind = limit_node.type.duration_kind if limit_node.type else "time"
         d = scope.dialect
-        if model.clock == "hours":
+        if model.clock in TIMED_CLOCKS:
             begin = start
             deadline = shift(start, limit, kind, scope)
             finished = end
@@ -269,8 +272,8 @@ def rule_columns(
             (failing, None),  # late: worded from `elapsed` and `allowed`
         ]
         if reasons is not None:
-            if model.clock == "hours":
-                reasons.unit = "hours"
+            if model.clock in TIMED_CLOCKS:
+                reasons.unit = model.clock
             else:
                 reasons.unit = "working days" if kind == "working" else "days"
             out["elapsed"] = _time_between(begin, finished, reasons.unit, d)
@@ -307,8 +310,8 @@ def rule_columns(
                 out["exclusion_reason"] = _named_reason(cases, "excluded")
         if model.scoring == "continuous":
             observation = compile_column(e["observation"], scope)
-            if observation_in_time(rule):  # seconds here; hours or days, as on pandas
-                per = 3600.0 if rule.duration_unit == "hours" else 86400.0
+            if observation_in_time(rule):  # seconds here; in the figure's unit, as on pandas
+                per = float(SECONDS_IN[rule.duration_unit])
                 observation = exp.Div(
                     this=exp.paren(observation),
                     expression=exp.Literal.number(per),
@@ -391,11 +394,11 @@ def observation_in_time(rule: CompiledRule) -> bool:
 
 
 def _time_between(a: exp.Expression, b: exp.Expression, unit: str, dialect: str):
-    """Hours, calendar days or working days from `a` to `b`, as engine/rules.py's `_elapsed`
-    counts them for a late row's reason."""
-    if unit == "hours":
+    """Hours (minutes, seconds), calendar days or working days from `a` to `b`, as
+    engine/rules.py's `_elapsed` counts them for a late row's reason."""
+    if unit in TIMED_CLOCKS:
         seconds = statement(
-            "(:b - :a) / 3600.0",
+            f"(:b - :a) / {float(SECONDS_IN[unit])!r}",
             a=fill("epoch", dialect, x=a.copy()),
             b=fill("epoch", dialect, x=b.copy()),
         )
@@ -494,7 +497,7 @@ def rule_query(rule: CompiledRule, layout: Layout, as_of=None, contract=None) ->
     return exp.select(*select).from_(relation)
 
 
-def _summary(rule: CompiledRule) -> exp.Expression:
+def _summary(rule: CompiledRule, dialect: str) -> exp.Expression:
     """Counts of one rule's CTE: the figures a verdict is judged on (before periods)."""
     name = exp.to_identifier(rule.id, quoted=True)
     if rule.kind == "kpi" and rule.model.scoring == "ratio":
@@ -529,11 +532,21 @@ def _summary(rule: CompiledRule) -> exp.Expression:
         aggregate = {"sum": exp.Sum, "mean": exp.Avg, "min": exp.Min, "max": exp.Max}.get(
             rule.model.aggregate or "sum", exp.Avg
         )
-        if rule.model.aggregate == "median":
-            value = exp.Median(this=exp.column("observation"))
+        if rule.model.aggregate == "percentile":
+            value = percentile_expression(
+                exp.column("observation"),
+                rule.model.percentile,
+                rule.model.percentile_method,
+                dialect,
+                exp.column("in_denominator"),
+            )
         else:
-            value = aggregate(this=exp.column("observation"))
-        value = exp.Filter(this=value, expression=exp.Where(this=exp.column("in_denominator")))
+            if rule.model.aggregate == "median":
+                value = exp.Median(this=exp.column("observation"))
+            else:
+                value = aggregate(this=exp.column("observation"))
+            where = exp.Where(this=exp.column("in_denominator"))
+            value = exp.Filter(this=value, expression=where)
     else:
         numerator = exp.cast(exp.null(), "DOUBLE")
         value = (
@@ -573,7 +586,7 @@ def spec_sql(plan: Plan, dialect: str = "duckdb") -> str:
         parts.append(
             f"{comment}\n{_q(rule.id, dialect)} AS (\n{_indent(query.sql(dialect, pretty=True))}\n)"
         )
-        summaries.append(_summary(rule).sql(dialect, pretty=True))
+        summaries.append(_summary(rule, dialect).sql(dialect, pretty=True))
     uses_calendar = any(CALENDAR in p for p in parts)
     header = [
         f"-- {plan.spec.title}",
@@ -593,7 +606,9 @@ def spec_sql(plan: Plan, dialect: str = "duckdb") -> str:
 
 
 def _q(name: str, dialect: str = "duckdb") -> str:
-    return exp.to_identifier(name, quoted=not name.isidentifier()).sql(dialect)
+    # quoted when upper case too (a rule id `C1_mean`): unquoted, some engines fold it
+    plain = name.isidentifier() and name == name.lower()
+    return exp.to_identifier(name, quoted=not plain).sql(dialect)
 
 
 def _indent(text: str) -> str:

@@ -47,6 +47,8 @@ _UNITS = {
     "count": {"unit": "count", "system": UCUM, "code": "1"},
     "days": {"unit": "days", "system": UCUM, "code": "d"},
     "hours": {"unit": "hours", "system": UCUM, "code": "h"},
+    "minutes": {"unit": "minutes", "system": UCUM, "code": "min"},
+    "seconds": {"unit": "seconds", "system": UCUM, "code": "s"},
     "working days": {"unit": "working days"},  # no UCUM unit for a working day
 }
 # Namespace for stable ids: the same evaluation always gives the same resource ids.

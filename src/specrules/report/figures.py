@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from specrules.dsl.types import SECONDS_IN
+
 if TYPE_CHECKING:
     from specrules.results import Verdict
 
@@ -41,7 +43,17 @@ def _plain(value: float, places: int) -> str:
     return f"{value:,.{places}f}"
 
 
+def readable_time(value: float, unit: str) -> tuple[float, str]:
+    """A length of time in its stated unit, or in a smaller one when it is under 1 of it:
+    0.0104 days reads as 15 minutes, 0.5 minutes as 30 seconds."""
+    smaller = {"days": "hours", "hours": "minutes", "minutes": "seconds"}
+    while value and abs(value) < 1 and unit in smaller:
+        value, unit = value * SECONDS_IN[unit] / SECONDS_IN[smaller[unit]], smaller[unit]
+    return value, unit
+
+
 def _duration(value: float, unit: str, sign: str = "") -> str:
+    value, unit = readable_time(value, unit)
     text = f"{value:{sign},.1f}".removesuffix(".0")
     name = unit[:-1] if abs(value) == 1 and unit.endswith("s") else unit
     return f"{text} {name}"

@@ -20,7 +20,7 @@ from specrules.dsl.checker import (
     zero_divisor,
 )
 from specrules.dsl.parser import ExpressionSyntaxError, parse_expression, parse_threshold
-from specrules.dsl.types import BOOLEAN, NUMBER, TEXT, Type
+from specrules.dsl.types import BOOLEAN, NUMBER, TEXT, TIME_UNITS, Type
 from specrules.dsl.types import DATE as DATE_TYPE
 from specrules.dsl.types import DATETIME as DATETIME_TYPE
 from specrules.errors import Diagnostic, did_you_mean
@@ -87,11 +87,14 @@ class CompiledRule:
 
     @property
     def duration_unit(self) -> str:
-        """The unit a duration figure is given in: hours when the threshold is in hours, else
-        days (a continuous KPI's observation that is a length of time)."""
+        """The unit a figure that is a length of time (a continuous KPI's observation) is
+        given in: the threshold's when it is seconds, minutes or hours, else days (weeks are
+        shown as days). Printing may choose a smaller unit for a small figure
+        (render_text.format_figure)."""
         threshold = self.threshold
         if isinstance(threshold, ir.Threshold) and isinstance(threshold.amount, ir.Duration):
-            return "hours" if threshold.amount.unit == "hours" else "days"
+            unit = threshold.amount.unit
+            return unit if unit in TIME_UNITS else "days"
         return "days"
 
 
@@ -298,7 +301,7 @@ class _Compiler:
     # ------------------------------------------------------------------ rules
     def rules(self, datasets: dict[str, CompiledDataset]) -> list[CompiledRule]:
         compiled: list[CompiledRule] = []
-        seen: dict[str, tuple[str | int, ...]] = {}
+        seen: dict[str, str] = {}  # each id in lower case → the id as written
         groups = (
             ("eligibility", "eligibility", self.spec.eligibility),
             ("response_times", "response_time", self.spec.response_times),
@@ -307,14 +310,17 @@ class _Compiler:
         for section, kind, rules in groups:
             for index, rule in enumerate(rules):
                 path = (section, index)
-                if rule.id in seen:
+                first = seen.get(rule.id.lower())
+                if first is not None:
                     self.problem(
                         (*path, "id"),
                         "S201",
-                        f"duplicate rule id `{rule.id}`",
-                        "every rule needs its own id",
+                        f"duplicate rule id `{rule.id}`"
+                        + (f" (`{first}` differs only in case)" if first != rule.id else ""),
+                        "every rule needs its own id; ids that differ only in case would "
+                        "share a file name and a FHIR id",
                     )
-                seen[rule.id] = path
+                seen[rule.id.lower()] = rule.id
                 result = self.rule(kind, rule, path, datasets)
                 if result is not None:
                     compiled.append(result)
@@ -391,6 +397,7 @@ class _Compiler:
                 add("denominator", "boolean", "`denominator`")
                 add("numerator", "boolean", "`numerator`")
             add("observation", ("number", "duration"), "`observation`")
+            self.percentile_fits(rule, path)
             if rule.distinct and rule.distinct not in fields:
                 self.problem(
                     (*path, "distinct"),
@@ -610,6 +617,26 @@ class _Compiler:
                 "correct the part or the total so they agree",
                 key=True,
             )
+
+    def percentile_fits(self, rule: models.KPI, path) -> None:
+        """`percentile:` goes with `aggregate: percentile`, and the other way round."""
+        if rule.aggregate == "percentile" and rule.percentile is None:
+            self.problem(
+                (*path, "aggregate"),
+                "S003",
+                "`aggregate: percentile` needs the centile to compute",
+                "add `percentile: 90` (a number from 0 to 100) beside it",
+            )
+        for name in ("percentile", "percentile_method"):
+            if getattr(rule, name) is not None and rule.aggregate != "percentile":
+                self.problem(
+                    (*path, name),
+                    "S003",
+                    f"`{name}` goes with `aggregate: percentile`, but this KPI's aggregate is "
+                    f"{rule.aggregate or 'not given'}",
+                    "write `aggregate: percentile`, or remove this key",
+                    key=True,
+                )
 
     def clock_fits(self, rule: models.ResponseTime, limit: ir.Node | None, path) -> None:
         if limit is None or limit.type is None:

@@ -412,6 +412,8 @@ def _example_rows(
 
 # ------------------------------------------------------------------ hints
 UNIT_WORDS = (
+    "second",
+    "seconds",
     "minute",
     "minutes",
     "hour",
@@ -441,5 +443,5 @@ def unit_hint(text: str, offset: int) -> str | None:
     if not word:
         return None
     close = did_you_mean(word.lower(), UNIT_WORDS)
-    units = "minutes, hours, days, weeks, months, years or working days"
+    units = "seconds, minutes, hours, days, weeks, months, years or working days"
     return f"{close[:-1]} (a unit)?" if close else f"after a number, write a unit: {units}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any
@@ -163,8 +164,8 @@ def diagnostics_from_validation(
             hint = did_you_mean(str(value), choices) or "write one of: " + ", ".join(choices)
             message = f"{where}: `{value}` is not allowed"
         elif kind == "string_pattern_mismatch" and path and path[-1] == "id":
-            message = f"rule id `{value}` must be lower case letters, digits and _"
-            hint = "for instance quit_rate_4_weeks"
+            message = f"rule id `{value}` must be letters, digits and _, starting with a letter"
+            hint = f"write `{rule_id_for(str(value))}`"
         elif kind == "string_pattern_mismatch":
             message = f"{where}: `{value}` is not in the expected form"
             hint = str(error.get("msg"))
@@ -184,3 +185,10 @@ def diagnostics_from_validation(
             Diagnostic("S003", message, pos.file or source.file, pos.line, pos.column, hint)
         )
     return found
+
+
+def rule_id_for(text: str) -> str:
+    """The id to write for `text`: `C1-mean` → C1_mean, `1a` → r_1a, `90th centile` →
+    r_90th_centile."""
+    words = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_") or "rule"
+    return words if words[0].isalpha() else f"r_{words}"

@@ -18,6 +18,9 @@ FORMAT_VERSION = 1
 
 Expression = Annotated[str, Field(min_length=1, max_length=4000)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+# A rule's id as the source document writes it (`C1_mean`): upper case allowed. Two ids may
+# not differ only in case (the compiler checks), so file names and FHIR ids stay distinct.
+RuleId = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
 
 
 class Strict(BaseModel):
@@ -336,9 +339,10 @@ def threshold_words(value: ThresholdValue | None) -> str | None:
 class Rule(Strict):
     """What every rule has: an id, a title, a source, a dataset, a consequence of breach."""
 
-    id: Identifier = Field(
-        description="A unique name: lower case letters, digits and _.",
-        examples=["appointment_within_one_week"],
+    id: RuleId = Field(
+        description="A unique name: letters, digits and _, starting with a letter; as the "
+        "source writes it (`C1_mean`).",
+        examples=["appointment_within_one_week", "C1_mean"],
     )
     title: str = Field(
         description="The indicator, in the words of the contract.",
@@ -442,6 +446,11 @@ class Eligibility(Rule):
         return self
 
 
+Clock = Literal["calendar_days", "working_days", "hours", "minutes", "seconds"]
+# Clocks that run from the start's date and time (the others count whole days).
+TIMED_CLOCKS = ("hours", "minutes", "seconds")
+
+
 class ResponseTime(Rule):
     """A clock from a start event to an end event, a limit, and the share that must meet it."""
 
@@ -462,11 +471,11 @@ class ResponseTime(Rule):
         '`if service = "stop smoking" then 1 week else 2 weeks`.',
         examples=["1 week", "24 hours", "10 working days"],
     )
-    clock: Literal["calendar_days", "working_days", "hours"] = Field(
+    clock: Clock = Field(
         default="calendar_days",
         description="How the clock counts: calendar days, working days (England and Wales "
-        "bank holidays), or hours.",
-        examples=["calendar_days", "hours"],
+        "bank holidays), or hours, minutes or seconds from the start's date and time.",
+        examples=["calendar_days", "hours", "minutes"],
     )
     target: ThresholdValue = Field(
         default="100%",
@@ -490,7 +499,8 @@ def condition_words(value: Conditions | None) -> str | None:
 
 
 Scoring = Literal["proportion", "count", "ratio", "continuous"]
-AggregateName = Literal["mean", "median", "sum", "min", "max", "count"]
+AggregateName = Literal["mean", "median", "percentile", "sum", "min", "max", "count"]
+PercentileMethod = Literal["linear", "nearest_rank"]
 
 
 class KPI(Rule):
@@ -539,7 +549,20 @@ class KPI(Rule):
     aggregate: AggregateName | None = Field(
         default=None,
         description="For continuous scoring: how the observations are summed up.",
-        examples=["median", "mean"],
+        examples=["median", "mean", "percentile"],
+    )
+    percentile: float | None = Field(
+        default=None,
+        description="With `aggregate: percentile`: the centile, 0 to 100 (90 for the 90th).",
+        examples=[90],
+        json_schema_extra={"minimum": 0, "maximum": 100},
+    )
+    percentile_method: PercentileMethod | None = Field(
+        default=None,
+        description="With `aggregate: percentile`: `linear` interpolation between the two "
+        "nearest values (the default; numpy, Excel PERCENTILE.INC, R type 7) or "
+        "`nearest_rank` (the smallest value with at least that share of values at or below it).",
+        examples=["linear", "nearest_rank"],
     )
     distinct: Identifier | None = Field(
         default=None,
@@ -570,6 +593,15 @@ class KPI(Rule):
         "or `not due` until the period ends.",
         examples=["pro_rata", "period_end"],
     )
+
+    @field_validator("percentile")
+    @classmethod
+    def _centile(cls, value: float | None) -> float | None:
+        if value is not None and not 0 <= value <= 100:
+            raise ValueError(
+                f"a centile runs from 0 to 100, not {value:g}; write 90 for the 90th centile"
+            )
+        return value
 
     @model_validator(mode="after")
     def _scoring_fields(self) -> KPI:
@@ -607,7 +639,7 @@ class Example(Strict):
         description="The period to evaluate (default: every period the rows cover).",
         examples=["2019/20", "2019/20-Q3"],
     )
-    expect: dict[Identifier, str] = Field(
+    expect: dict[RuleId, str] = Field(
         description="The verdict each named rule must give: met, not met, monitoring, "
         "no data or not due.",
         examples=[{"appointment_within_one_week": "not met"}],

@@ -1,0 +1,356 @@
+"""Percentiles: `aggregate: percentile` on continuous KPIs and `percentile(x, p)` in expressions.
+
+Every figure is worked by hand from the definitions in dsl/percentiles.py:
+  linear        position (n - 1) × p / 100 from 0, interpolated between its two neighbours
+  nearest rank  the value at rank ceil(n × p / 100) from 1 (at least 1)
+Each case runs on pandas and on DuckDB (the SQL both SQL engines print); whole specs run on
+pandas, DuckDB and (`-k spark`) Spark.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from sqlglot import exp
+
+import specrules
+from specrules import SpecError
+from specrules.dsl.parser import parse_expression
+from specrules.dsl.percentiles import label, nearest_rank
+from specrules.dsl.printer import to_text
+from specrules.engine.aggregates import grouped_percentile, percentile_of
+from specrules.engine.sql_backend import percentile_expression
+
+# (values, centile, linear, nearest rank), each worked by hand
+CASES = [
+    # the brief's case: linear position 3 × 0.9 = 2.7 → 3 + 0.7 × (4 - 3) = 3.7;
+    # nearest rank ceil(4 × 0.9) = ceil(3.6) = 4 → 4
+    ([1, 2, 3, 4], 90, 3.7, 4),
+    # n = 1: every centile is the one value
+    ([5], 90, 5, 5),
+    ([5], 0, 5, 5),
+    # odd n: position 4 × 0.9 = 3.6 → 4 + 0.6 × 1 = 4.6; rank ceil(4.5) = 5 → 5
+    ([1, 2, 3, 4, 5], 90, 4.6, 5),
+    # odd n, median: position 2 → 3; rank ceil(2.5) = 3 → 3
+    ([1, 2, 3, 4, 5], 50, 3, 3),
+    # even n, median: position 1.5 → 2.5; rank ceil(2) = 2 → 2
+    ([4, 1, 3, 2], 50, 2.5, 2),
+    # ties: position 3 × 0.5 = 1.5 between 2 and 2 → 2; rank ceil(2) = 2 → 2
+    ([2, 2, 2, 9], 50, 2, 2),
+    # ties, then a jump: position 2.7 → 2 + 0.7 × (9 - 2) = 6.9; rank ceil(3.6) = 4 → 9
+    ([2, 9, 2, 2], 90, 6.9, 9),
+    # the ends: 0 is the smallest (rank 1), 100 the largest (rank 4)
+    ([3, 1, 4, 2], 0, 1, 1),
+    ([3, 1, 4, 2], 100, 4, 4),
+    # a rank that floating point gets wrong: 7 × 100 / 100 is 7 exactly, but 0.07 × 100 is
+    # 7.000000000000001, whose ceiling (8) Spark's percentile_disc uses. Values 1..100:
+    # rank 7 → 7; linear position 99 × 0.07 = 6.93 → 7 + 0.93 = 7.93
+    (list(range(1, 101)), 7, 7.93, 7),
+    # a fractional centile: rank ceil(1000 × 0.009) = 9 → 9 (DuckDB's quantile_disc gives 10);
+    # linear position 999 × 0.009 = 8.991 → 9.991
+    (list(range(1, 1001)), 0.9, 9.991, 9),
+]
+
+
+@pytest.mark.parametrize(("values", "centile", "linear", "nearest"), CASES)
+def test_hand_worked_centiles_on_pandas(values, centile, linear, nearest) -> None:
+    series = pd.Series(values, dtype="Float64")
+    assert float(percentile_of(series, centile, "linear")) == pytest.approx(linear)
+    assert float(percentile_of(series, centile, "nearest_rank")) == nearest
+
+
+@pytest.mark.parametrize(("values", "centile", "linear", "nearest"), CASES)
+def test_hand_worked_centiles_on_duckdb(values, centile, linear, nearest) -> None:
+    rows = ", ".join(f"({v})" for v in values)
+    x = exp.column("x")
+    for method, want in (("linear", linear), ("nearest_rank", nearest)):
+        sql = percentile_expression(x.copy(), centile, method, "duckdb").sql("duckdb")
+        got = duckdb.sql(f"SELECT {sql} FROM (VALUES {rows}) AS t(x)").fetchall()[0][0]
+        assert float(got) == pytest.approx(want), (method, sql)
+
+
+def test_missing_values_are_left_out_and_no_values_give_no_figure() -> None:
+    # [1, missing, 3]: the values are [1, 3]; linear 90: 1 + 0.9 × 2 = 2.8; rank ceil(1.8) = 2
+    series = pd.Series([1, None, 3], dtype="Float64")
+    assert float(percentile_of(series, 90, "linear")) == pytest.approx(2.8)
+    assert float(percentile_of(series, 90, "nearest_rank")) == 3
+    assert percentile_of(pd.Series([None], dtype="Float64"), 90, "linear") is pd.NA
+
+
+def test_grouped_centiles_by_parent() -> None:
+    # group a: [1, 2, 3, 4] → linear 90 = 3.7, rank 4 → 4; group b: [10] → 10
+    values = pd.Series([4, 10, 1, 3, 2], dtype="Float64")
+    groups = pd.Series(["a", "b", "a", "a", "a"])
+    linear = grouped_percentile(values, groups, 90, "linear")
+    nearest = grouped_percentile(values, groups, 90, "nearest_rank")
+    assert linear.to_dict() == pytest.approx({"a": 3.7, "b": 10.0})
+    assert nearest.to_dict() == {"a": 4.0, "b": 10.0}
+
+
+def test_nearest_rank_counts_in_whole_numbers() -> None:
+    assert nearest_rank(7, 100) == 7
+    assert nearest_rank(90, 4) == 4
+    assert nearest_rank(0, 4) == 1
+    assert nearest_rank(99.5, 200) == 199  # 199.0 exactly
+    assert nearest_rank(90, 0) == 0
+
+
+def test_the_result_names_the_centile_and_its_method() -> None:
+    assert label(90, None) == "90th centile (linear interpolation)"
+    assert label(1, "nearest_rank") == "1st centile (nearest rank)"
+    assert label(52, "linear") == "52nd centile (linear interpolation)"
+    assert label(13, "linear") == "13th centile (linear interpolation)"
+    assert label(99.5, "linear") == "99.5th centile (linear interpolation)"
+
+
+def test_the_filter_goes_before_the_centile_and_prints_back() -> None:
+    node = parse_expression("percentile(minutes where category = 1, 90)")
+    assert to_text(node) == "percentile(minutes where category = 1, 90)"
+    assert parse_expression(to_text(node)) == node
+
+
+# ---------------------------------------------------------------- whole specs
+SPEC = textwrap.dedent(
+    """\
+    specrules: 1
+    title: Ambulance response (centiles)
+    commissioner: Test ICB
+    source_document: tests/test_percentiles.py
+    contract: {start: 2024-04-01, end: 2025-03-31}
+    datasets:
+      incidents:
+        key: incident_id
+        date: call_at
+        fields:
+          incident_id: text
+          category: integer
+          call_at: datetime
+          arrived_at: datetime
+          minutes: number
+        derived:
+          response: arrived_at - call_at
+    kpis:
+      - id: C1_90th_linear
+        title: Category 1, 90th centile (linear)
+        dataset: incidents
+        scoring: continuous
+        initial_population: category = 1
+        observation: minutes
+        aggregate: percentile
+        percentile: 90
+        threshold: at most 3.7
+        period: contract
+        source: {section: test}
+      - id: C1_90th_nearest
+        title: Category 1, 90th centile (nearest rank)
+        dataset: incidents
+        scoring: continuous
+        initial_population: category = 1
+        observation: minutes
+        aggregate: percentile
+        percentile: 90
+        percentile_method: nearest_rank
+        threshold: at most 3.7
+        period: contract
+        source: {section: test}
+      - id: C2_mean
+        title: Category 2 mean
+        dataset: incidents
+        scoring: continuous
+        initial_population: category = 2
+        observation: response
+        aggregate: mean
+        threshold: at most 7 minutes
+        period: contract
+        source: {section: test}
+      - id: C2_90th
+        title: Category 2, 90th centile
+        dataset: incidents
+        scoring: continuous
+        initial_population: category = 2
+        observation: response
+        aggregate: percentile
+        percentile: 90
+        threshold: at most 20 minutes
+        period: contract
+        source: {section: test}
+      - id: C2_90th_by_expression
+        title: Category 2, 90th centile written as an expression
+        dataset: incidents
+        scoring: ratio
+        numerator: percentile(incidents.minutes where incidents.category = 2, 90)
+        denominator: count(incidents where incidents.category = 2) / 5
+        period: contract
+        monitoring_only: true
+        source: {section: test}
+    """
+)
+# Category 1 responses 1, 2, 3, 4 minutes; category 2: 5, 6, 10, 20, 20 minutes.
+INCIDENTS = """\
+incident_id,category,call_at,arrived_at,minutes
+a1,1,2024-05-01T10:00:00,2024-05-01T10:01:00,1
+a2,1,2024-05-01T11:00:00,2024-05-01T11:02:00,2
+a3,1,2024-05-02T10:00:00,2024-05-02T10:03:00,3
+a4,1,2024-05-03T10:00:00,2024-05-03T10:04:00,4
+b1,2,2024-06-01T10:00:00,2024-06-01T10:05:00,5
+b2,2,2024-06-01T11:00:00,2024-06-01T11:06:00,6
+b3,2,2024-06-02T10:00:00,2024-06-02T10:10:00,10
+b4,2,2024-06-03T10:00:00,2024-06-03T10:20:00,20
+b5,2,2024-06-04T10:00:00,2024-06-04T10:20:00,20
+"""
+# Worked by hand:
+#   C1_90th_linear   3.7 (the first case above), threshold at most 3.7: exactly on it → met
+#   C1_90th_nearest  4, at most 3.7 → not met
+#   C2_mean          (5 + 6 + 10 + 20 + 20) / 5 = 12.2 minutes, at most 7 minutes → not met
+#   C2_90th          sorted 5, 6, 10, 20, 20: position 4 × 0.9 = 3.6 → 20 + 0.6 × 0 = 20
+#                    minutes, at most 20 minutes: on the threshold → met
+#   C2_90th_by_expression  the same 20, over 5 / 5 = 1 → 20
+EXPECTED = {
+    "C1_90th_linear": ("met", 3.7, "number", "90th centile (linear interpolation)"),
+    "C1_90th_nearest": ("not met", 4.0, "number", "90th centile (nearest rank)"),
+    "C2_mean": ("not met", 12.2, "minutes", "mean"),
+    "C2_90th": ("met", 20.0, "minutes", "90th centile (linear interpolation)"),
+    "C2_90th_by_expression": ("monitoring", 20.0, "ratio", None),
+}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("centiles")
+    (path / "incidents.csv").write_text(INCIDENTS, encoding="utf-8")
+    (path / "spec.yaml").write_text(SPEC, encoding="utf-8")
+    return path
+
+
+def _check(evaluation: specrules.Evaluation) -> None:
+    got = {v.rule_id: (v.status, v.value, v.unit, v.measure) for v in evaluation.verdicts}
+    assert got.keys() == EXPECTED.keys()
+    for rule_id, (status, value, unit, measure) in EXPECTED.items():
+        assert got[rule_id][0] == status, rule_id
+        assert got[rule_id][1] == pytest.approx(value), rule_id
+        assert got[rule_id][2:] == (unit, measure), rule_id
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_centile_kpis_worked_by_hand(folder, engine) -> None:
+    _check(specrules.load(folder / "spec.yaml").evaluate(str(folder), engine=engine))
+
+
+def test_centile_kpis_worked_by_hand_on_spark(folder) -> None:
+    _check(specrules.load(folder / "spec.yaml").evaluate(str(folder), engine="spark"))
+
+
+def test_sql_export_computes_exact_centiles(folder) -> None:
+    from specrules.engine.sql_evaluator import spec_sql
+
+    plan = specrules.load(folder / "spec.yaml").plan
+    duck, spark = spec_sql(plan, "duckdb"), spec_sql(plan, "spark")
+    assert "QUANTILE_CONT" in duck and "LIST_SORT" in duck
+    assert "PERCENTILE(" in spark and "ELEMENT_AT(" in spark
+    assert "APPROX" not in spark.upper().replace("-- ", "")
+
+
+def test_json_names_the_method(folder) -> None:
+    evaluation = specrules.load(folder / "spec.yaml").evaluate(str(folder))
+    assert '"measure": "90th centile (nearest rank)"' in evaluation.to_json()
+
+
+# ---------------------------------------------------------------- bad input
+KPI = textwrap.dedent(
+    """\
+    specrules: 1
+    title: t
+    commissioner: c
+    source_document: s
+    contract: {start: 2024-04-01, end: 2025-03-31}
+    datasets:
+      incidents:
+        key: incident_id
+        date: call_at
+        fields: {incident_id: text, call_at: datetime, minutes: number}
+    kpis:
+      - id: centile
+        title: A centile
+        dataset: incidents
+        scoring: continuous
+        observation: minutes
+        aggregate: percentile
+        percentile: 90
+        source: {section: s}
+    """
+)
+
+
+def _only(text: str) -> specrules.Diagnostic:
+    with pytest.raises(SpecError) as caught:
+        specrules.loads(text, "spec.yaml")
+    found = caught.value.diagnostics
+    assert len(found) == 1, [str(d) for d in found]
+    return found[0]
+
+
+def test_valid_centile_kpi_loads() -> None:
+    assert specrules.loads(KPI).rule_ids == ["centile"]
+
+
+@pytest.mark.parametrize("centile", ["120", "-5", "100.5"])
+def test_centile_outside_0_to_100_is_located(centile: str) -> None:
+    d = _only(KPI.replace("percentile: 90", f"percentile: {centile}"))
+    # `    percentile: …` is line 18; its value starts at column 17
+    assert (d.code, d.line, d.column) == ("S003", 18, 17)
+    assert "a centile runs from 0 to 100" in d.message
+
+
+def test_percentile_without_aggregate_percentile_is_located() -> None:
+    d = _only(KPI.replace("aggregate: percentile", "aggregate: mean"))
+    # the `percentile` key, line 18 column 5
+    assert (d.code, d.line, d.column) == ("S003", 18, 5)
+    assert "aggregate: percentile" in d.message
+
+
+def test_aggregate_percentile_without_a_centile_is_located() -> None:
+    d = _only(KPI.replace("    percentile: 90\n", ""))
+    assert (d.code, d.line) == ("S003", 17)
+    assert "percentile: 90" in (d.hint or "")
+
+
+def test_unknown_method_is_located_with_the_choices() -> None:
+    text = KPI.replace("percentile: 90\n", "percentile: 90\n    percentile_method: nearest\n")
+    d = _only(text)
+    assert (d.code, d.line, d.column) == ("S003", 19, 24)
+    assert "nearest_rank" in d.message + (d.hint or "")
+
+
+def _with_ratio(numerator: str) -> str:
+    text = KPI.replace("aggregate: percentile\n    percentile: 90\n", "aggregate: max\n")
+    return text + textwrap.indent(
+        textwrap.dedent(
+            f"""\
+            - id: by_expression
+              title: A centile by expression
+              dataset: incidents
+              scoring: ratio
+              numerator: {numerator}
+              denominator: count(incidents)
+              source: {{section: s}}
+            """
+        ),
+        "  ",
+    )
+
+
+def test_expression_centile_outside_0_to_100_is_located() -> None:
+    d = _only(_with_ratio("percentile(incidents.minutes, 190)"))
+    # the KPI is lines 12-18, the ratio starts on line 19: its numerator is line 23,
+    # `    numerator: ` is 15 characters, `percentile(incidents.minutes, ` 30 more: 190 at 46
+    assert (d.code, d.line, d.column) == ("E201", 23, 46)
+    assert "0 to 100" in d.message
+
+
+def test_expression_centile_must_be_written_out() -> None:
+    d = _only(_with_ratio("percentile(incidents.minutes, 90%)"))
+    assert d.code == "E201" and "written out" in d.message
