@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,7 +51,7 @@ def list_standards(folder: str | Path = LIBRARY) -> list[Standard]:
             continue
         standard = Standard(
             name=path.stem,
-            path=str(path),
+            path=_shown(path),
             title=str(raw.get("title", "")),
             source_document=_words(raw.get("source_document", "")),
             datasets={
@@ -84,6 +85,12 @@ def _threshold(rule: dict[str, Any]) -> str:
     if rule.get("monitoring_only") or value is None:
         return f"monitoring ({value})" if value is not None else "monitoring"
     return str(value)
+
+
+def _shown(path: Path) -> str:
+    """The path as a user types it: relative to the current folder when it is below it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _words(text: Any) -> str:
