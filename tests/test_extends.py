@@ -294,3 +294,11 @@ def test_the_base_examples_are_not_carried_over(folder: Path) -> None:
     local = _write(folder, "local.yaml", "extends: national/with_example.yaml\n")
     assert specrules.load(folder / "national/with_example.yaml").model.examples != []
     assert specrules.load(local).model.examples == []
+
+
+def test_the_spec_digest_changes_when_the_base_changes(folder: Path) -> None:
+    local = _write(folder, "local.yaml", "extends: national/base.yaml\ntitle: Local\n")
+    data = {"referrals": _referrals()}
+    before = specrules.load(local).evaluate(data).provenance.spec_sha256
+    _write(folder, "national/base.yaml", BASE.replace("at least 60%", "at least 61%"))
+    assert specrules.load(local).evaluate(data).provenance.spec_sha256 != before

@@ -64,7 +64,7 @@ class Spec:
         """
         if engine == "pandas":
             return evaluate_spec(
-                self.plan, data, period, as_of, self.path, self.source.text, progress
+                self.plan, data, period, as_of, self.path, self.source.combined_text(), progress
             )
         if engine == "duckdb":
             from specrules.engine.duckdb_engine import evaluate_spec_duckdb as evaluate_files
@@ -72,7 +72,9 @@ class Spec:
             from specrules.engine.spark_engine import evaluate_spec_spark as evaluate_files
         else:
             raise ValueError(f"unknown engine {engine!r}; choose one of: pandas, duckdb, spark")
-        return evaluate_files(self.plan, data, period, as_of, self.path, self.source.text)
+        return evaluate_files(
+            self.plan, data, period, as_of, self.path, self.source.combined_text()
+        )
 
     def evaluate_many(
         self,

@@ -56,6 +56,11 @@ class SourceMap:
     keys: dict[Path_, Position] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # other files' text (extends)
 
+    def combined_text(self) -> str:
+        """This spec's text and that of every spec merged into it (`extends:`): its digest
+        in the results changes when a base spec changes."""
+        return self.text + "".join(f"\n{name}\n{text}" for name, text in sorted(self.texts.items()))
+
     def file_at(self, path: Path_) -> str:
         """The file the value at `path` came from (a spec it extends, or this one)."""
         return self.position(path).file or self.file
