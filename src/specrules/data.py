@@ -74,8 +74,6 @@ def _read_file(path: Path, dataset: str) -> pd.DataFrame:
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
             return frame.astype({c: "object" for c in frame.columns if frame[c].dtype == object})
-        if path.suffix in (".xlsx", ".xls"):
-            return pd.read_excel(path, dtype=str)
         return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (OSError, ValueError, ImportError, pd.errors.ParserError) as exc:
         raise DataError(f"cannot read {path}: {exc}", dataset=dataset) from None
@@ -166,6 +164,16 @@ def gather(
     frames, hashes = {}, {}
     for path in files:
         if path.suffix not in _READABLE:
+            continue
+        if path.suffix in (".xlsx", ".xls"):  # sheets named after datasets: data_excel.py
+            from specrules.data_excel import read_workbook
+
+            sheets, notes = read_workbook(path, spec.datasets)
+            issues.extend(notes)
+            for name, frame in sheets.items():
+                if name in frames:
+                    raise DataError(f"two files for one dataset ({path.name})", dataset=name)
+                frames[name], hashes[name] = frame, _file_hash(path)
             continue
         name = path.name.split(".")[0]
         if name not in spec.datasets:

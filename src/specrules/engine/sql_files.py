@@ -251,6 +251,11 @@ class FileData:
             if not path.exists():
                 raise DataError(f"no such file or folder: {path}")
             for file in sorted(path.iterdir()) if path.is_dir() else [path]:
+                if file.suffix in (".xlsx", ".xls"):  # never silently "no data"
+                    raise DataError(
+                        f"{file.name}: the SQL engines read CSV and Parquet files; evaluate an "
+                        "Excel workbook with --engine pandas, or save its sheets as CSV"
+                    )
                 if file.suffix not in (".csv", ".parquet"):
                     continue
                 name = file.name.split(".")[0]

@@ -1,0 +1,288 @@
+"""Excel workbooks in: each sheet named after a dataset (or a one-sheet file named after it)
+read as the same text a CSV of it would give, with what Excel hides said out loud.
+
+`specrules.data` then checks and coerces the frame exactly as it does a CSV's, so an `.xlsx`
+dataset gives the same figures and the same row accounting as the same data in CSV. What
+only a workbook can do wrong is a data issue naming the sheet and cell and what to do:
+
+- a dataset with no sheet of its name (in a file of several sheets);
+- merged cells (only the first cell of a merged range holds the value);
+- a formula (its last calculated value is used; none when Excel never calculated it);
+- a date stored as text, or as a bare number (an Excel date serial with its format lost);
+- a hidden header row, and hidden data rows (read and evaluated, though not seen in Excel).
+
+Cells are read by openpyxl one at a time (as pandas' own Excel reader does); the checks
+after reading work on whole columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from specrules.errors import DataError
+from specrules.results import DataIssue
+from specrules.spec import models
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # serial 1 is 1900-01-01 (Excel's leap-year bug kept)
+
+
+def _issue(
+    dataset: str,
+    message: str,
+    row: int | None = None,
+    column: str | None = None,
+    value: str | None = None,
+    severity: str = "warning",
+) -> DataIssue:
+    return DataIssue(
+        dataset=dataset, message=message, row=row, column=column, value=value, severity=severity
+    )
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as the text a CSV export would hold: dates in ISO form, whole numbers bare."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _load(path: Path) -> tuple[Any, Any]:
+    """The workbook twice: its formulas as written, and the values Excel last calculated."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        return load_workbook(path, data_only=False), load_workbook(path, data_only=True)
+    except (OSError, InvalidFileException, KeyError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as an Excel workbook: {exc}") from None
+
+
+def read_workbook(
+    path: Path, datasets: Mapping[str, models.Dataset]
+) -> tuple[dict[str, pd.DataFrame], list[DataIssue]]:
+    """The datasets a workbook holds, as text frames, and the issues found on the way.
+
+    A sheet named after a dataset is that dataset. A workbook named after a dataset
+    (`referrals.xlsx`) with a single sheet is that dataset, whatever the sheet is called.
+    """
+    if path.suffix.lower() != ".xlsx":
+        raise DataError(
+            f"{path.name}: only .xlsx workbooks are read; open it in Excel and save it as "
+            "Excel Workbook (.xlsx)"
+        )
+    formulas, values = _load(path)
+    stem = path.name.split(".")[0]
+    sheets = {name: name for name in values.sheetnames if name in datasets}
+    issues: list[DataIssue] = []
+    if stem in datasets and stem not in sheets:
+        if len(values.sheetnames) == 1:
+            sheets[values.sheetnames[0]] = stem
+        else:
+            issues.append(
+                _issue(
+                    stem,
+                    f"{path.name} has no sheet named `{stem}` (its sheets: "
+                    f"{', '.join(values.sheetnames)}); rename the sheet that holds the "
+                    f"{stem} rows to `{stem}`, or keep it alone in its own file",
+                    severity="error",
+                )
+            )
+    if not sheets and stem not in datasets:
+        issues.append(
+            _issue(
+                stem,
+                f"{path.name}: no sheet is named after a dataset of this spec (sheets: "
+                f"{', '.join(values.sheetnames)}; datasets: {', '.join(datasets)}); ignored",
+            )
+        )
+    frames = {}
+    for sheet, dataset in sheets.items():
+        frames[dataset] = _read_sheet(
+            formulas[sheet], values[sheet], dataset, datasets[dataset], issues
+        )
+    return frames, issues
+
+
+def _read_sheet(
+    formula_sheet: Any,
+    value_sheet: Any,
+    dataset: str,
+    spec: models.Dataset,
+    issues: list[DataIssue],
+) -> pd.DataFrame:
+    from openpyxl.utils import get_column_letter
+
+    grid = pd.DataFrame(list(value_sheet.iter_rows(values_only=True)), dtype=object)
+    written = pd.DataFrame(list(formula_sheet.iter_rows(values_only=True)), dtype=object)
+    if grid.empty:
+        return pd.DataFrame()
+    filled = grid.notna() & grid.astype(str).ne("")
+    used_rows = filled.any(axis=1).to_numpy()
+    header_at = int(used_rows.argmax())  # the first row with anything in it
+    sheet = value_sheet.title
+    where = f"sheet `{sheet}`"
+    hidden = {r for r, d in value_sheet.row_dimensions.items() if d.hidden}
+    if header_at + 1 in hidden:
+        issues.append(
+            _issue(
+                dataset,
+                f"{where}: the header row {header_at + 1} is hidden in Excel; unhide it "
+                "(Home > Format > Hide & Unhide) and check these are the column names meant",
+                severity="error",
+            )
+        )
+    header = [_cell_text(v).strip() if v is not None else "" for v in grid.iloc[header_at]]
+    body = grid.iloc[header_at + 1 :]
+    written = written.iloc[header_at + 1 :]
+    excel_rows = body.index.to_numpy() + 1  # the sheet's own row numbers
+    keep = used_rows[header_at + 1 :]  # blank rows are skipped, as in a CSV
+    body, written, excel_rows = body[keep], written[keep], excel_rows[keep]
+    letters = [get_column_letter(i + 1) for i in range(grid.shape[1])]
+    rows = pd.Series(range(1, len(body) + 1), index=body.index)  # as data.py numbers them
+
+    _merged(value_sheet, header_at, dataset, where, issues)
+    _hidden_rows(hidden, excel_rows, rows, dataset, where, issues)
+    columns = {}
+    for position, name in enumerate(header):
+        if not name:
+            continue
+        cells = body[position]
+        letter = letters[position]
+        kind = spec.field_spec(name).type if name in spec.fields else None
+        cells = _formulas(
+            cells, written[position], rows, excel_rows, letter, name, dataset, where, issues
+        )
+        if kind in ("date", "datetime"):
+            cells = _dates(cells, rows, excel_rows, letter, name, dataset, where, issues)
+        columns[name] = cells.map(_cell_text, na_action="ignore").fillna("")
+    frame = pd.DataFrame(columns, index=body.index).reset_index(drop=True)
+    return frame.astype("object")
+
+
+def _address(letter: str, excel_rows: Any) -> list[str]:
+    return [f"{letter}{r}" for r in excel_rows]
+
+
+def _formulas(
+    cells: pd.Series,
+    written: pd.Series,
+    rows: pd.Series,
+    excel_rows: Any,
+    letter: str,
+    column: str,
+    dataset: str,
+    where: str,
+    issues: list[DataIssue],
+) -> pd.Series:
+    text = written.astype("string")
+    is_formula = text.str.startswith("=").fillna(False).to_numpy(dtype=bool)
+    if not is_formula.any():
+        return cells
+    at = _address(letter, excel_rows[is_formula])
+    for cell, row, formula, value in zip(
+        at, rows[is_formula], text[is_formula], cells[is_formula], strict=True
+    ):
+        if value is None or pd.isna(value):
+            why = (
+                f"{where} cell {cell} holds the formula {formula} with no calculated value "
+                "(the file was not saved by Excel); open and save it in Excel, or paste the "
+                "column as values"
+            )
+        else:
+            why = (
+                f"{where} cell {cell} holds the formula {formula}; its last calculated value "
+                f"{_cell_text(value)} was read. Paste the column as values so the data cannot "
+                "change when the workbook is recalculated"
+            )
+        issues.append(_issue(dataset, why, int(row), column, formula))
+    return cells
+
+
+def _dates(
+    cells: pd.Series,
+    rows: pd.Series,
+    excel_rows: Any,
+    letter: str,
+    column: str,
+    dataset: str,
+    where: str,
+    issues: list[DataIssue],
+) -> pd.Series:
+    """Dates must be Excel dates: a bare number or text is reported, and a number is left
+    missing (its reading as a serial is given, not assumed)."""
+    kinds = cells.map(type, na_action="ignore")
+    numbers = kinds.isin([int, float]).to_numpy(dtype=bool)
+    texts = kinds.eq(str).to_numpy(dtype=bool) & cells.astype("string").str.strip().ne("").fillna(
+        False
+    ).to_numpy(dtype=bool)
+    for mask, serial in ((numbers, True), (texts, False)):
+        if not mask.any():
+            continue
+        values = cells[mask]
+        for cell, row, value in zip(
+            _address(letter, excel_rows[mask]), rows[mask], values, strict=True
+        ):
+            if serial:
+                as_date = (EXCEL_EPOCH + pd.to_timedelta(float(value), unit="D")).date()
+                why = (
+                    f"{where} cell {cell} holds the number {_cell_text(value)} where a date is "
+                    f"expected: an Excel date serial ({as_date}) whose date format was lost? "
+                    "Format the column as Date in Excel; the value is left missing, not guessed"
+                )
+            else:
+                why = (
+                    f"{where} cell {cell} holds the date as text ({value!r}); it is read as "
+                    "text (YYYY-MM-DD, or day first). Format the column as Date in Excel so "
+                    "the reading is not a guess"
+                )
+            issues.append(_issue(dataset, why, int(row), column, _cell_text(value)))
+    return cells.mask(pd.Series(numbers, index=cells.index))
+
+
+def _merged(sheet: Any, header_at: int, dataset: str, where: str, issues: list[DataIssue]) -> None:
+    for merged in sheet.merged_cells.ranges:
+        if merged.max_row <= header_at:  # a title above the table: not data
+            continue
+        first = f"{merged.coord.split(':')[0]}"
+        issues.append(
+            _issue(
+                dataset,
+                f"{where}: cells {merged.coord} are merged, so only {first} holds a value and "
+                "the other cells are read as empty; unmerge them (Home > Merge & Center) and "
+                "fill each cell",
+                row=None if merged.min_row <= header_at + 1 else merged.min_row - header_at - 1,
+                severity="error",
+            )
+        )
+
+
+def _hidden_rows(
+    hidden: set[int],
+    excel_rows: Any,
+    rows: pd.Series,
+    dataset: str,
+    where: str,
+    issues: list[DataIssue],
+) -> None:
+    at = np.isin(excel_rows, sorted(hidden))
+    for excel_row, row in zip(excel_rows[at], rows[at], strict=True):
+        issues.append(
+            _issue(
+                dataset,
+                f"{where}: row {excel_row} is hidden in Excel but is read and evaluated; "
+                "unhide it, or delete it if it should not count",
+                row=int(row),
+            )
+        )
