@@ -21,6 +21,7 @@ from specrules.api import Spec
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.periods import contract_end
+from specrules.spec import models
 
 FORMATS = ("md", "html")
 
@@ -117,7 +118,11 @@ def context(spec: Spec) -> dict[str, Any]:
         "sections": sections,
         "datasets": _datasets(spec),
         "examples": [
-            {"name": e.name, "expect": e.expect, "rows": sum(len(r) for r in e.data.values())}
+            {
+                "name": e.name,
+                "expect": {rule: models.expectation_text(x) for rule, x in e.expect.items()},
+                "rows": sum(len(r) for r in e.data.values()),
+            }
             for e in model.examples
         ],
         "version": __version__,

@@ -20,7 +20,9 @@ A failure names the rule and points at the rows behind it, by their line in the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -30,10 +32,14 @@ import pandas as pd
 
 from specrules.api import Spec, load
 from specrules.authoring.lint import lint_file
+from specrules.dsl import ir
+from specrules.dsl.parser import parse_threshold
+from specrules.dsl.types import TIME_UNITS
 from specrules.errors import DataError, Diagnostic, PeriodError, SpecError
 from specrules.render_text import format_figure
 from specrules.results import Evaluation, Verdict
 from specrules.spec import models
+from specrules.verdicts import amount_value
 
 MAX_ROWS_SHOWN = 10
 
@@ -152,14 +158,15 @@ def run_example(spec: Spec, index: int, example: models.Example) -> list[Check]:
     checks = []
     for rule_id, expected in example.expect.items():
         pos = spec.source.key_position(("examples", index, "expect", rule_id))
+        wanted = models.expectation_text(expected)
         check = Check(
-            pos.file or file, example.name, rule_id, expected, "", False, pos.line, pos.column
+            pos.file or file, example.name, rule_id, wanted, "", False, pos.line, pos.column
         )
         if evaluation is None:
             check.actual = "an error"
             check.details.append(f"the example could not be evaluated: {failure}")
         else:
-            _judge(spec, index, example, evaluation, check)
+            _judge(spec, index, example, evaluation, check, expected)
         checks.append(check)
     elapsed = time.perf_counter() - started
     for check in checks:
@@ -168,7 +175,12 @@ def run_example(spec: Spec, index: int, example: models.Example) -> list[Check]:
 
 
 def _judge(
-    spec: Spec, index: int, example: models.Example, evaluation: Evaluation, check: Check
+    spec: Spec,
+    index: int,
+    example: models.Example,
+    evaluation: Evaluation,
+    check: Check,
+    expected: str | models.Expected,
 ) -> None:
     verdicts = [v for v in evaluation.verdicts if v.rule_id == check.rule_id]
     if not verdicts:
@@ -178,7 +190,10 @@ def _judge(
     measured = [v for v in verdicts if v.status != "no data"] or verdicts
     statuses = sorted({v.status for v in measured})
     check.actual = " / ".join(statuses)
-    check.passed = statuses == [check.expected]
+    if isinstance(expected, str):
+        check.passed = statuses == [expected]
+    else:
+        check.passed = _figures_match(expected, measured, check)
     if check.passed:
         return
     for verdict in measured:
@@ -192,6 +207,56 @@ def _judge(
             f"data issue: {where} {issue.dataset} row {issue.row}, {issue.column}{value}: "
             f"{issue.message}"
         )
+
+
+def _figures_match(expected: models.Expected, verdicts: list[Verdict], check: Check) -> bool:
+    """Whether every verdict checked has the expected status and figures; `check.actual` says
+    what they had instead (`not met, numerator 2 (expected 3)`)."""
+    wrong: list[str] = []
+    statuses = sorted({v.status for v in verdicts})
+    if expected.status is not None and statuses != [expected.status]:
+        wrong.append(" / ".join(statuses))
+    for name, figure in expected.figures().items():
+        for verdict in verdicts:
+            got = getattr(verdict, name)
+            if not _same_figure(figure, got, name, verdict.unit):
+                shown = _figure_shown(got, name, verdict.unit)
+                where = f" in {verdict.period}" if len(verdicts) > 1 else ""
+                wanted = models.expectation_text(models.Expected(**{name: figure}))
+                wrong.append(f"{name} {shown}{where} (expected {wanted.split(' ', 1)[1]})")
+    check.actual = ", ".join(wrong) if wrong else check.expected
+    return not wrong
+
+
+def _same_figure(figure: float | int | str, got: float | None, name: str, unit: str) -> bool:
+    """A count matches exactly; a value matches when it rounds to the figure as written
+    (75% matches 0.7512 but not 0.76; 3.7 matches 3.66 but not 3.64)."""
+    if got is None:
+        return False
+    if name != "value":
+        return abs(got - float(figure)) < 1e-9
+    text = models.figure_amount_text(figure)
+    amount = parse_threshold("exactly " + text).amount
+    written = re.search(r"\d+(?:\.(\d+))?", text)
+    decimals = len(written.group(1) or "") if written and "£" not in text else 0
+    # one unit of what was written (1%, 1 minute), in the verdict's unit
+    one = 1.0
+    if isinstance(amount, ir.Duration):
+        one = amount_value(dataclasses.replace(amount, amount=1), unit)
+    elif isinstance(amount, ir.Percent):
+        one = 0.01
+    return abs(got - amount_value(amount, unit)) <= 0.5 * 10**-decimals * one + 1e-12
+
+
+def _figure_shown(got: float | None, name: str, unit: str) -> str:
+    """A figure found, with enough digits to see why it does not round to the one expected."""
+    if got is None:
+        return "none"
+    if name == "value" and unit == "share":
+        return f"{got * 100:.4g}%"
+    if name == "value" and unit in TIME_UNITS:
+        return f"{got:.4g} {unit}"
+    return f"{got:.4g}"
 
 
 def _describe(verdict: Verdict) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Literal, get_args
 
 from specrules.dsl import ir
+from specrules.dsl.parser import ExpressionSyntaxError, parse_threshold
 from specrules.dsl.printer import to_text
 from specrules.errors import Diagnostic, PeriodError, did_you_mean
 from specrules.periods import contract_end, parse_period
@@ -332,7 +333,8 @@ def _examples(spec: models.Spec, rules: list[Any], report: _Report) -> None:
                     "write a contract year (2019/20), a quarter (2019/20-Q3), a month "
                     "(2020-01), `contract` or `all`",
                 )
-        for rule_id, status in example.expect.items():
+        for rule_id, expected in example.expect.items():
+            status = expected if isinstance(expected, str) else expected.status
             if rule_id not in rule_ids:
                 report.add(
                     (*here, "expect", rule_id),
@@ -341,9 +343,11 @@ def _examples(spec: models.Spec, rules: list[Any], report: _Report) -> None:
                     did_you_mean(rule_id, rule_ids) or "rules: " + ", ".join(rule_ids),
                     key=True,
                 )
-            if status not in STATUSES:
+            if isinstance(expected, models.Expected) and expected.value is not None:
+                _expected_value((*here, "expect", rule_id, "value"), expected.value, report)
+            if status is not None and status not in STATUSES:
                 report.add(
-                    (*here, "expect", rule_id),
+                    (*here, "expect", rule_id) + (() if isinstance(expected, str) else ("status",)),
                     "S304",
                     f"`{status}` is not a verdict",
                     did_you_mean(str(status), STATUSES) or "write one of: " + ", ".join(STATUSES),
@@ -408,6 +412,19 @@ def _example_rows(
                     "use a date inside the contract",
                     severity="warning",
                 )
+
+
+def _expected_value(path: Path_, value: str | float | int, report: _Report) -> None:
+    """An example's expected `value` is a number, a percentage or a length of time."""
+    try:
+        parse_threshold("exactly " + models.figure_amount_text(value))
+    except ExpressionSyntaxError:
+        report.add(
+            path,
+            "S304",
+            f"`{value}` is not a figure",
+            "write a number (3.7), a percentage (75%) or a length of time (12.5 minutes)",
+        )
 
 
 # ------------------------------------------------------------------ hints

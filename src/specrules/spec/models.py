@@ -623,6 +623,56 @@ class KPI(Rule):
         return self
 
 
+def _figure_text(figure: float | int | str) -> str:
+    return f"{figure:g}" if isinstance(figure, float) else str(figure)
+
+
+def figure_amount_text(value: str | float | int) -> str:
+    """An expected figure as a threshold's amount is written (`75%`, `3.7`, `12 minutes`)."""
+    return value if isinstance(value, str) else repr(value)
+
+
+def expectation_text(expected: str | Expected) -> str:
+    """What an example expects of a rule, as one line: `not met` or `met, numerator 3`."""
+    return expected if isinstance(expected, str) else expected.text
+
+
+class Expected(Strict):
+    """What a rule must give in a worked example: its status and figures (any of them)."""
+
+    status: str | None = Field(
+        default=None,
+        description="The verdict: met, not met, monitoring, no data or not due.",
+        examples=["met"],
+    )
+    numerator: float | None = Field(
+        default=None, description="The numerator (rows counted above the line).", examples=[3]
+    )
+    denominator: float | None = Field(
+        default=None, description="The denominator (rows counted below it).", examples=[4]
+    )
+    value: str | int | float | None = Field(
+        default=None,
+        description="The figure as written: a percentage (75%), a number (3.7) or a length "
+        "of time (12.5 minutes); it matches a figure that rounds to it.",
+        examples=["75%", 3.7, "12.5 minutes"],
+    )
+
+    def figures(self) -> dict[str, float | int | str]:
+        """The figures asserted, by name, in the order they are written in results."""
+        wanted = {"numerator": self.numerator, "denominator": self.denominator}
+        wanted["value"] = self.value
+        return {name: figure for name, figure in wanted.items() if figure is not None}
+
+    @property
+    def text(self) -> str:
+        """`met, numerator 3, denominator 4, value 75%`."""
+        parts = [self.status] if self.status else []
+        parts += [f"{name} {_figure_text(f)}" for name, f in self.figures().items()]
+        return ", ".join(parts)
+
+
+
 class Example(Strict):
     """A worked example: a few rows and the verdicts they must give (`specrules test`)."""
 
@@ -639,11 +689,26 @@ class Example(Strict):
         description="The period to evaluate (default: every period the rows cover).",
         examples=["2019/20", "2019/20-Q3"],
     )
-    expect: dict[RuleId, str] = Field(
-        description="The verdict each named rule must give: met, not met, monitoring, "
-        "no data or not due.",
-        examples=[{"appointment_within_one_week": "not met"}],
+    expect: dict[RuleId, str | Expected] = Field(
+        description="What each named rule must give: its verdict (met, not met, monitoring, "
+        "no data or not due), or its verdict and figures "
+        "(`{status: met, numerator: 3, denominator: 4, value: 75%}`, any of them).",
+        examples=[
+            {"appointment_within_one_week": "not met"},
+            {"appointment_within_one_week": {"status": "met", "numerator": 3, "value": "75%"}},
+        ],
     )
+
+    @field_validator("expect", mode="before")
+    @classmethod
+    def _something_expected(cls, value: object) -> object:
+        for rule_id, expected in value.items() if isinstance(value, dict) else ():
+            if expected is None or expected == {}:
+                raise ValueError(
+                    f"say what `{rule_id}` must give: a status (met), or some of status, "
+                    "numerator, denominator and value"
+                )
+        return value
 
 
 class Spec(Strict):
