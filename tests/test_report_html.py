@@ -492,3 +492,18 @@ def test_a_missing_template_dir_or_spec_template_is_a_clear_error(
     spec = specrules.load(path)
     with pytest.raises(ReportError, match="consequence `exception_report` names template"):
         render_report(evaluation, "html", spec=spec)
+
+
+def test_disclosure_control_reaches_the_charts(
+    evaluation: Evaluation, spec: specrules.Spec
+) -> None:
+    html = render_report(evaluation, "html", spec=spec, suppress_below=8)
+    overview = html[html.index('<svg class="chart overview"') :]
+    overview = overview[: overview.index("</svg>")]
+    # age_minimum is 6 of 8 (worked in test_each_breach_says_what_a_commissioner_needs):
+    # 6 is hidden, so its share is not drawn and its label says *
+    row = overview[overview.index(">age_minimum 2019/20<") :]
+    assert row.index(">* vs 100.0%<") < 400  # the note of the same row, not a later one
+    assert ">75.0% vs 100.0%<" not in overview
+    plain = render_report(evaluation, "html", spec=spec)
+    assert ">75.0% vs 100.0%<" in plain  # drawn when nothing is hidden
