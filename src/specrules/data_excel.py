@@ -18,7 +18,8 @@ after reading work on whole columns.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -159,95 +160,90 @@ def _read_sheet(
         if not name:
             continue
         cells = body[position]
-        letter = letters[position]
+        column = _Column(dataset, where, name, letters[position], rows, excel_rows, issues)
+        _formulas(column, cells, written[position])
         kind = spec.field_spec(name).type if name in spec.fields else None
-        cells = _formulas(
-            cells, written[position], rows, excel_rows, letter, name, dataset, where, issues
-        )
         if kind in ("date", "datetime"):
-            cells = _dates(cells, rows, excel_rows, letter, name, dataset, where, issues)
+            cells = _dates(column, cells)
         columns[name] = cells.map(_cell_text, na_action="ignore").fillna("")
     frame = pd.DataFrame(columns, index=body.index).reset_index(drop=True)
     return frame.astype("object")
 
 
-def _address(letter: str, excel_rows: Any) -> list[str]:
-    return [f"{letter}{r}" for r in excel_rows]
+@dataclass
+class _Column:
+    """One column of a sheet, and where the issues about its cells go."""
+
+    dataset: str
+    where: str  # "sheet `referrals`"
+    name: str
+    letter: str
+    rows: pd.Series  # each cell's data row, numbered as data.py numbers them
+    excel_rows: np.ndarray  # each cell's row in the sheet
+    issues: list[DataIssue]
+
+    def report(self, mask: np.ndarray, shown: pd.Series, why: Callable[[str, int], str]) -> None:
+        """An issue for each cell under `mask`: `why(cell address, position in the column)`,
+        with the cell's value as `shown` holds it."""
+        for i in np.flatnonzero(mask):
+            message = why(f"{self.letter}{self.excel_rows[i]}", int(i))
+            value = shown.iloc[i]
+            text = None if value is None or value is pd.NA else _cell_text(value)
+            self.issues.append(
+                _issue(self.dataset, message, int(self.rows.iloc[i]), self.name, text)
+            )
 
 
-def _formulas(
-    cells: pd.Series,
-    written: pd.Series,
-    rows: pd.Series,
-    excel_rows: Any,
-    letter: str,
-    column: str,
-    dataset: str,
-    where: str,
-    issues: list[DataIssue],
-) -> pd.Series:
+def _formulas(column: _Column, cells: pd.Series, written: pd.Series) -> None:
     text = written.astype("string")
     is_formula = text.str.startswith("=").fillna(False).to_numpy(dtype=bool)
     if not is_formula.any():
-        return cells
-    at = _address(letter, excel_rows[is_formula])
-    for cell, row, formula, value in zip(
-        at, rows[is_formula], text[is_formula], cells[is_formula], strict=True
-    ):
+        return
+
+    def why(cell: str, i: int) -> str:
+        formula, value = text.iloc[i], cells.iloc[i]
         if value is None or pd.isna(value):
-            why = (
-                f"{where} cell {cell} holds the formula {formula} with no calculated value "
-                "(the file was not saved by Excel); open and save it in Excel, or paste the "
-                "column as values"
+            return (
+                f"{column.where} cell {cell} holds the formula {formula} with no calculated "
+                "value (the file was not saved by Excel); open and save it in Excel, or paste "
+                "the column as values"
             )
-        else:
-            why = (
-                f"{where} cell {cell} holds the formula {formula}; its last calculated value "
-                f"{_cell_text(value)} was read. Paste the column as values so the data cannot "
-                "change when the workbook is recalculated"
-            )
-        issues.append(_issue(dataset, why, int(row), column, formula))
-    return cells
+        return (
+            f"{column.where} cell {cell} holds the formula {formula}; its last calculated "
+            f"value {_cell_text(value)} was read. Paste the column as values so the data "
+            "cannot change when the workbook is recalculated"
+        )
+
+    column.report(is_formula, text, why)
 
 
-def _dates(
-    cells: pd.Series,
-    rows: pd.Series,
-    excel_rows: Any,
-    letter: str,
-    column: str,
-    dataset: str,
-    where: str,
-    issues: list[DataIssue],
-) -> pd.Series:
+def _dates(column: _Column, cells: pd.Series) -> pd.Series:
     """Dates must be Excel dates: a bare number or text is reported, and a number is left
     missing (its reading as a serial is given, not assumed)."""
     kinds = cells.map(type, na_action="ignore")
     numbers = kinds.isin([int, float]).to_numpy(dtype=bool)
-    texts = kinds.eq(str).to_numpy(dtype=bool) & cells.astype("string").str.strip().ne("").fillna(
-        False
-    ).to_numpy(dtype=bool)
-    for mask, serial in ((numbers, True), (texts, False)):
-        if not mask.any():
-            continue
-        values = cells[mask]
-        for cell, row, value in zip(
-            _address(letter, excel_rows[mask]), rows[mask], values, strict=True
-        ):
-            if serial:
-                as_date = (EXCEL_EPOCH + pd.to_timedelta(float(value), unit="D")).date()
-                why = (
-                    f"{where} cell {cell} holds the number {_cell_text(value)} where a date is "
-                    f"expected: an Excel date serial ({as_date}) whose date format was lost? "
-                    "Format the column as Date in Excel; the value is left missing, not guessed"
-                )
-            else:
-                why = (
-                    f"{where} cell {cell} holds the date as text ({value!r}); it is read as "
-                    "text (YYYY-MM-DD, or day first). Format the column as Date in Excel so "
-                    "the reading is not a guess"
-                )
-            issues.append(_issue(dataset, why, int(row), column, _cell_text(value)))
+    blank = cells.astype("string").str.strip().eq("").fillna(True).to_numpy(dtype=bool)
+    texts = kinds.eq(str).to_numpy(dtype=bool) & ~blank
+
+    def serial(cell: str, i: int) -> str:
+        value = cells.iloc[i]
+        as_date = (EXCEL_EPOCH + pd.to_timedelta(float(value), unit="D")).date()
+        return (
+            f"{column.where} cell {cell} holds the number {_cell_text(value)} where a date is "
+            f"expected: an Excel date serial ({as_date}) whose date format was lost? Format "
+            "the column as Date in Excel; the value is left missing, not guessed"
+        )
+
+    def text(cell: str, i: int) -> str:
+        value = cells.iloc[i]
+        return (
+            f"{column.where} cell {cell} holds the date as text ({value!r}); it is read as "
+            "text (YYYY-MM-DD, or day first). Format the column as Date in Excel so the "
+            "reading is not a guess"
+        )
+
+    column.report(numbers, cells, serial)
+    column.report(texts, cells, text)
     return cells.mask(pd.Series(numbers, index=cells.index))
 
 
