@@ -209,6 +209,11 @@ class Verdict(_Model):
     breaches: BreachRows = BreachRows()
     breach_count: int = 0
     consequence: str | None = None
+    due: dt.date | dt.datetime | None = Field(
+        default=None,
+        description="A breach's consequence is due by this day (or moment, for a deadline in "
+        "hours): the consequence's `deadline` counted from the end of the period.",
+    )
     source: SourceRef
     note: str | None = None
     reason: str | None = Field(default=None, description="Why there is no verdict, if so.")

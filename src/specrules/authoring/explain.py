@@ -204,6 +204,8 @@ def _row(spec: Spec, rule: Any) -> Row:
     consequence_text = None
     if consequence is not None:
         consequence_text = f"{consequence.text} ({KINDS[consequence.kind]})"
+        if consequence.deadline:
+            consequence_text += f"; due {consequence.deadline} of the end of the period"
     source = model.source.section + (f", line {model.source.line}" if model.source.line else "")
     return Row(
         id=model.id,

@@ -26,6 +26,7 @@ from specrules.dsl.percentiles import label as percentile_label
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import TIME_UNITS
 from specrules.engine.aggregates import percentile_of
+from specrules.engine.calendar import due_date
 from specrules.engine.pandas_backend import Context, as_series, evaluate, evaluate_column
 from specrules.engine.rules import (
     RowOutcome,
@@ -611,6 +612,9 @@ class Evaluator:
         verdict.gap = judgement.gap
         verdict.judged_against = judgement.judged_against
         verdict.rag = judgement.rag
+        deadline = self.plan.deadlines.get(model.consequence or "")
+        if verdict.status == "not met" and deadline is not None:
+            verdict.due = due_date(period.end, deadline)
 
     def ratio_verdict(self, rule: CompiledRule, period: Period) -> Verdict:
         frames = {}

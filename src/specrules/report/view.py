@@ -7,6 +7,7 @@ The raw `Verdict` is passed along too, for templates that want more.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,6 +224,8 @@ def due_text(verdict: Verdict) -> str | None:
     """When a breach's consequence is due, if the evaluation says (consequence `deadline`)."""
     for name in ("due", "due_date", "consequence_due"):
         value = getattr(verdict, name, None)
+        if isinstance(value, dt.datetime):  # a deadline in hours: the moment, to the minute
+            return value.strftime("%Y-%m-%d %H:%M")
         if value is not None:
             return str(value)
     return None

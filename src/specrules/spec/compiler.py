@@ -105,6 +105,8 @@ class Plan:
     datasets: dict[str, CompiledDataset]
     rules: list[CompiledRule]
     warnings: list[Diagnostic] = field(default_factory=list)
+    # each consequence's `deadline: within 20 working days`, as the duration after the period
+    deadlines: dict[str, ir.Duration] = field(default_factory=dict)
 
 
 def _field_type(spec: models.FieldSpec) -> Type:
@@ -618,6 +620,33 @@ class _Compiler:
                 key=True,
             )
 
+    def deadlines(self) -> dict[str, ir.Duration]:
+        """Each consequence's `deadline: within <duration>`, parsed (E311 when it is not)."""
+        found = {}
+        for name, consequence in self.spec.consequences.items():
+            text = consequence.deadline
+            if text is None:
+                continue
+            words = text.split(None, 1)
+            node, hint = None, None
+            if len(words) == 2 and words[0].lower() == "within":
+                try:
+                    node = parse_expression(words[1])
+                except ExpressionSyntaxError as exc:
+                    hint = unit_hint(words[1], exc.offset)
+            if not isinstance(node, ir.Duration):
+                self.problem(
+                    ("consequences", name, "deadline"),
+                    "E311",
+                    f"a deadline is `within` a length of time, not `{text}`",
+                    hint
+                    or "write for instance `within 20 working days`, `within 1 month` or "
+                    "`within 48 hours`",
+                )
+                continue
+            found[name] = node
+        return found
+
     def percentile_fits(self, rule: models.KPI, path) -> None:
         """`percentile:` goes with `aggregate: percentile`, and the other way round."""
         if rule.aggregate == "percentile" and rule.percentile is None:
@@ -799,9 +828,11 @@ def compile_spec(spec: models.Spec, source: SourceMap) -> tuple[Plan | None, lis
     compiler = _Compiler(spec, source)
     datasets = compiler.datasets()
     rules = compiler.rules(datasets)
+    deadlines = compiler.deadlines()
     compiler.problems.extend(consistency.check(spec, rules, datasets, source))
     errors = [p for p in compiler.problems if p.severity == "error"]
     warnings = [p for p in compiler.problems if p.severity == "warning"]
     if errors:
         return None, compiler.problems
-    return Plan(spec, compiler.catalog, datasets, rules, warnings), compiler.problems
+    plan = Plan(spec, compiler.catalog, datasets, rules, warnings, deadlines)
+    return plan, compiler.problems

@@ -267,6 +267,12 @@ class Consequence(Strict):
         description="The kind of consequence.",
         examples=["exception_report", "remedial_action_plan"],
     )
+    deadline: str | None = Field(
+        default=None,
+        description="When the consequence is due, counted from the end of the breached "
+        "period: `within` a duration in calendar days, working days, weeks, months, hours…",
+        examples=["within 20 working days", "within 1 month", "within 48 hours"],
+    )
     template: str | None = Field(
         default=None,
         description=(
