@@ -47,6 +47,14 @@ SPEC = textwrap.dedent(
         threshold: at least 50%
         consequence: report
         source: {section: test}
+      - id: kept_weight_per_programme
+        title: Programmes at or below their starting weight, per programme
+        dataset: programmes
+        scoring: ratio
+        numerator: count(programmes where programmes.kept_weight)
+        denominator: count(programmes)
+        consequence: report
+        source: {section: test}
       - id: programmes_started
         title: Programmes started
         dataset: programmes
@@ -98,9 +106,10 @@ def test_a_rule_reading_an_absent_dataset_through_derived_fields_has_no_data(
     folder.mkdir()
     PROGRAMMES.to_csv(folder / "programmes.csv", index=False)
     evaluation = spec.evaluate(str(folder), period=YEAR, engine=engine)
-    kept = evaluation.verdict("kept_weight_share", YEAR)
-    assert kept.status == "no data"
-    assert kept.reason == "dataset `measurements`: no data supplied for this dataset"
+    for rule in ("kept_weight_share", "kept_weight_per_programme"):  # a ratio too
+        kept = evaluation.verdict(rule, YEAR)
+        assert kept.status == "no data", rule
+        assert kept.reason == "dataset `measurements`: no data supplied for this dataset"
     # the rule over programmes alone still counts them: P1 and P2 started in 2020/21
     started = evaluation.verdict("programmes_started", YEAR)
     assert (started.status, started.value) == ("met", 2)
@@ -108,9 +117,12 @@ def test_a_rule_reading_an_absent_dataset_through_derived_fields_has_no_data(
 
 def test_with_the_dataset_supplied_the_same_rule_is_judged(spec):
     frames = {"programmes": PROGRAMMES, "measurements": MEASUREMENTS}
-    kept = spec.evaluate(frames, period=YEAR).verdict("kept_weight_share", YEAR)
+    evaluation = spec.evaluate(frames, period=YEAR)
+    kept = evaluation.verdict("kept_weight_share", YEAR)
     # P1: 95 <= 100 kept; P2: 82 > 80 not kept: 1 of 2 = 50%, at least 50%: met
     assert (kept.status, kept.numerator, kept.denominator) == ("met", 1, 2)
+    ratio = evaluation.verdict("kept_weight_per_programme", YEAR)
+    assert (ratio.status, ratio.value) == ("monitoring", 0.5)  # 1 kept ÷ 2 programmes
 
 
 def test_spec_test_with_rows_for_one_dataset_passes(tmp_path):

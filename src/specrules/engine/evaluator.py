@@ -382,11 +382,6 @@ class Evaluator:
     def rule_verdicts(self, rule: CompiledRule, requested: list[Period]) -> list[Verdict]:
         periods = rule_periods(rule, requested, self.plan)
         dataset = rule.model.dataset
-        if rule.kind == "kpi" and rule.model.scoring == "ratio":
-            self.drill.unavailable[rule.model.id] = (
-                "a ratio of two aggregates has no rows of its own"
-            )
-            return [self.ratio_verdict(rule, p) for p in periods]
         # a dataset not supplied, the rule's own or one read through a link, an aggregate
         # or a derived field, leaves the rule with no data
         absent = absent_dataset(rule, self.plan, self.loaded.missing)
@@ -394,6 +389,11 @@ class Evaluator:
             why = f"dataset `{absent}`: {self.loaded.missing[absent]}"
             self.drill.unavailable[rule.model.id] = why
             return [self.empty(rule, p, why) for p in periods]
+        if rule.kind == "kpi" and rule.model.scoring == "ratio":
+            self.drill.unavailable[rule.model.id] = (
+                "a ratio of two aggregates has no rows of its own"
+            )
+            return [self.ratio_verdict(rule, p) for p in periods]
         if rule.model.snapshot:
             return self.snapshot_verdicts(rule, periods)
         frame = self.frames[dataset]

@@ -467,17 +467,13 @@ def rule_verdicts(sql: Runner, plan: Plan, requested, layout, judge, missing) ->
     waiting, ratios = [], []
     for index, rule in enumerate(plan.rules):
         periods = rule_periods(rule, requested, plan)
-        dataset = rule.model.dataset
-        ratio = getattr(rule.model, "scoring", None) == "ratio"
-        # as the pandas engine: a rule reading a dataset not supplied (through a link, an
-        # aggregate or a derived field) has no data; a ratio checks its own aggregates
+        # as the pandas engine: a rule reading a dataset not supplied (its own, or through a
+        # link, an aggregate or a derived field) has no data
         absent = absent_dataset(rule, plan, missing)
-        if ratio:
-            absent = dataset if dataset in missing else None
         if absent is not None:
             why = f"dataset `{absent}`: {missing[absent]}"
             found[index] = [judge.empty(rule, p, why) for p in periods]
-        elif ratio:
+        elif getattr(rule.model, "scoring", None) == "ratio":
             ratios.append((index, rule, periods))
         else:
             waiting.append((index, rule, periods))
