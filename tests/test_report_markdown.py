@@ -101,6 +101,14 @@ def test_breaches_come_first_then_met_then_monitoring(
         assert f"(`{verdict.rule_id}`) | {verdict.period} |" in line
     met = markdown[markdown.index("## Standards met") : markdown.index("## Monitoring")]
     assert len([line for line in met.splitlines() if "(`" in line]) == 2
+    # the trend column: case studies (evidence.csv, contract year from 1 July 2019) were
+    # E1-E3 in Q1 (Jul-Sep: 3) and E4 alone in Q2 (Oct-Dec: 1); Q3 has none, as Q4
+    q2 = next(line for line in action if "(#case_studies-2019-20-q2)" in line)
+    assert "| **1** | 3 | -2 | ▼ from 3 (2019/20-Q1) |" in q2
+    q4 = next(line for line in action if "(#case_studies-2019-20-q4)" in line)
+    assert "| = from 0 (2019/20-Q3) |" in q4
+    age = next(line for line in action if "(#age_minimum-2019-20)" in line)
+    assert "| no earlier period |" in age
     # the same counts, and the same words for what they count, as repr and the table
     assert "12 not met · 2 met" in summary
     assert "Counted: verdicts: one per rule, period and breakdown group" in summary

@@ -207,9 +207,9 @@ def _series(verdict: Verdict, everything: list[Verdict]) -> list[Verdict]:
 
 
 def trend_text(series: list[Verdict], disclosure: Disclosure) -> str:
-    """The change from the period before: `▼ from 80.0% (2019/20-Q1)`, or `first period`."""
+    """The change from the period before: `▼ from 80.0% (2019/20-Q1)`, or `no earlier period`."""
     if len(series) < 2:
-        return "first period"
+        return "no earlier period"
     before, now = series[-2], series[-1]
     was = figures(before, disclosure).value
     if was == SUPPRESSED or figures(now, disclosure).value == SUPPRESSED:
