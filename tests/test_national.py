@@ -52,6 +52,7 @@ def test_the_library_has_the_standards() -> None:
         "talking_therapies",
         "rtt_incomplete",
         "diagnostics_dm01",
+        "ambulance_response",
     }
 
 
@@ -230,6 +231,34 @@ def test_diagnostics_dm01_by_hand() -> None:
             if v.rule_id == "waiting_under_6_weeks"
         )
         assert may.exclusions == {"not_one_of_the_15_tests": 2, "planned_test": 1}, engine
+
+
+def test_ambulance_response_by_hand() -> None:
+    # June 2024, minutes from clock start to clock stop (I06 has no stop: outside):
+    #   C1: 4, 5 (23:58 to 00:03, counted on the day it started), 6, 7, 13
+    #       mean 35 / 5 = 7 -> at most 7 minutes: met, on the limit;
+    #       90th centile, linear: position (5 - 1) x 0.9 = 3.6 in [4, 5, 6, 7, 13]
+    #       -> 7 + 0.6 x (13 - 7) = 10.6 -> met (15)
+    #   C2: 10, 20, 30, 50: mean 27.5 -> not met (18), inside the 30-minute objective;
+    #       90th centile: position 2.7 -> 30 + 0.7 x 20 = 44 -> not met (40)
+    #   C3: 60, 130: position 0.9 -> 60 + 0.9 x 70 = 123 -> not met (120)
+    #   C4: one response of 100 -> its own 90th centile: met (180)
+    expected = {
+        "C1_mean": ("met", 7.0),
+        "C1_90th_centile": ("met", 10.6),
+        "C2_mean": ("not met", 27.5),
+        "C2_90th_centile": ("not met", 44.0),
+        "C2_mean_planning_objective": ("monitoring", 27.5),
+        "C3_90th_centile": ("not met", 123.0),
+        "C4_90th_centile": ("met", 100.0),
+    }
+    spec = specrules.load(LIBRARY / "ambulance_response.yaml")
+    data = str(FIXTURES / "ambulance_response")
+    for engine in ENGINES:
+        verdicts = spec.evaluate(data, period="2024-06", engine=engine).verdicts
+        found = {v.rule_id: (v.status, round(v.value, 6)) for v in verdicts}
+        assert found == expected, engine
+        assert {v.unit for v in verdicts} == {"minutes"}, engine
 
 
 # ------------------------------------------------------------------ bad input

@@ -70,7 +70,16 @@ _THRESHOLD_OP = {
 }
 
 
-_GAP_FUNCTIONS = {"days_between", "working_days_between", "hours_between", "age_at"}
+_GAP_FUNCTIONS = {
+    "days_between",
+    "working_days_between",
+    "hours_between",
+    "minutes_between",
+    "seconds_between",
+    "age_at",
+}
+# gaps measured in a unit of time shorter than a day, as pandas names it
+_GAP_UNITS = {"hours_between": "h", "minutes_between": "min", "seconds_between": "s"}
 
 
 def _literal_value(node: ir.Node) -> Any:

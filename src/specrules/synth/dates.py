@@ -13,7 +13,12 @@ from specrules.engine.calendar import working_day_calendar
 from specrules.engine.pandas_backend import shift_date
 from specrules.periods import Period, periods_within
 from specrules.spec.compiler import CompiledRule
-from specrules.synth.common import DATE_LAG_DAYS, DATETIME_LAG_HOURS, LATE_MISSING_SHARE
+from specrules.synth.common import (
+    _GAP_UNITS,
+    DATE_LAG_DAYS,
+    DATETIME_LAG_HOURS,
+    LATE_MISSING_SHARE,
+)
 from specrules.synth.values import _is_birth, _sample_number, _time_of_day
 
 
@@ -135,11 +140,18 @@ class DatesAndClocks:
     def _solve_gap(self, dataset: str, call: ir.Call, op: str, bound, rows: np.ndarray) -> bool:
         """`days_between(a, b) <= 14` and friends: place b after a (or a before b)."""
         first, second = call.args
+        return self._place_gap(dataset, first, second, call.name, op, bound, rows)
+
+    def _place_gap(
+        self, dataset: str, first: ir.Node, second: ir.Node, name: str, op: str, bound, rows
+    ) -> bool:
+        """Place `second` after `first` (or `first` before `second`) so that the gap, counted
+        as the function `name` counts it, meets `op bound`; never before the other event."""
         settable_second = self._settable(dataset, second)
         settable_first = self._settable(dataset, first)
         if settable_second is None and settable_first is None:
             return False
-        integer = call.name != "hours_between"
+        integer = name not in _GAP_UNITS
         if isinstance(bound, tuple):
             low = bound[0].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
             high = bound[1].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -155,7 +167,7 @@ class DatesAndClocks:
         if not rows.any():
             return True
         origin = base.to_numpy("datetime64[ns]")
-        if call.name == "working_days_between":
+        if name == "working_days_between":
             days = origin.astype("datetime64[D]")
             safe = np.where(np.isnat(days), np.datetime64("2000-01-03"), days)
             # counted as the engine counts: working days after the first date up to and
@@ -163,15 +175,15 @@ class DatesAndClocks:
             steps = (sign * gap).astype(int)
             moved = np.busday_offset(safe, steps, roll="backward", busdaycal=working_day_calendar())
             values = np.where(steps == 0, safe, moved).astype("datetime64[ns]")
-        elif call.name == "age_at":
+        elif name == "age_at":
             # mid-way through the year of age, so whole years come out exact
             years = gap + 0.05 + 0.9 * self.rng.random(len(gap))
             delta = pd.to_timedelta(np.round(years * 365.25), unit="D").to_numpy()
             values = origin + sign * delta
         else:
-            unit = "h" if call.name == "hours_between" else "D"
+            unit = _GAP_UNITS.get(name, "D")
             values = origin + sign * pd.to_timedelta(gap, unit=unit).to_numpy()
-        if call.name != "hours_between" and self.fields[dataset][column].type == "datetime":
+        if name not in _GAP_UNITS and self.fields[dataset][column].type == "datetime":
             # whole days apart: a time of day that keeps the later event after the earlier
             since_midnight = origin - origin.astype("datetime64[D]").astype("datetime64[ns]")
             left = np.timedelta64(24 * 60 - 1, "m") - since_midnight

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,10 @@ from specrules.synth.common import (
     SynthWarning,
 )
 from specrules.verdicts import amount_value, scale_factor
+
+# Response times are skewed to the right: most arrive well inside the limit, a few far over.
+SKEWED_AGGREGATES = ("mean", "median", "percentile")
+SKEW_SIGMA = 0.8  # the spread of log response times (a 90th centile about 2.8 x the median)
 
 
 class Shaping:
@@ -174,6 +179,13 @@ class Shaping:
                 return pd.Series(pd.to_timedelta(value, unit="h" if unit else "D"), index=index)
             return pd.Series(value * share, index=index, dtype="Float64")
 
+        if (
+            is_duration
+            and model.aggregate in SKEWED_AGGREGATES
+            and threshold.kind in ("at most", "less than")
+        ):
+            self._skewed_durations(rule, threshold, observation, rows)
+            return
         if threshold.kind == "between" and threshold.upper is not None:
             high = amount_value(threshold.upper, unit)
             self._solve(dataset, observation, "between", (series(low), series(high)), keep)
@@ -184,6 +196,35 @@ class Shaping:
         op = _THRESHOLD_OP[threshold.kind]
         self._solve(dataset, observation, op, series(low), keep)
         self._solve(dataset, observation, _NEGATE[op], series(low), fail)
+
+    def _skewed_durations(
+        self, rule: CompiledRule, threshold: ir.Threshold, observation: ir.Node, rows: np.ndarray
+    ) -> None:
+        """Response times as they come: skewed to the right (lognormal), the mean, median or
+        centile the rule judges a little inside its limit in most months and a little over
+        it in a `breach_rate` share of months (the months of the dataset's date)."""
+        dataset = rule.model.dataset
+        rng = self.rng
+        frame = self.frames[dataset]
+        limit = amount_value(threshold.amount, "seconds")
+        anchor = self.anchor[dataset]
+        if anchor is not None:
+            months = pd.to_datetime(frame[anchor]).dt.to_period("M").astype(str).to_numpy()
+        else:
+            months = np.zeros(len(frame), dtype=int)
+        labels, month = np.unique(months, return_inverse=True)
+        factor = np.where(rng.random(len(labels)) < self.breach, 1.25, 0.7)[month]
+        model = rule.model
+        if model.aggregate == "mean":
+            scale = np.exp(SKEW_SIGMA**2 / 2)  # a lognormal's mean over its median
+        else:
+            centile = 50.0 if model.aggregate == "median" else float(model.percentile)
+            centile = min(max(centile, 1.0), 99.0)
+            scale = np.exp(SKEW_SIGMA * NormalDist().inv_cdf(centile / 100))
+        median = limit * factor / scale
+        seconds = median * np.exp(SKEW_SIGMA * rng.standard_normal(len(frame)))
+        values = pd.Series(pd.to_timedelta(np.round(seconds), unit="s"), index=frame.index)
+        self._solve(dataset, observation, "=", values, rows)
 
     def _count(self, rule: CompiledRule) -> None:
         """A count of rows meeting a population, per period: move rows in or out of the

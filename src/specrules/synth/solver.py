@@ -14,6 +14,10 @@ from specrules.synth.common import _FLIP, _GAP_FUNCTIONS, _NEGATE, _compare, _li
 from specrules.synth.values import _label, _sample_number
 
 
+def _is_instant(node: ir.Node) -> bool:
+    return node.type is not None and node.type.kind in ("date", "datetime")
+
+
 class Solver:
     """Solving conditions for the columns they name (part of `generator._Synth`)."""
 
@@ -275,6 +279,13 @@ class Solver:
             return (high, low) if flip else (low, high)
 
         flipped = op if op == "between" else _FLIP[op]
+        if target.op == "-" and _is_instant(left) and _is_instant(right):
+            # `end - start`: a length of time, placed as a gap (never a negative one)
+            def seconds(b: pd.Series) -> pd.Series:
+                return pd.to_timedelta(b).dt.total_seconds()
+
+            in_seconds = moved(seconds)
+            return self._place_gap(dataset, right, left, "seconds_between", op, in_seconds, rows)
         try:
             if target.op == "+":
                 return self._solve(

@@ -18,7 +18,9 @@ def _csv_frame(frame: pd.DataFrame, ds: models.Dataset) -> pd.DataFrame:
         if kind == "date":
             out[name] = out[name].dt.strftime("%Y-%m-%d")
         elif kind == "datetime":
-            out[name] = out[name].dt.strftime("%Y-%m-%dT%H:%M")
+            # seconds only where some value has them (response times in seconds)
+            seconds = (out[name].dt.second.fillna(0) != 0).any()
+            out[name] = out[name].dt.strftime("%Y-%m-%dT%H:%M:%S" if seconds else "%Y-%m-%dT%H:%M")
         elif kind == "boolean":
             out[name] = out[name].map({True: "true", False: "false"}).astype("string")
     return out
