@@ -296,3 +296,9 @@ def test_list_standards_shows_each_standard_with_its_sources(capsys) -> None:
 def test_list_standards_without_a_library_is_a_usage_error(tmp_path: Path, capsys) -> None:
     assert main(["list-standards", "--folder", str(tmp_path / "none")]) == 2
     assert "no folder of standards" in capsys.readouterr().err
+
+
+def test_the_worked_examples_in_every_national_spec_pass(capsys) -> None:
+    # each spec carries an example on its limit (126 days, 42 days, day 28, 4 hours, 7 minutes)
+    assert main(["test", *map(str, SPECS)]) == 0
+    assert f"{len(SPECS)} passed, 0 failed" in capsys.readouterr().out
