@@ -191,11 +191,21 @@ def test_an_old_xls_file_is_refused_with_what_to_do(tmp_path: Path, spec: specru
         spec.evaluate(tmp_path, period="all")
 
 
-def test_the_sql_engines_refuse_a_workbook_rather_than_find_no_data(
+def test_duckdb_reads_a_workbook_as_the_pandas_engine_does(
     tmp_path: Path, spec: specrules.Spec
 ) -> None:
-    referrals_book(spec).save(tmp_path / "referrals.xlsx")
-    with pytest.raises(
-        specrules.DataError, match="evaluate an Excel workbook with --engine pandas"
-    ):
-        spec.evaluate(tmp_path, period="all", engine="duckdb")
+    book = Workbook()
+    book.remove(book.active)
+    for name in spec.model.datasets:
+        if (FIXTURE / f"{name}.csv").exists():
+            add_sheet(book, spec, name)
+    book["referrals"]["B2"] = "01/07/2019"  # a date as text: an issue on both engines
+    book.save(tmp_path / "activity.xlsx")
+    pandas = spec.evaluate(tmp_path / "activity.xlsx", period="all")
+    duckdb = spec.evaluate(tmp_path / "activity.xlsx", period="all", engine="duckdb")
+    assert figures(duckdb) == figures(pandas) == figures(spec.evaluate(FIXTURE, period="all"))
+    assert duckdb.rows == pandas.rows
+    assert duckdb.provenance.data_sha256 == pandas.provenance.data_sha256  # the workbook's
+    sheet_issues = [i.message for i in duckdb.data_issues if "sheet `" in i.message]
+    assert sheet_issues == [i.message for i in pandas.data_issues if "sheet `" in i.message]
+    assert any("cell B2 holds the date as text" in m for m in sheet_issues)

@@ -12,12 +12,16 @@ only a workbook can do wrong is a data issue naming the sheet and cell and what 
 - a hidden header row, and hidden data rows (read and evaluated, though not seen in Excel).
 
 Cells are read by openpyxl one at a time (as pandas' own Excel reader does); the checks
-after reading work on whole columns.
+after reading work on whole columns. The SQL engines read the same text frames, written to
+Parquet files of text (`workbook_as_parquet`), so every engine reads a workbook the same way.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,3 +286,32 @@ def _hidden_rows(
                 row=int(row),
             )
         )
+
+
+# ------------------------------------------------------------------ for the SQL engines
+_scratch_folder: Path | None = None
+
+
+def _scratch() -> Path:
+    """A folder for this process's converted sheets, removed when it exits (Spark reads its
+    files lazily, so they must last as long as the evaluation)."""
+    global _scratch_folder
+    if _scratch_folder is None:
+        _scratch_folder = Path(tempfile.mkdtemp(prefix="specrules-xlsx-"))
+        atexit.register(shutil.rmtree, _scratch_folder, ignore_errors=True)
+    return _scratch_folder
+
+
+def workbook_as_parquet(
+    path: Path, datasets: Mapping[str, models.Dataset]
+) -> tuple[dict[str, Path], list[DataIssue]]:
+    """The workbook's datasets as Parquet files of text (an empty cell missing, as a CSV
+    reader takes it), and the issues `read_workbook` found."""
+    frames, issues = read_workbook(path, datasets)
+    folder = Path(tempfile.mkdtemp(dir=_scratch()))
+    written = {}
+    for name, frame in frames.items():
+        target = folder / f"{name}.parquet"
+        frame.astype("string").replace("", pd.NA).to_parquet(target, index=False)
+        written[name] = target
+    return written, issues

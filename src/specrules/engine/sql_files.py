@@ -206,6 +206,7 @@ class FileData:
         self.accounts: dict[str, DatasetAccount] = {}
         self.hashes: dict[str, str] = {}
         self.missing: dict[str, str] = {}
+        self.sources: dict[str, Path] = {}  # a dataset read from a file other than its own
         files = self._files(plan, folder)
         names = list(plan.spec.datasets)
         notes: dict[str, list] = {name: [] for name in names}  # issues in dataset order
@@ -251,11 +252,9 @@ class FileData:
             if not path.exists():
                 raise DataError(f"no such file or folder: {path}")
             for file in sorted(path.iterdir()) if path.is_dir() else [path]:
-                if file.suffix in (".xlsx", ".xls"):  # never silently "no data"
-                    raise DataError(
-                        f"{file.name}: the SQL engines read CSV and Parquet files; evaluate an "
-                        "Excel workbook with --engine pandas, or save its sheets as CSV"
-                    )
+                if file.suffix in (".xlsx", ".xls"):  # read as the pandas engine reads it
+                    found.update(self._workbook(plan, file, found))
+                    continue
                 if file.suffix not in (".csv", ".parquet"):
                     continue
                 name = file.name.split(".")[0]
@@ -269,6 +268,18 @@ class FileData:
                     )
         return found
 
+    def _workbook(self, plan: Plan, file: Path, found: dict[str, Path]) -> dict[str, Path]:
+        """An Excel workbook's sheets as Parquet files of text (data_excel.py)."""
+        from specrules.data_excel import workbook_as_parquet
+
+        sheets, notes = workbook_as_parquet(file, plan.spec.datasets)
+        self.issues.extend(notes)
+        for name in sheets:
+            if name in found:
+                raise DataError(f"two files for one dataset ({file.name})", dataset=name)
+            self.sources[name] = file  # provenance names the workbook, not the copy
+        return sheets
+
     def _empty(self, name: str, ds) -> None:
         columns = [exp.cast(exp.null(), "BIGINT").as_(ROW)] + [
             exp.cast(exp.null(), sql_type(_field_type(ds.field_spec(f)))).as_(f, quoted=True)
@@ -281,7 +292,7 @@ class FileData:
         those listing its unreadable values (None when columns are missing)."""
         sql = self.sql
         digest = hashlib.sha256()
-        with path.open("rb") as handle:
+        with self.sources.get(name, path).open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
         self.hashes[name] = digest.hexdigest()
