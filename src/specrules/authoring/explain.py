@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from specrules import __version__
 from specrules.api import Spec
 from specrules.dsl import ir
+from specrules.dsl.percentiles import label as percentile_label
 from specrules.dsl.printer import to_text
 from specrules.periods import contract_end
 from specrules.spec import models
@@ -351,7 +352,10 @@ def _kpi_method(rule: Any, dataset: str) -> list[Line]:
             lines.append(Line("Figure", "number of rows", code=False))
     else:
         lines.append(Line("Observation", _expression(rule, "observation") or ""))
-        lines.append(Line("Figure", f"the {model.aggregate} of the observations", code=False))
+        measure = model.aggregate
+        if measure == "percentile":
+            measure = percentile_label(model.percentile, model.percentile_method)
+        lines.append(Line("Figure", f"the {measure} of the observations", code=False))
     return lines
 
 

@@ -678,7 +678,6 @@ class Expected(Strict):
         return ", ".join(parts)
 
 
-
 class Example(Strict):
     """A worked example: a few rows and the verdicts they must give (`specrules test`)."""
 

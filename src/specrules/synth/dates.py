@@ -13,6 +13,7 @@ from specrules.engine.calendar import working_day_calendar
 from specrules.engine.pandas_backend import shift_date
 from specrules.periods import Period, periods_within
 from specrules.spec.compiler import CompiledRule
+from specrules.spec.models import TIMED_CLOCKS
 from specrules.synth.common import (
     _GAP_UNITS,
     DATE_LAG_DAYS,
@@ -232,7 +233,7 @@ class DatesAndClocks:
         limit = self._eval(dataset, limit_node)
         kind = limit_node.type.duration_kind if limit_node.type else "time"
         # the deadline exactly as engine.rules computes it
-        if model.clock == "hours":
+        if model.clock in TIMED_CLOCKS:
             deadline = start + limit if kind == "time" else shift_date(start, limit, kind, 1)
         else:
             day = start.dt.normalize()
@@ -245,12 +246,12 @@ class DatesAndClocks:
         on_time = rows & ~late
         span = (deadline - start).clip(lower=pd.Timedelta(0))
         within = start + span * rng.beta(2.0, 3.0, n)
-        if model.clock == "hours":
+        if model.clock in TIMED_CLOCKS:
             over = (deadline - start) * rng.uniform(0.1, 1.0, n) + pd.Timedelta(minutes=1)
         else:
             over = pd.to_timedelta(1 + rng.geometric(0.25, n), unit="D")
         values = within.where(on_time, deadline + over)
-        if end_type is not None and end_type.kind == "datetime" and model.clock != "hours":
+        if end_type is not None and end_type.kind == "datetime" and model.clock not in TIMED_CLOCKS:
             # a time of day on the end date, never before the start on the same day
             days = values.dt.normalize() + pd.to_timedelta(_time_of_day(rng, n))
             values = days.where(days >= start, values)
