@@ -278,6 +278,21 @@ def test_wrong_column_names_name_the_expected_columns_and_the_data_set(
     assert {v.status for v in evaluation.verdicts} == {"no data"}
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_extract_under_another_file_name_says_which_file_the_spec_reads(
+    tmp_path: Path, engine: str
+) -> None:
+    source = FIXTURES / "rtt_incomplete" / "rtt_pathways.csv"
+    (tmp_path / "wlmds_extract.csv").write_text(source.read_text())
+    spec = specrules.load(LIBRARY / "rtt_incomplete.yaml")
+    evaluation = spec.evaluate(str(tmp_path), period="all", engine=engine)
+    messages = [i.message for i in evaluation.data_issues]
+    assert (
+        "file wlmds_extract.csv is not a declared dataset; ignored "
+        "(the spec reads rtt_pathways.csv)" in messages
+    )
+
+
 # ------------------------------------------------------------------ list-standards
 def test_list_standards_shows_each_standard_with_its_sources(capsys) -> None:
     assert main(["list-standards", "--format", "json"]) == 0

@@ -177,14 +177,7 @@ def gather(
             continue
         name = path.name.split(".")[0]
         if name not in spec.datasets:
-            hint = did_you_mean(name, spec.datasets)
-            issues.append(
-                issue(
-                    name,
-                    f"file {path.name} is not a declared dataset; ignored"
-                    + (f" ({hint})" if hint else ""),
-                )
-            )
+            issues.append(issue(name, undeclared_file(path.name, list(spec.datasets))))
             continue
         if name in frames:
             raise DataError(f"two files for one dataset ({path.name})", dataset=name)
@@ -296,6 +289,15 @@ def _coerce(
             _report(issues, name, column, rows, raw[fractional], "not a whole number")
             values = values.mask(fractional)
     return values
+
+
+def undeclared_file(file_name: str, datasets: list[str]) -> str:
+    """Why a file in the data folder is not read, and which files the spec reads instead."""
+    hint = did_you_mean(file_name.split(".")[0], datasets)
+    files = ", ".join(f"{d}.csv" for d in datasets)
+    return (
+        f"file {file_name} is not a declared dataset; ignored ({hint or 'the spec reads ' + files})"
+    )
 
 
 def missing_columns(ds: models.Dataset, absent: list[str], found: list[str]) -> str:

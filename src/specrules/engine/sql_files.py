@@ -30,6 +30,7 @@ from specrules.data import (
     DatasetAccount,
     issue,
     missing_columns,
+    undeclared_file,
 )
 from specrules.engine.sql_backend import fill, sql_type, statement
 from specrules.errors import DataError
@@ -264,7 +265,7 @@ class FileData:
                     found[name] = file
                 else:
                     self.issues.append(
-                        issue(name, f"file {file.name} is not a declared dataset; ignored")
+                        issue(name, undeclared_file(file.name, list(plan.spec.datasets)))
                     )
         return found
 
