@@ -354,3 +354,30 @@ def test_expression_centile_outside_0_to_100_is_located() -> None:
 def test_expression_centile_must_be_written_out() -> None:
     d = _only(_with_ratio("percentile(incidents.minutes, 90%)"))
     assert d.code == "E201" and "written out" in d.message
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "spark"])
+def test_centiles_per_breakdown_group_and_with_no_rows(tmp_path, engine) -> None:
+    text = SPEC.replace(
+        "    initial_population: category = 1\n    observation: minutes\n"
+        "    aggregate: percentile\n    percentile: 90\n    threshold: at most 3.7\n",
+        "    initial_population: category >= 1\n    breakdowns: [category]\n"
+        "    observation: minutes\n    aggregate: percentile\n    percentile: 90\n"
+        "    threshold: at most 3.7\n",
+    ).replace(
+        "initial_population: category = 2\n    observation: response\n    aggregate: mean",
+        "initial_population: category = 3\n    observation: response\n    aggregate: mean",
+    )
+    assert text.count("breakdowns") == 1 and "category = 3" in text
+    (tmp_path / "spec.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "incidents.csv").write_text(INCIDENTS, encoding="utf-8")
+    evaluation = specrules.load(tmp_path / "spec.yaml").evaluate(str(tmp_path), engine=engine)
+    by_id = {v.rule_id: v for v in evaluation.verdicts}
+    # all nine: 1 2 3 4 5 6 10 20 20, position 8 × 0.9 = 7.2 → 20 + 0.2 × 0 = 20 > 3.7
+    whole = by_id["C1_90th_linear"]
+    assert (whole.status, whole.value) == ("not met", pytest.approx(20.0))
+    # category 1: 3.7 (the first case); category 2: 5 6 10 20 20 → 20 (worked above)
+    groups = sorted(g.value for g in whole.groups)
+    assert groups == [pytest.approx(3.7), pytest.approx(20.0)]
+    # no category 3 incidents: nothing to measure
+    assert (by_id["C2_mean"].status, by_id["C2_mean"].value) == ("no data", None)
