@@ -53,10 +53,29 @@ def trend_chart(series: list[Verdict], hidden: set[int]) -> str | None:
     return svg.trend(points, title, f"target ({last.threshold})" if last.threshold else None)
 
 
+Charts = dict[tuple[str, str], tuple[str | None, str | None]]
+
+
 def distribution_chart(
+    evaluation: Evaluation, verdict: Verdict, disclosure: Disclosure, cache: Charts
+) -> tuple[str | None, str | None]:
+    """A response-time rule's elapsed times in the breached period: (svg, note).
+
+    A rule's groups share its rows, so the chart is worked out once per rule and period
+    (kept in `cache` while one report is built).
+    """
+    key = (verdict.rule_id, verdict.period)
+    if key not in cache:
+        cache[key] = _distribution(evaluation, verdict, disclosure)
+    svg_text, note = cache[key]
+    if verdict.group:
+        note = (note + ". " if note else "") + "The chart shows every group's rows."
+    return svg_text, note
+
+
+def _distribution(
     evaluation: Evaluation, verdict: Verdict, disclosure: Disclosure
 ) -> tuple[str | None, str | None]:
-    """A response-time rule's elapsed times in the breached period: (svg, note)."""
     try:
         times = elapsed_times(evaluation, verdict.rule_id, verdict.period)
     except ValueError as exc:  # no rows kept (JSON read back, SQL engines) or none judged
@@ -69,13 +88,11 @@ def distribution_chart(
     limits = [limit + times.limit_offset for limit in times.limits]
     late_n, judged = int(times.late.sum()), len(times.late)
     shown = f"{disclosure.count(late_n)} of {disclosure.count(judged)}"
-    title = f"{verdict.rule_id} {verdict.period}: time from start to end, {shown} late"
+    title = f"{verdict.rule_id} {verdict.period}: time from start to end, {shown} late (all rows)"
     label = "limit " + ", ".join(format_value(x, times.unit) for x in times.limits)
     note = None
     if len(times.unplaced):
         note = "Not drawn (no elapsed time): " + "; ".join(
             f"{disclosure.count(int(n))} {reason}" for reason, n in times.unplaced.items()
         )
-    if verdict.group:
-        note = (note + ". " if note else "") + "The chart shows every group's rows."
     return svg.distribution(bars, limits, times.unit, title, label), note

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from specrules.report.chart_views import distribution_chart, overview_chart, trend_chart
+from specrules.report.chart_views import (
+    Charts,
+    distribution_chart,
+    overview_chart,
+    trend_chart,
+)
 from specrules.report.disclosure import SUPPRESSED, Disclosure
 from specrules.report.figures import display_unit, format_gap, format_value
 from specrules.report.summary import COUNTED, group_label, summarise
@@ -290,6 +295,7 @@ def build_view(
     consequences = consequences_of(spec)
     counted = summarise(evaluation)
     everything = [line.verdict for line in counted.lines]
+    charts: Charts = {}  # distributions by rule and period, shared by a rule's groups
     taken: set[str] = set()
 
     summary: list[SummaryRow] = []
@@ -321,6 +327,7 @@ def build_view(
                 default_breach_template,
                 rows_files.get(id(v)),
                 fold_after,
+                charts,
             )
             breaches.append(row.breach)
     hidden = {id(r.verdict) for r in summary if r.figures.value == SUPPRESSED}
@@ -377,6 +384,7 @@ def _breach(
     default_template: str,
     rows_file: str | None,
     fold_after: int,
+    charts: Charts,
 ) -> BreachView:
     """One breach's section: figures, trend (table and chart), consequence, rows in words."""
     v = row.verdict
@@ -385,7 +393,7 @@ def _breach(
     trend_svg = trend_chart(series, hidden)
     distribution_svg = distribution_note = None
     if v.kind == "response_time":
-        distribution_svg, distribution_note = distribution_chart(evaluation, v, disclosure)
+        distribution_svg, distribution_note = distribution_chart(evaluation, v, disclosure, charts)
     rows_withheld = disclosure.active
     return BreachView(
         verdict=v,
