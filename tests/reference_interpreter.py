@@ -252,6 +252,15 @@ def _median(values: list[Any]) -> Any:
     return ordered[middle - 1] + (ordered[middle] - ordered[middle - 1]) / 2
 
 
+def _percentile(values: list[Any], centile: float) -> Any:
+    """Linear interpolation at position (n - 1) × p / 100 of the sorted values (numpy's)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * centile / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
 def aggregate(node: ir.Call, rows: Sequence[Row], tables: Tables) -> Any:
     """An aggregate over `rows` (the rows of the dataset it runs over)."""
     kept = [r for r in rows if node.where is None or evaluate(node.where, r, tables) is True]
@@ -273,6 +282,8 @@ def aggregate(node: ir.Call, rows: Sequence[Row], tables: Tables) -> Any:
         return sum(present[1:], present[0]) / len(present)
     if node.name == "median":
         return _median(present)
+    if node.name == "percentile":
+        return _percentile(present, node.args[1].value)
     if node.name == "min":
         return min(present)
     if node.name == "max":

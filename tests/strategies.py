@@ -408,6 +408,12 @@ def numeric_aggregates(depth: int = 2) -> st.SearchStrategy[ir.Call]:
             inner(NUM),
             where,
         ),
+        st.builds(
+            lambda arg, centile, w: ir.Call("percentile", (arg, ir.Number(centile)), where=w),
+            inner(NUM),
+            st.sampled_from([0, 7, 50, 90, 99.5, 100]),
+            where,
+        ),
         st.builds(lambda arg, w: ir.Call("share", (arg,), where=w), inner(BOOL), where),
     ).filter(_names_dataset)
 
