@@ -90,7 +90,7 @@ class CompiledRule:
         """The unit a figure that is a length of time (a continuous KPI's observation) is
         given in: the threshold's when it is seconds, minutes or hours, else days (weeks are
         shown as days). Printing may choose a smaller unit for a small figure
-        (render_text.format_figure)."""
+        (report/figures.py)."""
         threshold = self.threshold
         if isinstance(threshold, ir.Threshold) and isinstance(threshold.amount, ir.Duration):
             unit = threshold.amount.unit
