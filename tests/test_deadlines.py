@@ -18,6 +18,7 @@ from specrules import SpecError
 from specrules.authoring.explain import explain
 from specrules.dsl import ir
 from specrules.engine.calendar import due_date
+from specrules.report.fhir import to_fhir_json
 from specrules.report.render import render_report
 
 
@@ -117,6 +118,10 @@ def test_reports_and_explain_show_the_due_date(folder) -> None:
     report = render_report(spec.evaluate(str(folder)), "md", spec=spec)
     assert "**Due:** 2024-07-26" in report
     assert "**Due:** 2024-06-03 00:00" in report
+    # FHIR: an extension on the MeasureReport's group (a date; a moment as text)
+    bundle = to_fhir_json(spec.evaluate(str(folder)))
+    assert '"valueDate": "2024-07-26"' in bundle
+    assert '"valueString": "2024-06-03T00:00:00"' in bundle
     explained = explain(spec, "md")
     assert "due within 20 working days of the end of the period" in explained
 

@@ -265,6 +265,9 @@ def test_sql_export_computes_exact_centiles(folder) -> None:
 def test_json_names_the_method(folder) -> None:
     evaluation = specrules.load(folder / "spec.yaml").evaluate(str(folder))
     assert '"measure": "90th centile (nearest rank)"' in evaluation.to_json()
+    from specrules.report.fhir import to_fhir_json
+
+    assert '"valueString": "90th centile (nearest rank)"' in to_fhir_json(evaluation)
 
 
 # ---------------------------------------------------------------- bad input

@@ -123,6 +123,12 @@ def _verdict_extensions(verdict: Verdict) -> list[dict[str, Any]]:
         found.append({"url": f"{EXTENSION_BASE}/threshold", "valueString": verdict.threshold})
     if verdict.target is not None:
         found.append({"url": f"{EXTENSION_BASE}/target", "valueDecimal": verdict.target})
+    if verdict.measure:  # a continuous score: mean, or "90th centile (linear interpolation)"
+        found.append({"url": f"{EXTENSION_BASE}/measure", "valueString": verdict.measure})
+    if verdict.due is not None:  # when a breach's consequence is due
+        # a moment is local time, and FHIR's dateTime needs an offset: given as text
+        kind = "valueString" if isinstance(verdict.due, dt.datetime) else "valueDate"
+        found.append({"url": f"{EXTENSION_BASE}/due", kind: verdict.due.isoformat()})
     if verdict.reason:
         found.append({"url": f"{EXTENSION_BASE}/no-verdict-reason", "valueString": verdict.reason})
     return found
