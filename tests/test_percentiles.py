@@ -392,3 +392,54 @@ def test_centiles_per_breakdown_group_and_with_no_rows(tmp_path, engine) -> None
     assert groups == [pytest.approx(3.7), pytest.approx(20.0)]
     # no category 3 incidents: nothing to measure
     assert (by_id["C2_mean"].status, by_id["C2_mean"].value) == ("no data", None)
+
+
+CORRELATED = textwrap.dedent(
+    """\
+    specrules: 1
+    title: A centile per station
+    commissioner: t
+    source_document: t
+    contract: {start: 2024-04-01, end: 2025-03-31}
+    datasets:
+      stations:
+        key: station_id
+        fields: {station_id: text}
+        derived:
+          p90: percentile(incidents.minutes where incidents.minutes > 1, 90)
+      incidents:
+        key: incident_id
+        date: call_at
+        fields: {incident_id: text, station_id: text, call_at: datetime, minutes: number}
+        links:
+          station: {dataset: stations, field: station_id}
+    kpis:
+      - id: stations_p90_sum
+        title: Sum of the stations' centiles
+        dataset: stations
+        scoring: continuous
+        observation: p90
+        aggregate: sum
+        period: contract
+        monitoring_only: true
+        source: {section: t}
+    """
+)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_centile_for_each_row_of_a_linked_dataset(tmp_path, engine) -> None:
+    (tmp_path / "spec.yaml").write_text(CORRELATED, encoding="utf-8")
+    (tmp_path / "stations.csv").write_text("station_id\ns1\ns2\ns3\n", encoding="utf-8")
+    rows = ["i1,s1,1", "i2,s1,2", "i3,s1,3", "i4,s1,4", "i5,s2,5", "i6,s2,7"]
+    (tmp_path / "incidents.csv").write_text(
+        "incident_id,station_id,call_at,minutes\n"
+        + "".join(f"{i},{s},2024-05-01T10:00,{m}\n" for i, s, m in (r.split(",") for r in rows)),
+        encoding="utf-8",
+    )
+    evaluation = specrules.load(tmp_path / "spec.yaml").evaluate(str(tmp_path), engine=engine)
+    # s1, minutes above 1: 2 3 4, position 2 × 0.9 = 1.8 → 3 + 0.8 = 3.8; s2: 5 7, position
+    # 0.9 → 5 + 0.9 × 2 = 6.8; s3 has no incidents (no value, left out): 3.8 + 6.8 = 10.6
+    (verdict,) = evaluation.verdicts
+    assert verdict.value == pytest.approx(10.6)
+    assert verdict.populations["measure_population"] == 2
