@@ -222,8 +222,8 @@ def _figures_match(expected: models.Expected, verdicts: list[Verdict], check: Ch
             if not _same_figure(figure, got, name, verdict.unit):
                 shown = _figure_shown(got, name, verdict.unit)
                 where = f" in {verdict.period}" if len(verdicts) > 1 else ""
-                wanted = models.expectation_text(models.Expected(**{name: figure}))
-                wrong.append(f"{name} {shown}{where} (expected {wanted.split(' ', 1)[1]})")
+                wanted = models.figure_text(figure)
+                wrong.append(f"{name} {shown}{where} (expected {wanted})")
     check.actual = ", ".join(wrong) if wrong else check.expected
     return not wrong
 

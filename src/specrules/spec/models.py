@@ -629,7 +629,8 @@ class KPI(Rule):
         return self
 
 
-def _figure_text(figure: float | int | str) -> str:
+def figure_text(figure: float | int | str) -> str:
+    """An expected figure as shown back: 3 (not 3.0), 75%, 12.5 minutes."""
     return f"{figure:g}" if isinstance(figure, float) else str(figure)
 
 
@@ -674,7 +675,7 @@ class Expected(Strict):
     def text(self) -> str:
         """`met, numerator 3, denominator 4, value 75%`."""
         parts = [self.status] if self.status else []
-        parts += [f"{name} {_figure_text(f)}" for name, f in self.figures().items()]
+        parts += [f"{name} {figure_text(f)}" for name, f in self.figures().items()]
         return ", ".join(parts)
 
 
