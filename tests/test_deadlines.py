@@ -111,6 +111,9 @@ def test_breaches_carry_their_due_date(folder, engine) -> None:
     for key, want in EXPECTED.items():
         assert got[key] == want, key
     assert '"due": "2024-07-26"' in evaluation.to_json()
+    # read back from JSON, a day stays a day and a moment a moment
+    back = specrules.Evaluation.model_validate_json(evaluation.to_json())
+    assert {(v.rule_id, v.period): (v.status, v.due) for v in back.verdicts} == got
 
 
 def test_reports_and_explain_show_the_due_date(folder) -> None:
