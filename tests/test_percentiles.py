@@ -73,6 +73,17 @@ def test_hand_worked_centiles_on_duckdb(values, centile, linear, nearest) -> Non
         assert float(got) == pytest.approx(want), (method, sql)
 
 
+@pytest.mark.parametrize(("values", "centile", "linear", "nearest"), CASES)
+def test_hand_worked_nearest_ranks_in_the_postgres_export(values, centile, linear, nearest) -> None:
+    # Postgres is not here; DuckDB reads the same array_agg(…)[k] text, arrays from 1 too
+    rows = ", ".join(f"({v})" for v in values) + ", (NULL)"  # a missing value is left out
+    sql = percentile_expression(exp.column("x"), centile, "nearest_rank", "postgres")
+    text = sql.sql("postgres")
+    assert text.startswith("(ARRAY_AGG(x ORDER BY x) FILTER(WHERE NOT x IS NULL))[")
+    got = duckdb.sql(f"SELECT {text} FROM (VALUES {rows}) AS t(x)").fetchall()[0][0]
+    assert float(got) == nearest
+
+
 def test_missing_values_are_left_out_and_no_values_give_no_figure() -> None:
     # [1, missing, 3]: the values are [1, 3]; linear 90: 1 + 0.9 × 2 = 2.8; rank ceil(1.8) = 2
     series = pd.Series([1, None, 3], dtype="Float64")

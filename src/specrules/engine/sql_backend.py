@@ -658,8 +658,10 @@ def percentile_expression(
             )
             return _filtered(within, where)
         raise UnsupportedInDialect("`percentile`", dialect, ("duckdb", "spark", "postgres"))
-    if dialect not in ("duckdb", "spark"):
-        raise UnsupportedInDialect("a nearest-rank `percentile`", dialect, ("duckdb", "spark"))
+    if dialect not in ("duckdb", "spark", "postgres"):
+        raise UnsupportedInDialect(
+            "a nearest-rank `percentile`", dialect, ("duckdb", "spark", "postgres")
+        )
     count = exp.cast(_filtered(exp.Count(this=value.copy()), where and where.copy()), "DOUBLE")
     rank = statement(
         "GREATEST(CAST(CEIL(:n * :count / :d) AS INT), 1)",
@@ -671,6 +673,12 @@ def percentile_expression(
         values = _filtered(exp.Anonymous(this="list", expressions=[value]), where)
         ordered = exp.Anonymous(this="list_sort", expressions=[values])
         return exp.Anonymous(this="list_extract", expressions=[ordered, rank])
+    if dialect == "postgres":  # (array_agg(x ORDER BY x) FILTER (WHERE …))[k], from 1
+        present = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+        order = exp.Order(this=value, expressions=[exp.Ordered(this=value.copy())])
+        values = _filtered(exp.ArrayAgg(this=order), exp.and_(where, present) if where else present)
+        # offset=1: the rank already counts from 1, so sqlglot must not add 1 for Postgres
+        return exp.Bracket(this=exp.paren(values), expressions=[rank], offset=1)
     values = _filtered(exp.Anonymous(this="collect_list", expressions=[value]), where)
     ordered = exp.Anonymous(this="array_sort", expressions=[values])
     return exp.Anonymous(this="element_at", expressions=[ordered, rank])
