@@ -24,7 +24,8 @@ early May bank holiday 2024 (6 May), which does not count.
 - contact_in_time (2 days if urgent, else 5): late A02 (7 > 5), A04 (3 > 2), A05 (no
   end), A10 (5 > 2). 2023/24: 5 of 8 on time.
 - triage_in_time (3 working days): late A05 (no end), A06 (4 > 3). 2023/24: 6 of 8.
-- adults_only (age >= 18): A02 fails (17), A07 cannot tell (age missing).
+- adults_only (age >= 18): A02 fails (17), A07 cannot tell (age missing). No `decision`, so
+  reported (monitoring), never judged: 2023/24 6 of 8, 2024/25 2 of 2.
 - outcome_recorded_share: A06 and A08 moved away (denominator exclusions, left out);
   2023/24 denominator A01-A05, A07 = 6, numerator 4 (A03 no, A05 unknown) = 66.7%, met
   (at least 60%); 2024/25: A09 yes, A10 no = 50%, not met.
@@ -93,6 +94,8 @@ EXPECTED_DTYPES = {
     "breach_count": "Int64",
     "judged_against": "string",
     "reason": "string",
+    "exclusions": "string",
+    "exceptions": "string",
 }
 
 
@@ -101,7 +104,11 @@ def test_frame_columns_and_dtypes(evaluation):
     assert list(frame.columns) == list(EXPECTED_DTYPES)
     assert {c: str(t) for c, t in frame.dtypes.items()} == EXPECTED_DTYPES
     assert list(frame["status"].cat.categories) == [
-        "met", "not met", "monitoring", "no data", "not due",
+        "met",
+        "not met",
+        "monitoring",
+        "no data",
+        "not due",
     ]
     assert list(frame["kind"].cat.categories) == ["eligibility", "response_time", "kpi"]
 
@@ -160,7 +167,10 @@ def test_drill_down_keys_match_the_verdicts_breaches(evaluation):
 def test_every_period_by_default(evaluation):
     rows = evaluation.rows_behind("contact_in_time")
     assert list(zip(rows["period"], keys(rows), strict=True)) == [
-        ("2023/24", "A02"), ("2023/24", "A04"), ("2023/24", "A05"), ("2024/25", "A10"),
+        ("2023/24", "A02"),
+        ("2023/24", "A04"),
+        ("2023/24", "A05"),
+        ("2024/25", "A10"),
     ]
     assert keys(evaluation.rows_behind("adults_only")) == ["A02", "A07"]
 
@@ -170,7 +180,15 @@ def test_working_days_elapsed(evaluation):
     elapsed = dict(zip(keys(rows), rows["elapsed_working_days"], strict=True))
     assert pd.isna(elapsed.pop("A05"))
     assert elapsed == {
-        "A01": 1, "A02": 3, "A03": 3, "A04": 3, "A06": 4, "A07": 1, "A08": 3, "A09": 2, "A10": 2,
+        "A01": 1,
+        "A02": 3,
+        "A03": 3,
+        "A04": 3,
+        "A06": 4,
+        "A07": 1,
+        "A08": 3,
+        "A09": 2,
+        "A10": 2,
     }
     assert set(rows["limit_working_days"]) == {3}
     assert keys(rows[rows.outcome == "breach"]) == ["A05", "A06"]
@@ -182,7 +200,14 @@ def test_all_rows_with_passed_and_reason(evaluation):
     assert keys(rows) == ["A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08"]
     assert rows["passed"].tolist() == [True, True, False, True, False, pd.NA, True, pd.NA]
     assert rows["outcome"].tolist() == [
-        "met", "met", "breach", "met", "breach", "left out", "met", "left out",
+        "met",
+        "met",
+        "breach",
+        "met",
+        "breach",
+        "left out",
+        "met",
+        "left out",
     ]
     reasons = dict(zip(keys(rows), rows["reason"], strict=True))
     assert reasons["A03"] == "does not meet `outcome_recorded`"
@@ -203,7 +228,11 @@ def test_count_rule_rows_are_counted_not_judged(evaluation):
 def test_drill_down_data_is_not_serialised(evaluation):
     text = evaluation.to_json()
     assert set(Evaluation.model_validate_json(text).model_dump()) == {
-        "spec_title", "provenance", "verdicts", "data_issues", "rows",
+        "spec_title",
+        "provenance",
+        "verdicts",
+        "data_issues",
+        "rows",
     }
     assert "2023-04-12" not in text and "elapsed" not in text  # no data, no elapsed times
     back = Evaluation.model_validate_json(text)
@@ -237,8 +266,9 @@ def test_plain_reprs_are_short_and_useful(evaluation):
     assert text.startswith("<Evaluation 'Analysis fixture — Community Triage Service'")
     # Counted as the HTML table counts (one line per rule × period × group): 18 verdicts
     # plus the 4 locality groups of outcome_recorded_share (2 years × North, South), which
-    # are monitoring; 2 referrals_received years + 4 groups = 6 monitoring.
-    assert "11 not met, 5 met, 6 monitoring (22 verdicts of 6 rules;" in text
+    # are monitoring; 2 referrals_received years + 4 groups + 2 adults_only years (an
+    # eligibility criterion without `decision`) = 8 monitoring.
+    assert "10 not met, 4 met, 8 monitoring (22 verdicts of 6 rules;" in text
     verdict = evaluation.verdict("contact_in_time", "2023/24")
     assert repr(verdict) == (
         "<Verdict contact_in_time 2023/24: not met 62.5% (target 100.0%), 5/8, 3 failing rows>"
@@ -252,9 +282,10 @@ def test_plain_reprs_are_short_and_useful(evaluation):
 def test_evaluation_html_has_rag_colours_and_thresholds(evaluation):
     html = evaluation._repr_html_()
     assert html.count("<tr>") == 1 + 22  # header + one row per rule × period × group
-    assert html.count(f"background:{RED}") == 11  # a red pill per breach
-    assert html.count(f"background:{GREEN}") == 5
-    assert html.count(f"background:{COLOURS['monitoring']}") == 6  # 2 counts + 4 groups
+    assert html.count(f"background:{RED}") == 10  # a red pill per breach
+    assert html.count(f"background:{GREEN}") == 4
+    # 2 counts + 4 groups + 2 years of adults_only (no `decision`: reported, not judged)
+    assert html.count(f"background:{COLOURS['monitoring']}") == 8
     # the figure and its target side by side, in the verdict's colour
     assert f'<b style="color:{RED}">62.5%</b> <span style="color:#666">vs 100.0%</span>' in html
     assert "at least 3 per quarter" in html
@@ -307,12 +338,13 @@ def bars(ax) -> list[int]:
 def test_kpi_overview_draws_a_dot_per_rule_with_a_threshold(evaluation):
     ax = charts.kpi_overview(evaluation, period="2023/24")
     (dots,) = ax.collections
-    # adults 75%, contact 62.5%, triage 75%, outcome 66.7% (met), per quarter Q4 0 (not met);
-    # referrals_received has no threshold, so it is named but has no dot.
-    assert len(dots.get_offsets()) == 5
-    assert colours_of(dots) == [RED, RED, RED, GREEN, RED]
+    # contact 62.5%, triage 75%, outcome 66.7% (met), per quarter Q4 0 (not met);
+    # referrals_received and adults_only (a criterion without `decision`) are not judged,
+    # so they are named but have no dot.
+    assert len(dots.get_offsets()) == 4
+    assert colours_of(dots) == [RED, RED, GREEN, RED]
     x = dots.get_offsets()[:, 0].tolist()
-    assert x == pytest.approx([0.75, 0.625, 0.75, (4 / 6) / 0.6, 0.0])
+    assert x == pytest.approx([0.625, 0.75, (4 / 6) / 0.6, 0.0])
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1] == "referrals_per_quarter  (2023/24-Q4)"
     assert any("monitoring: 8 (no threshold)" in t.get_text() for t in ax.texts)
@@ -322,8 +354,9 @@ def test_kpi_overview_draws_a_dot_per_rule_with_a_threshold(evaluation):
 def test_kpi_overview_defaults_to_each_rules_latest_verdict(evaluation):
     ax = charts.kpi_overview(evaluation)
     (dots,) = ax.collections
-    # 2024/25: adults 100% met, contact 50%, triage 100% met, outcome 50%, 2024/25-Q4 0.
-    assert colours_of(dots) == [GREEN, RED, GREEN, RED, RED]
+    # 2024/25: contact 50%, triage 100% met, outcome 50%, 2024/25-Q4 0 (adults_only is
+    # not judged: no dot).
+    assert colours_of(dots) == [RED, GREEN, RED, RED]
 
 
 def test_kpi_overview_turns_at_most_thresholds_round():

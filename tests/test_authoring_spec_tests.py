@@ -33,7 +33,8 @@ def test_the_tutorial_spec_examples_pass() -> None:
         ("a 16 year old is not", "aged_18_or_over", "not met", "not met"),
         ("a 16 year old is not", "registered_with_wigan_gp", "met", "met"),
     ]
-    assert [c.line for c in result.checks] == [344, 345, 353, 354, 370, 371]
+    # two `decision:` lines above the examples moved them down by two
+    assert [c.line for c in result.checks] == [346, 347, 355, 356, 372, 373]
 
 
 def test_rows_are_read_as_a_csv_file_would_be() -> None:
@@ -58,10 +59,10 @@ def test_a_failure_names_the_rule_and_points_at_the_rows(tmp_path: Path) -> None
     (failed,) = result.failed
     assert failed.rule_id == "appointment_within_one_week"
     assert (failed.expected, failed.actual) == ("met", "not met")
-    assert failed.where == f"{path}:344:7"
+    assert failed.where == f"{path}:346:7"
     assert failed.details == [
         "2019/20-Q3: not met, 50.0% (1 of 2); threshold 100%",
-        f"row behind it: {path}:338:11 referrals row 2 (r2): late: 8 days after the start; "
+        f"row behind it: {path}:340:11 referrals row 2 (r2): late: 8 days after the start; "
         "limit 7 days",
     ]
 
@@ -98,7 +99,7 @@ def test_cli_exit_codes_and_output(tmp_path: Path, capsys: pytest.CaptureFixture
     )
     assert main(["test", str(failing)]) == 1
     out = capsys.readouterr().out
-    assert f"FAIL {failing}:353:7: example `a discharge team referral" in out
+    assert f"FAIL {failing}:355:7: example `a discharge team referral" in out
     assert "idt_immediate_response: expected not met, got met" in out
     assert out.strip().endswith("5 passed, 1 failed (1 spec file(s))")
 
@@ -144,11 +145,11 @@ def test_junit_xml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         failed.get("classname")
         == "lot3.a 16 year old is not eligible, but a young carer is not checked"
     )
-    assert failed.get("line") == "370"
+    assert failed.get("line") == "372"
     failure = failed.find("failure")
     assert failure.get("message") == "expected met, got not met"
     assert (
-        f"row behind it: {failing}:365:11 referrals row 2 (r2): fails `age_on_referral >= 18`"
+        f"row behind it: {failing}:367:11 referrals row 2 (r2): fails `age_on_referral >= 18`"
         in failure.text
     )
     (error_case,) = second.findall("testcase")

@@ -376,7 +376,7 @@ def test_the_tutorial_shows_real_output() -> None:
         (
             "accept: age_on_referral >= 18",
             'accept: age_on_referral >= "18"',
-            "wigan_lot3.yaml:140:32: error: E201 cannot compare number with text\n"
+            "wigan_lot3.yaml:141:32: error: E201 cannot compare number with text\n"
             "    hint: a number is written without quotes",
         ),
         (

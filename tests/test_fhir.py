@@ -75,7 +75,12 @@ def test_each_report_carries_the_verdict_figures(evaluation: Evaluation) -> None
             for p in group.get("population", [])
             if "coding" in p["code"]
         }
-        assert counts == {k.replace("_", "-"): n for k, n in verdict.populations.items()}
+        populations = dict(verdict.populations)
+        not_eligible = populations.pop("not_eligible", None)  # no FHIR code: an extension
+        assert counts == {k.replace("_", "-"): n for k, n in populations.items()}
+        if not_eligible is not None:
+            (extension,) = [e for e in group["extension"] if e["url"].endswith("/not-eligible")]
+            assert extension["valueInteger"] == not_eligible
         for population in group.get("population", []):
             assert population["code"]["coding"][0]["system"] == POPULATION_SYSTEM
         if verdict.value is None:

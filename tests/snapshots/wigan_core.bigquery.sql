@@ -11,21 +11,132 @@ referrals__1 AS (
     CAST(CASE WHEN `t`.`stop_smoking_requested` THEN 604800.0 ELSE 1209600.0 END AS FLOAT64) AS `first_appointment_limit`
   FROM referrals AS t
 ),
+-- referrals: derived field `eligible`
+referrals__2 AS (
+  SELECT
+    *,
+    (
+      (
+        (
+          (
+            NOT (
+              (
+                NOT `t`.`accepted` IS NULL
+              ) AND `t`.`accepted`
+            )
+          )
+          OR (
+            (
+              NOT (
+                (
+                  (
+                    `t`.`age` >= 16.0
+                  )
+                  OR (
+                    (
+                      (
+                        `t`.`age` >= 12.0
+                      ) AND `t`.`prescribing_requested`
+                    )
+                    AND `t`.`fraser_competent`
+                  )
+                )
+              ) IS NULL
+            )
+            AND (
+              (
+                (
+                  `t`.`age` >= 16.0
+                )
+                OR (
+                  (
+                    (
+                      `t`.`age` >= 12.0
+                    ) AND `t`.`prescribing_requested`
+                  )
+                  AND `t`.`fraser_competent`
+                )
+              )
+            )
+          )
+        )
+      )
+      AND (
+        (
+          (
+            NOT (
+              (
+                NOT `t`.`accepted` IS NULL
+              ) AND `t`.`accepted`
+            )
+          )
+          OR (
+            (
+              NOT (
+                (
+                  (
+                    (
+                      `t`.`lives_in_borough` OR `t`.`works_or_studies_in_borough`
+                    )
+                  )
+                  OR `t`.`registered_wigan_gp`
+                )
+              ) IS NULL
+            )
+            AND (
+              (
+                (
+                  (
+                    `t`.`lives_in_borough` OR `t`.`works_or_studies_in_borough`
+                  )
+                )
+                OR `t`.`registered_wigan_gp`
+              )
+            )
+          )
+        )
+      )
+    )
+    AND (
+      (
+        (
+          NOT (
+            (
+              NOT `t`.`accepted` IS NULL
+            ) AND `t`.`accepted`
+          )
+        )
+        OR (
+          (
+            NOT `t`.`consent_given` IS NULL
+          ) AND `t`.`consent_given`
+        )
+      )
+    ) AS `eligible`
+  FROM referrals__1 AS t
+),
 -- rule age_minimum (eligibility): Clients are 16 or over (12 or over and Fraser competent for stop smoking prescribing)
 -- source: Appendix A 5.8 Accessibility/acceptability; 5.9 Exclusion Criteria, line 342
 -- "open to anyone over the age of 16 (12 + Stop smoking prescribing interventions)"
 -- applies_to: accepted
 -- accept: age >= 16 or age >= 12 and prescribing_requested and fraser_competent
+-- decision: accepted
 age_minimum AS (
   SELECT
     'age_minimum' AS rule_id,
     `t`.`referral_id` AS row_key,
     `t`.`received_on` AS rule_date,
+    NOT (
+      COALESCE(`t`.`eligible`, FALSE)
+    ) AS not_eligible,
     COALESCE(`t`.`accepted`, FALSE) AS considered,
     COALESCE(`t`.`accepted`, FALSE) AS in_denominator,
     COALESCE(`t`.`accepted`, FALSE)
-    AND COALESCE(
-      (
+    AND NOT (
+      COALESCE(`t`.`accepted`, FALSE)
+      AND `t`.`accepted` IS NULL
+      OR COALESCE(`t`.`accepted`, FALSE)
+      AND (
         (
           `t`.`age` >= 16.0
         )
@@ -37,51 +148,124 @@ age_minimum AS (
           )
           AND `t`.`fraser_competent`
         )
-      ),
-      FALSE
+      ) IS NULL
+      AND COALESCE(`t`.`accepted`, FALSE)
+      OR COALESCE(`t`.`accepted`, FALSE)
+      AND NOT (
+        COALESCE(
+          (
+            (
+              `t`.`age` >= 16.0
+            )
+            OR (
+              (
+                (
+                  `t`.`age` >= 12.0
+                ) AND `t`.`prescribing_requested`
+              )
+              AND `t`.`fraser_competent`
+            )
+          ),
+          FALSE
+        )
+      )
+      AND COALESCE(`t`.`accepted`, FALSE)
+      OR COALESCE(`t`.`accepted`, FALSE)
+      AND COALESCE(`t`.`eligible`, FALSE)
+      AND NOT (
+        COALESCE(`t`.`accepted`, FALSE)
+      )
     ) AS in_numerator
-  FROM referrals__1 AS t
+  FROM referrals__2 AS t
 ),
 -- rule borough_connection (eligibility): Lives, works or studies in the borough, or is registered with a Wigan GP
 -- source: Appendix A 5.3 Population covered, line 314
 -- "open to anyone who lives, works, studies within the Wigan Borough or is registered with a Wigan Borough GP"
 -- applies_to: accepted
 -- accept: lives_in_borough or works_or_studies_in_borough or registered_wigan_gp
+-- decision: accepted
 borough_connection AS (
   SELECT
     'borough_connection' AS rule_id,
     `t`.`referral_id` AS row_key,
     `t`.`received_on` AS rule_date,
+    NOT (
+      COALESCE(`t`.`eligible`, FALSE)
+    ) AS not_eligible,
     COALESCE(`t`.`accepted`, FALSE) AS considered,
     COALESCE(`t`.`accepted`, FALSE) AS in_denominator,
     COALESCE(`t`.`accepted`, FALSE)
-    AND COALESCE(
-      (
+    AND NOT (
+      COALESCE(`t`.`accepted`, FALSE)
+      AND `t`.`accepted` IS NULL
+      OR COALESCE(`t`.`accepted`, FALSE)
+      AND (
         (
           (
             `t`.`lives_in_borough` OR `t`.`works_or_studies_in_borough`
           )
         )
         OR `t`.`registered_wigan_gp`
-      ),
-      FALSE
+      ) IS NULL
+      AND COALESCE(`t`.`accepted`, FALSE)
+      OR COALESCE(`t`.`accepted`, FALSE)
+      AND NOT (
+        COALESCE(
+          (
+            (
+              (
+                `t`.`lives_in_borough` OR `t`.`works_or_studies_in_borough`
+              )
+            )
+            OR `t`.`registered_wigan_gp`
+          ),
+          FALSE
+        )
+      )
+      AND COALESCE(`t`.`accepted`, FALSE)
+      OR COALESCE(`t`.`accepted`, FALSE)
+      AND COALESCE(`t`.`eligible`, FALSE)
+      AND NOT (
+        COALESCE(`t`.`accepted`, FALSE)
+      )
     ) AS in_numerator
-  FROM referrals__1 AS t
+  FROM referrals__2 AS t
 ),
 -- rule consent_to_referral (eligibility): No consent, no referral
 -- source: Appendix A 5.6 Referral Criteria and sources, line 328
 -- "if a client does not provide consent they cannot be referred using this service"
 -- applies_to: accepted
 -- accept: consent_given
+-- decision: accepted
 consent_to_referral AS (
   SELECT
     'consent_to_referral' AS rule_id,
     `t`.`referral_id` AS row_key,
     `t`.`received_on` AS rule_date,
+    NOT (
+      COALESCE(`t`.`eligible`, FALSE)
+    ) AS not_eligible,
     COALESCE(`t`.`accepted`, FALSE) AS considered,
     COALESCE(`t`.`accepted`, FALSE) AS in_denominator,
-    COALESCE(`t`.`accepted`, FALSE) AND COALESCE(`t`.`consent_given`, FALSE) AS in_numerator
-  FROM referrals__1 AS t
+    COALESCE(`t`.`accepted`, FALSE)
+    AND NOT (
+      COALESCE(`t`.`accepted`, FALSE)
+      AND `t`.`accepted` IS NULL
+      OR COALESCE(`t`.`accepted`, FALSE)
+      AND `t`.`consent_given` IS NULL
+      AND COALESCE(`t`.`accepted`, FALSE)
+      OR COALESCE(`t`.`accepted`, FALSE)
+      AND NOT (
+        COALESCE(`t`.`consent_given`, FALSE)
+      )
+      AND COALESCE(`t`.`accepted`, FALSE)
+      OR COALESCE(`t`.`accepted`, FALSE)
+      AND COALESCE(`t`.`eligible`, FALSE)
+      AND NOT (
+        COALESCE(`t`.`accepted`, FALSE)
+      )
+    ) AS in_numerator
+  FROM referrals__2 AS t
 ),
 -- rule first_appointment_offered (response_time): Face to face appointment offered within 2 weeks of referral (1 week for stop smoking)
 -- source: Appendix C, Access: Client Appointments, line 463
@@ -104,7 +288,7 @@ first_appointment_offered AS (
       ),
       FALSE
     ) AS in_numerator
-  FROM referrals__1 AS t
+  FROM referrals__2 AS t
 ),
 -- rule clients_commencing (kpi): Clients commencing a health improvement intervention per annum
 -- source: Appendix C, Quality – Overall Health Improvement Achievement, line 465

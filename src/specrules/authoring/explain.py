@@ -241,8 +241,10 @@ def _threshold(rule: Any) -> list[str]:
             limit = rule.expressions.get("limit")
             lines.append(f"the share within {to_text(limit) if limit else model.limit}")
         lines.extend(_schedule(rule))
+    elif rule.kind == "eligibility" and model.decision is not None:
+        lines.append(f"{model.target} of the provider's decisions agree with the criteria")
     elif rule.kind == "eligibility":
-        lines.append(f"{model.target} of the rows checked pass")
+        lines.append("— (counted, not judged: no `decision` records who was taken on)")
     elif rule.kind == "response_time":
         limit = rule.expressions.get("limit")
         within = to_text(limit) if limit is not None else model.limit
@@ -283,6 +285,8 @@ def _method(spec: Spec, rule: Any) -> list[Line]:
         else:
             lines.append(Line("Excluded when", _expression(rule, "exclude") or ""))
         lines.append(Line("If not", ON_FAIL[model.on_fail], code=False))
+        if model.decision is not None:
+            lines.append(Line("Taken on when", _expression(rule, "decision") or ""))
     elif rule.kind == "response_time":
         lines.append(_rows_line(dataset, applies, "Applies to"))
         lines.append(Line("Clock starts", _expression(rule, "start") or ""))

@@ -518,6 +518,8 @@ class Evaluator:
         if rule.schedule:  # the value in force on the period's last day
             entry = rule.in_force(period.end)
             threshold = entry.text if entry is not None else None
+        if rule.kind == "eligibility" and model.decision is None:
+            threshold = None  # reported, not judged
         return dict(
             rule_id=model.id,
             kind=rule.kind,

@@ -100,8 +100,30 @@ def classify_eligibility(rule: CompiledRule, ctx: Context) -> RowOutcome:
     passes = true_mask(passes_raw, index)
     action = model.on_fail.replace("_", " ")
     failure = Reasons(index)
-    failure.set(considered & _unknown(passes_raw), f"cannot tell (missing data) → {action}")
-    failure.set(considered & ~passes, f"{text} → {action}")
+    eligible = (
+        None if rule.eligible is None else true_mask(evaluate_column(rule.eligible, ctx), index)
+    )
+    if model.decision is not None:
+        # the provider's decision is judged: taken on though not eligible, or turned away
+        # though eligible on every criterion
+        decision = _condition(rule, "decision", ctx, False)
+        taken = true_mask(decision, index)
+        failure.set(considered & _unknown(decision), "no decision recorded (missing data)")
+        unknown = _unknown(passes_raw)
+        failure.set(
+            considered & unknown & taken,
+            f"cannot tell (missing data) → {action}",
+        )
+        failure.set(considered & ~passes & taken, f"{text} → {action}")
+        if eligible is not None:
+            failure.set(
+                considered & eligible & ~taken, "eligible on every criterion, but turned away"
+            )
+        agrees = considered & ~failure.given
+    else:
+        failure.set(considered & _unknown(passes_raw), f"cannot tell (missing data) → {action}")
+        failure.set(considered & ~passes, f"{text} → {action}")
+        agrees = considered & passes
     left_out = Reasons(index)
     left_out.set(_unknown(applies), "`applies_to` unknown (missing data)")
     return RowOutcome(
@@ -109,9 +131,11 @@ def classify_eligibility(rule: CompiledRule, ctx: Context) -> RowOutcome:
         "share",
         considered,
         considered,
-        considered & passes,
+        agrees,
         left_out=left_out.series(),
         failure=failure.series(),
+        # every row of the dataset that fails some criterion: the combined count
+        extra_populations=None if eligible is None else {"not_eligible": ~eligible},
     )
 
 

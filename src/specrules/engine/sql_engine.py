@@ -193,6 +193,9 @@ class RuleCount:
             if "denominator_exclusion" in columns
             else "NULL"
         )
+        not_eligible = (
+            "count(*) FILTER (WHERE r.not_eligible)" if "not_eligible" in columns else "NULL"
+        )
         # Columns typed alike for every rule, so that rules can be counted in one UNION ALL.
         self.figures = statement(
             f"SELECT {index} AS rule_index, periods.label AS label, "
@@ -201,7 +204,8 @@ class RuleCount:
             "count(*) FILTER (WHERE r.in_denominator) AS denominator, "
             f"CAST({numerator} AS BIGINT) AS numerator, CAST({value} AS DOUBLE) AS figure, "
             f"CAST({undated} AS BIGINT) AS undated, "
-            f"CAST({exclusion} AS BIGINT) AS denominator_exclusion FROM {table} {counted} "
+            f"CAST({exclusion} AS BIGINT) AS denominator_exclusion, "
+            f"CAST({not_eligible} AS BIGINT) AS not_eligible FROM {table} {counted} "
             "GROUP BY GROUPING SETS ((periods.label), (periods.label, r.__group))",
             **figure,
         )
@@ -262,8 +266,8 @@ class RuleCount:
         rows left out, by reason."""
         rule, judge, scoring = self.rule, self.judge, self.scoring
         failing = failing.assign(reason=self.worded(failing))
-        overall = {row[1]: (*row[4:8], row[9]) for row in figures if row[3] == 1}
-        by_group = {(row[1], row[2]): (*row[4:8], row[9]) for row in figures if row[3] == 0}
+        overall = {row[1]: (*row[4:8], *row[9:11]) for row in figures if row[3] == 1}
+        by_group = {(row[1], row[2]): (*row[4:8], *row[9:11]) for row in figures if row[3] == 0}
         undated = sum(row[8] for row in figures if row[3] == 1 and row[1] is None)
         grouped = bool(rule.model.breakdowns)
         rows: dict[tuple, tuple] = {}  # (label, group or None) → keys, row numbers, reasons
@@ -279,7 +283,7 @@ class RuleCount:
             reasons.setdefault(where, []).append((self.reasons.left_out[code], int(count)))
 
         def make(period, figures, breaches, excluded, threshold=_RULE) -> Verdict:
-            considered, denominator, numerator_count, figure, exclusion = figures
+            considered, denominator, numerator_count, figure, exclusion, not_eligible = figures
             populations = {"initial_population": int(considered)}
             unit = "share"
             if scoring == "proportion":
@@ -287,6 +291,8 @@ class RuleCount:
                 populations["numerator"] = int(numerator_count or 0)
                 if exclusion is not None:
                     populations["denominator_exclusion"] = int(exclusion)
+                if not_eligible is not None:
+                    populations["not_eligible"] = int(not_eligible)
                 value_out = float(numerator_count) / denominator if denominator else None
                 num_out, den_out = float(numerator_count or 0), float(denominator)
             else:
@@ -321,7 +327,14 @@ class RuleCount:
             judge.decide(rule, period, verdict, value_out, threshold)
             return verdict
 
-        empty_counts = (0, 0, 0, None, 0 if "denominator_exclusion" in self.columns else None)
+        empty_counts = (
+            0,
+            0,
+            0,
+            None,
+            0 if "denominator_exclusion" in self.columns else None,
+            0 if "not_eligible" in self.columns else None,
+        )
         no_rows = (pd.Series([], dtype=object),) * 3
         verdicts = []
         reached = self.snapshot_periods() if rule.model.snapshot else self.periods

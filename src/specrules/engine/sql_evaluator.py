@@ -219,17 +219,58 @@ def rule_columns(
             text = f"excluded by `{model.exclude}`"
         passes = _true(raw, True)
         action = model.on_fail.replace("_", " ")
-        if raw is not None:
+        eligible = (
+            None if rule.eligible is None else _true(compile_sql(rule.eligible, scope), False)
+        )
+        if model.decision is not None:
+            # as engine/rules.py: taken on though not eligible, or eligible and turned away
+            decision = get("decision")
+            taken = _true(decision, False)
             failure.append(
-                (_and(considered.copy(), _is_null(raw)), f"cannot tell (missing data) → {action}")
+                (_and(considered.copy(), _is_null(decision)), "no decision recorded (missing data)")
             )
-        failure.append((_and(considered.copy(), _not(passes.copy())), f"{text} → {action}"))
+            if raw is not None:
+                failure.append(
+                    (
+                        _and(considered.copy(), _is_null(raw), taken.copy()),
+                        f"cannot tell (missing data) → {action}",
+                    )
+                )
+            failure.append(
+                (
+                    _and(considered.copy(), _not(passes.copy()), taken.copy()),
+                    f"{text} → {action}",
+                )
+            )
+            if eligible is not None:
+                failure.append(
+                    (
+                        _and(considered.copy(), eligible.copy(), _not(taken.copy())),
+                        "eligible on every criterion, but turned away",
+                    )
+                )
+            fails = failure[0][0].copy()
+            for where, _ in failure[1:]:
+                fails = exp.Or(this=fails, expression=where.copy())
+            agrees = _and(considered.copy(), _not(fails))
+        else:
+            if raw is not None:
+                failure.append(
+                    (
+                        _and(considered.copy(), _is_null(raw)),
+                        f"cannot tell (missing data) → {action}",
+                    )
+                )
+            failure.append((_and(considered.copy(), _not(passes.copy())), f"{text} → {action}"))
+            agrees = _and(considered.copy(), passes)
         if applies is not None:
             left_out.append((_is_null(applies), "`applies_to` unknown (missing data)"))
+        if eligible is not None:
+            out["not_eligible"] = _not(eligible)
         out.update(
             considered=considered,
             in_denominator=considered.copy(),
-            in_numerator=_and(considered.copy(), passes),
+            in_numerator=agrees,
         )
         return _with_reasons(out, failure, left_out, reasons)
     if rule.kind == "response_time":

@@ -84,7 +84,11 @@ def _improvement(threshold: str | None) -> str | None:
 def _populations(verdict: Verdict) -> list[dict[str, Any]]:
     found = []
     known = [name for name in POPULATION_CODES if name in verdict.populations]
-    others = [name for name in verdict.populations if name not in POPULATION_CODES]
+    others = [
+        name
+        for name in verdict.populations
+        if name not in POPULATION_CODES and name != "not_eligible"  # an extension instead
+    ]
     for name in known:
         code, display = POPULATION_CODES[name]
         found.append(
@@ -131,6 +135,9 @@ def _verdict_extensions(verdict: Verdict) -> list[dict[str, Any]]:
         found.append({"url": f"{EXTENSION_BASE}/due", kind: verdict.due.isoformat()})
     if verdict.reason:
         found.append({"url": f"{EXTENSION_BASE}/no-verdict-reason", "valueString": verdict.reason})
+    if "not_eligible" in verdict.populations:  # not a measure population: FHIR has no code
+        count = int(verdict.populations["not_eligible"])
+        found.append({"url": f"{EXTENSION_BASE}/not-eligible", "valueInteger": count})
     return found
 
 

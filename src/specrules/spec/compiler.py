@@ -73,6 +73,8 @@ class CompiledRule:
     # Named exclusions and exceptions, in order (the first that applies is a row's reason);
     # `expressions` holds their `or` for the engines' totals.
     named: dict[str, list[tuple[str, ir.Node]]] = field(default_factory=dict)
+    # An eligibility rule: whether a row passes every criterion of its dataset that applies
+    eligible: ir.Node | None = None
 
     @property
     def id(self) -> str:
@@ -143,6 +145,7 @@ class _Compiler:
         # Derived fields whose expression failed, as (dataset, name): a use of one elsewhere
         # is not a second mistake ("unknown field"), so it is not reported again.
         self.broken: set[tuple[str, str]] = set()
+        self.eligible: dict[str, ir.Node] = {}  # dataset → `eligible`, once criteria are done
 
     # ------------------------------------------------------------------ reporting
     def problem(
@@ -310,6 +313,8 @@ class _Compiler:
             ("kpis", "kpi", self.spec.kpis),
         )
         for section, kind, rules in groups:
+            if kind == "response_time":  # every criterion is compiled: `eligible` is known
+                self.add_eligible(compiled, datasets)
             for index, rule in enumerate(rules):
                 path = (section, index)
                 first = seen.get(rule.id.lower())
@@ -327,6 +332,21 @@ class _Compiler:
                 if result is not None:
                     compiled.append(result)
         return compiled
+
+    def add_eligible(self, criteria: list[CompiledRule], datasets: dict[str, CompiledDataset]):
+        """`eligible`, a derived field of each dataset with criteria, computed once: the
+        other rules may read it, and each criterion reads it (its combined count, and to
+        judge a decision). A field the spec names `eligible` is left as the spec says."""
+        self.eligible = _eligible_nodes(criteria)
+        for name, node in self.eligible.items():
+            fields = self.catalog.datasets[name].fields
+            if ELIGIBLE in fields:
+                continue  # declared by the spec: criteria compute theirs inline
+            datasets[name].derived.append((ELIGIBLE, node))
+            fields[ELIGIBLE] = BOOLEAN
+            self.eligible[name] = ir.Reference((ELIGIBLE,), name, ELIGIBLE, type=BOOLEAN)
+        for criterion in criteria:
+            criterion.eligible = self.eligible.get(criterion.model.dataset)
 
     def rule(
         self,
@@ -363,7 +383,7 @@ class _Compiler:
                 )
         exprs: dict[str, ir.Node] = {}
         named: dict[str, list[tuple[str, ir.Node]]] = {}
-        self.names = _rule_names(rule, scope)
+        self.names = _rule_names(rule, scope, kind, self.eligible)
 
         def add(name: str, want: str | tuple[str, ...] | None, what: str, row: bool = True):
             text = getattr(rule, name)
@@ -383,6 +403,7 @@ class _Compiler:
         if kind == "eligibility":
             add("accept", "boolean", "`accept`")
             add("exclude", "boolean", "`exclude`")
+            add("decision", "boolean", "`decision`")
         elif kind == "response_time":
             add("start", ("date", "datetime"), "`start`")
             add("end", ("date", "datetime"), "`end`")
@@ -418,6 +439,8 @@ class _Compiler:
         elif threshold_text is not None:
             threshold = self.threshold((*path, field_name), str(threshold_text), rule, kind)
         self.names = None  # the rule's own expressions are done
+        if kind == "eligibility" and rule.decision is None:
+            threshold, schedule = None, []  # reported, not judged: nothing to hold anyone to
         if kind == "kpi" and threshold is None and not rule.monitoring_only and rule.threshold:
             return None
 
@@ -775,9 +798,24 @@ class _Compiler:
 SNAPSHOT_NAMES = ("period_end", "period_start")
 
 
-def _rule_names(rule: Any, scope: str) -> RuleNames:
-    """The names a rule may use beside its dataset's fields: a snapshot's period dates."""
+ELIGIBLE = "eligible"
+
+
+def _rule_names(rule: Any, scope: str, kind: str, eligible: dict[str, ir.Node]) -> RuleNames:
+    """The names a rule may use beside its dataset's fields: a snapshot's period dates, and
+    `eligible` on a dataset with eligibility criteria."""
     names = RuleNames(scope)
+    if kind == "eligibility":
+        names.refused[ELIGIBLE] = (
+            "`eligible` cannot be used in an eligibility criterion: it is made of them",
+            "write the condition itself, or use `applies_to` to say which rows it checks",
+        )
+    elif scope not in eligible:  # with criteria, `eligible` is a field of the dataset
+        names.refused[ELIGIBLE] = (
+            f"`eligible` needs eligibility criteria on dataset `{scope}`, and it has none",
+            f"add a criterion with `dataset: {scope}` under `eligibility`, or write the "
+            "condition itself",
+        )
     for name in SNAPSHOT_NAMES:
         if rule.snapshot:
             names.known[name] = DATE_TYPE
@@ -788,6 +826,39 @@ def _rule_names(rule: Any, scope: str) -> RuleNames:
                 "rule as at each period end, or use a field of the dataset",
             )
     return names
+
+
+def _is_true(node: ir.Node) -> ir.Node:
+    """`x is not missing and x`: true or false, never unknown."""
+    known = ir.IsMissing(node, negated=True, type=BOOLEAN, span=node.span)
+    return ir.And(known, node, type=BOOLEAN, span=node.span)
+
+
+def _eligible_nodes(criteria: list[CompiledRule]) -> dict[str, ir.Node]:
+    """For each dataset with criteria: true when a row passes every criterion that applies to
+    it. A criterion that cannot be told (missing data) is not passed; one whose `applies_to`
+    cannot be told does not apply (as the criterion's own verdict leaves the row out)."""
+    terms: dict[str, list[ir.Node]] = {}
+    for rule in criteria:
+        exprs = rule.expressions
+        if "accept" in exprs:
+            passes = exprs["accept"]
+        elif "exclude" in exprs:
+            passes = ir.Not(exprs["exclude"], type=BOOLEAN, span=exprs["exclude"].span)
+        else:
+            continue
+        term = _is_true(passes)
+        if "applies_to" in exprs:
+            applies = _is_true(exprs["applies_to"])
+            term = ir.Or(ir.Not(applies, type=BOOLEAN), term, type=BOOLEAN)
+        terms.setdefault(rule.model.dataset, []).append(term)
+    found = {}
+    for dataset, parts in terms.items():
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = ir.And(joined, part, type=BOOLEAN)
+        found[dataset] = joined
+    return found
 
 
 def _any_of(nodes: list[ir.Node]) -> ir.Node:

@@ -74,6 +74,8 @@ def check(spec: models.Spec, rules: list[Any], datasets: dict[str, Any], source:
             _reversed_between((*path, name), str(getattr(rule, name)), node, report)
     for name, ds in datasets.items():
         for derived_name, node in ds.derived:
+            if derived_name not in spec.datasets[name].derived:
+                continue  # added by the compiler (`eligible`), checked in its criteria
             path = ("datasets", name, "derived", derived_name)
             _reversed_between(path, spec.datasets[name].derived[derived_name], node, report)
     _unused_consequences(spec, report)

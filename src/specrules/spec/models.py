@@ -434,6 +434,13 @@ class Eligibility(Rule):
         description="If true, the row is excluded.",
         examples=["moved_out_of_area"],
     )
+    decision: Expression | None = Field(
+        default=None,
+        description="True when the provider took the row on, if the data records it: the "
+        "verdict then judges the decision (an ineligible row taken on, or an eligible one "
+        "turned away, fails). Without it the criterion is reported (monitoring), not judged.",
+        examples=["accepted"],
+    )
     on_fail: OnFail = Field(
         default="not_accepted",
         description="What happens to a row that fails the criterion.",
@@ -441,7 +448,8 @@ class Eligibility(Rule):
     )
     target: ThresholdValue = Field(
         default="100%",
-        description="Share of rows that must pass (or a list of values in force from dates).",
+        description="With `decision`: the share of decisions that must agree with the "
+        "criteria (or a list of values in force from dates).",
         examples=["100%", [{"from": "2023-04-01", "value": "100%"}]],
     )
 
