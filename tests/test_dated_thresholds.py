@@ -142,6 +142,18 @@ def test_a_quarter_takes_the_value_in_force_on_its_last_day(evaluation) -> None:
     assert (q4.value, q4.status, q4.threshold) == (0.0, "not met", "at least 90%")
 
 
+def test_a_period_no_value_covers_is_reported_not_judged(folder) -> None:
+    # the quarterly schedule moved to start on 2023-07-01: 2023/24-Q1 (r1, r2, both told:
+    # 2/2) ends on 2023-06-30, before any value is in force
+    text = SPEC.replace(
+        "- {from: 2023-04-01, until: 2023-12-31", "- {from: 2023-07-01, until: 2023-12-31"
+    )
+    evaluation = specrules.loads(text).evaluate(folder)
+    q1 = _verdict(evaluation, "faster_diagnosis_quarterly", "2023/24-Q1")
+    assert (q1.value, q1.status, q1.threshold) == (1.0, "monitoring", None)
+    assert q1.reason == "no threshold in force on 2023-06-30"
+
+
 def test_a_response_time_target_can_change(evaluation) -> None:
     first = _verdict(evaluation, "seen_in_14_days", "2023/24")
     assert (first.numerator, first.denominator, first.status) == (2, 4, "met")

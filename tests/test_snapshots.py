@@ -26,6 +26,7 @@ started_in_period (count, clock_start between period_start and period_end): Apri
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 
 import pandas as pd
@@ -166,6 +167,19 @@ def test_period_selects_one_snapshot(folder, engine) -> None:
     verdicts = _by_period(evaluation, "incomplete_within_18_weeks")
     assert list(verdicts) == ["2024-05"]
     assert (verdicts["2024-05"].numerator, verdicts["2024-05"].denominator) == (1, 2)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_snapshot_after_the_as_of_date_is_not_due(folder, engine) -> None:
+    # as of 2024-05-15: April's snapshot (taken 2024-04-30) is judged; May's (2024-05-31) is
+    # not due yet, though May has started
+    evaluation = specrules.loads(SPEC).evaluate(
+        folder, period="2024/25", as_of=dt.date(2024, 5, 15), engine=engine
+    )
+    verdicts = _by_period(evaluation, "incomplete_within_18_weeks")
+    assert verdicts["2024-04"].status == "met"
+    assert verdicts["2024-05"].status == "not due"
+    assert "2024-05-31" in verdicts["2024-05"].reason
 
 
 def test_one_period_end_can_be_drilled_into(folder) -> None:
