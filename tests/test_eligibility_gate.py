@@ -178,3 +178,14 @@ def test_eligible_inside_a_criterion_is_refused() -> None:
     text = SPEC.replace("accept: gp_code is not missing", "accept: eligible", 1)
     message = _error(text)
     assert "cannot be used in an eligibility criterion" in message
+
+
+def test_a_target_without_a_decision_is_warned_about() -> None:
+    text = SPEC.replace(
+        "accept: gp_code is not missing\n", "accept: gp_code is not missing\n    target: 95%\n", 1
+    )
+    spec = specrules.loads(text, "spec.yaml")
+    (warning,) = [w for w in spec.warnings if w.code == "W308"]
+    line = text[: text.index("target: 95%")].count("\n") + 1
+    assert (warning.line, warning.severity) == (line, "warning")
+    assert "no `decision`" in warning.message

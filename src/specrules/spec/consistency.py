@@ -70,6 +70,7 @@ def check(spec: models.Spec, rules: list[Any], datasets: dict[str, Any], source:
             continue
         _threshold_units(path, rule, done, report)
         _consequence(path, rule, done, report)
+        _target_without_decision(path, rule, report)
         for name, node in done.expressions.items():
             _reversed_between((*path, name), str(getattr(rule, name)), node, report)
     for name, ds in datasets.items():
@@ -266,6 +267,21 @@ def _consequence(path: Path_, rule: Any, compiled: Any, report: _Report) -> None
             "when the threshold is not met), or `monitoring_only: true`",
             severity="warning",
         )
+
+
+def _target_without_decision(path: Path_, rule: Any, report: _Report) -> None:
+    """A criterion without `decision` is counted, not judged: its `target` does nothing."""
+    if isinstance(rule, models.Eligibility) and rule.decision is None:
+        if "target" in rule.model_fields_set:
+            report.add(
+                (*path, "target"),
+                "W308",
+                f"`target` has no effect: criterion `{rule.id}` has no `decision`, so it is "
+                "counted, not judged",
+                "add `decision: <condition>` (true when the provider took the row on) to "
+                "judge the provider's decisions against the target, or remove `target`",
+                severity="warning",
+            )
 
 
 def _unused_consequences(spec: models.Spec, report: _Report) -> None:
