@@ -271,17 +271,17 @@ def _consequence(path: Path_, rule: Any, compiled: Any, report: _Report) -> None
 
 def _target_without_decision(path: Path_, rule: Any, report: _Report) -> None:
     """A criterion without `decision` is counted, not judged: its `target` does nothing."""
-    if isinstance(rule, models.Eligibility) and rule.decision is None:
-        if "target" in rule.model_fields_set:
-            report.add(
-                (*path, "target"),
-                "W308",
-                f"`target` has no effect: criterion `{rule.id}` has no `decision`, so it is "
-                "counted, not judged",
-                "add `decision: <condition>` (true when the provider took the row on) to "
-                "judge the provider's decisions against the target, or remove `target`",
-                severity="warning",
-            )
+    counted = isinstance(rule, models.Eligibility) and rule.decision is None
+    if counted and "target" in rule.model_fields_set:
+        report.add(
+            (*path, "target"),
+            "W308",
+            f"`target` has no effect: criterion `{rule.id}` has no `decision`, so it is "
+            "counted, not judged",
+            "add `decision: <condition>` (true when the provider took the row on) to "
+            "judge the provider's decisions against the target, or remove `target`",
+            severity="warning",
+        )
 
 
 def _unused_consequences(spec: models.Spec, report: _Report) -> None:
