@@ -143,9 +143,15 @@ def test_early_intervention_in_psychosis_by_hand() -> None:
     #   P1 9 days, P2 20 (late), P5 14 (on the day), P6 10, P7 18 (late; referred in March,
     #   treated in April) -> 3/5 = 60%, exactly the 60% in force: met.
     #   P3 is 70, P4 an at risk mental state: outside.
+    # The criteria are counted, not judged: of the 7 referrals treated in 2024/25, P4 (at risk
+    #   mental state) fails the first, P3 (70) the second -> 6/7 each, monitoring.
     assert_figures(
         "early_intervention_psychosis",
-        {("eip_treatment_within_2_weeks", "2024/25-Q1"): ("met", 3, 5)},
+        {
+            ("eip_treatment_within_2_weeks", "2024/25-Q1"): ("met", 3, 5),
+            ("first_episode_psychosis", "2024/25"): ("monitoring", 6, 7),
+            ("aged_14_to_65", "2024/25"): ("monitoring", 6, 7),
+        },
     )
 
 
@@ -159,6 +165,8 @@ def test_cyp_eating_disorders_by_hand() -> None:
         {
             ("urgent_within_1_week", "2024/25-Q2"): ("not met", 2, 3),
             ("routine_within_4_weeks", "2024/25-Q2"): ("not met", 2, 3),
+            # treated in 2024/25: U1-U4, R1-R3; U4 (19) is not under 19 -> 6/7, counted only
+            ("under_19_at_referral", "2024/25"): ("monitoring", 6, 7),
         },
     )
 
