@@ -19,7 +19,7 @@ def _rag(verdict: Verdict) -> str:
     return verdict.rag or {"met": "green", "not met": "red"}.get(verdict.status, "grey")
 
 
-def overview_chart(lines: list[Line], hidden: set[int], headline: str) -> str:
+def overview_chart(lines: list[Line], hidden: set[int], counts: str) -> str:
     """Every judged verdict line (not met first, then met) against its target."""
     rows = []
     for line in lines:
@@ -30,7 +30,7 @@ def overview_chart(lines: list[Line], hidden: set[int], headline: str) -> str:
             continue
         note = f"{figure_text(v)} vs {target_text(v)}" if v.target is not None else v.status
         rows.append(svg.OverviewRow(label, score(v), _rag(v), note))
-    return svg.overview(rows, f"Figures against targets: {headline}")
+    return svg.overview(rows, f"Figures against targets: {counts}")
 
 
 def trend_chart(series: list[Verdict], hidden: set[int]) -> str | None:

@@ -23,7 +23,7 @@ from specrules.report.chart_views import (
 )
 from specrules.report.disclosure import SUPPRESSED, Disclosure
 from specrules.report.figures import display_unit, format_gap, format_value
-from specrules.report.summary import COUNTED, group_label, summarise
+from specrules.report.summary import COUNTED, Summary, group_label, summarise
 from specrules.report.words import reason_in_words
 from specrules.results import Evaluation, Provenance, RowResult, Verdict
 
@@ -332,7 +332,8 @@ def build_view(
             breaches.append(row.breach)
     hidden = {id(r.verdict) for r in summary if r.figures.value == SUPPRESSED}
     judged = [*counted.of("not met"), *counted.of("met")]
-    overview = overview_chart(judged, hidden, counted.headline()) if judged else None
+    drawn = Summary(tuple(judged))
+    overview = overview_chart(judged, hidden, f"{drawn.counts_text()} verdicts") if judged else None
 
     datasets = [
         DatasetRowsView(
