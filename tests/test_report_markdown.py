@@ -231,3 +231,21 @@ def test_markdown_escaping_keeps_tables_whole() -> None:
     assert md_escape("x <script>") == "x &lt;script>"
     assert md_escape("fails `a < b | c`") == "fails `a < b \\| c`"  # code kept, pipe escaped
     assert md_escape("two\nlines") == "two lines"
+
+
+def test_each_breach_gives_its_due_date(tmp_path: Path) -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    anchor = "    text: The provider shall provide exception report to the commissioner\n"
+    path = tmp_path / "spec.yaml"
+    path.write_text(text.replace(anchor, anchor + "    deadline: within 20 working days\n"))
+    spec = specrules.load(path)
+    markdown = render_report(spec.evaluate(FIXTURE, period="all"), "md", spec=spec)
+    # Counted from the day after the period (docs/decisions.md), skipping weekends and bank
+    # holidays. Q2 ends 2019-12-31: 1 Jan is a bank holiday; 2, 3 Jan = 2; 6-10 = 7;
+    # 13-17 = 12; 20-24 = 17; 27, 28, 29 = 20 → 2020-01-29.
+    q2 = next(line for line in markdown.splitlines() if "(#case_studies-2019-20-q2)" in line)
+    assert q2.endswith("| exception report, **due 2020-01-29** |")
+    assert "- **Due:** 2020-01-29" in sections(markdown)["case_studies-2019-20-q2"]
+    # 2019/20 ends 2020-06-30: 1-3 July = 3; 6-10 = 8; 13-17 = 13; 20-24 = 18; 27, 28 = 20
+    year = next(line for line in markdown.splitlines() if "(#smoking_prevalence-2019-20)" in line)
+    assert year.endswith("**due 2020-07-28** |")

@@ -136,3 +136,17 @@ def test_cli_writes_the_workbook_and_needs_an_output(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "--output report.xlsx" in err and "Traceback" not in err
+
+
+def test_due_dates_are_excel_dates(tmp_path: Path) -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    anchor = "    text: The provider shall provide exception report to the commissioner\n"
+    path = tmp_path / "spec.yaml"
+    path.write_text(text.replace(anchor, anchor + "    deadline: within 20 working days\n"))
+    spec = specrules.load(path)
+    book = load_workbook(write_workbook(spec.evaluate(FIXTURE, period="all"), tmp_path / "d.xlsx"))
+    q2 = next(
+        r for r in summary_rows(book) if r["Rule"] == "case_studies" and r["Period"] == "2019/20-Q2"
+    )
+    # 20 working days after 2019-12-31, worked in tests/test_report_markdown.py
+    assert q2["Due"].date().isoformat() == "2020-01-29"

@@ -226,14 +226,10 @@ def trend_text(series: list[Verdict], disclosure: Disclosure) -> str:
 
 
 def due_text(verdict: Verdict) -> str | None:
-    """When a breach's consequence is due, if the evaluation says (consequence `deadline`)."""
-    for name in ("due", "due_date", "consequence_due"):
-        value = getattr(verdict, name, None)
-        if isinstance(value, dt.datetime):  # a deadline in hours: the moment, to the minute
-            return value.strftime("%Y-%m-%d %H:%M")
-        if value is not None:
-            return str(value)
-    return None
+    """When a breach's consequence is due (its `deadline` from the end of the period)."""
+    if isinstance(verdict.due, dt.datetime):  # a deadline in hours: the moment, to the minute
+        return verdict.due.strftime("%Y-%m-%d %H:%M")
+    return None if verdict.due is None else verdict.due.isoformat()
 
 
 def trend(

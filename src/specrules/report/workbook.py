@@ -127,7 +127,7 @@ def _summary_sheet(sheet: Worksheet, view: Any, rows_sheets: dict[int, str]) -> 
                 _count_cell(row.figures.breach_count, failing) if failing else None,
                 v.threshold or "",
                 consequence,
-                row.due or "",
+                v.due,
                 rows_sheets.get(id(v), ""),
             ]
         )
@@ -137,6 +137,7 @@ def _summary_sheet(sheet: Worksheet, view: Any, rows_sheets: dict[int, str]) -> 
         line[8].number_format = gap_format
         for index in (9, 10, 11):
             line[index].number_format = "#,##0"
+        line[14].number_format = "yyyy-mm-dd hh:mm" if row.due and " " in row.due else "yyyy-mm-dd"
         fill = PatternFill("solid", fgColor=FILLS[row.rag_class])
         line[4].fill = line[5].fill = fill
     widths = [28, 48, 22, 12, 11, 8, 11, 11, 11, 11, 12, 12, 30, 22, 12, 14]
