@@ -185,6 +185,35 @@ _TEMPLATES: dict[str, dict[str, str]] = {
 }
 
 
+def _round_half_even(round_: str, trunc: str, power: str) -> str:
+    """numpy's round where SQL has no round-half-to-even for doubles: scale by 10^d (or
+    divide by 10^-d), round a tie (a fraction of exactly .5) to the even neighbour as
+    2 × round(y / 2), anything else as round(y), and scale back."""
+
+    def even(y: str) -> str:
+        halved = round_.format(f"{y} / 2")
+        return (
+            f"(CASE WHEN ABS({y} - {trunc.format(y)}) = 0.5 THEN 2 * {halved} "
+            f"ELSE {round_.format(y)} END)"
+        )
+
+    up, down = f"({power.format(':d')})", f"({power.format('-:d')})"
+    return (
+        f"CASE WHEN :d >= 0 THEN {even(f'(:x * {up})')} / {up} "
+        f"ELSE {even(f'(:x / {down})')} * {down} END"
+    )
+
+
+for _dialect, _parts in {
+    "postgres": ("ROUND({})", "TRUNC({})", "POWER(10.0, CAST({} AS DOUBLE PRECISION))"),
+    "bigquery": ("ROUND({})", "TRUNC({})", "POW(10.0, CAST({} AS FLOAT64))"),
+    "tsql": ("ROUND({}, 0)", "ROUND({}, 0, 1)", "POWER(CAST(10 AS FLOAT), CAST({} AS FLOAT))"),
+}.items():
+    _TEMPLATES["round"][_dialect] = _TEMPLATES["round_by_row"][_dialect] = _round_half_even(
+        *_parts
+    )
+
+
 @cache
 def _template(name: str, dialect: str) -> exp.Expression:
     text = _TEMPLATES[name].get(dialect)

@@ -48,6 +48,7 @@ from specrules.verdicts import judge
 
 DIALECTS = ("duckdb", "spark", "postgres", "bigquery", "tsql")
 SPAN = "specrules_span"
+ROWS = "specrules_literal_rows"  # stands for a list of literal rows while rendering
 FIGURES = "specrules_figures"
 VERDICTS = "specrules_verdicts"
 # Threshold kinds as the judging query reads them; a baseline reduction is judged as `at most`
@@ -196,8 +197,9 @@ def _counting_days(rule: CompiledRule, period: Period, plan: Plan) -> tuple[dt.d
     return (plan.spec.contract.start if cumulative else period.start), period.end
 
 
-def periods_cte(rule: CompiledRule, plan: Plan) -> str:
-    """The rule's periods the data covers, with the rule's own target in each."""
+def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
+    """The rule's periods the data covers, with the rule's own target in each (in `dialect`:
+    one line per period)."""
     threshold_text = _threshold_text(rule)
     selects = []
     for period, year_first, year_last in candidate_periods(rule, plan):
@@ -214,8 +216,13 @@ def periods_cte(rule: CompiledRule, plan: Plan) -> str:
         keep = (
             f"s.first_day IS NULL OR (c.year_last >= s.first_day AND c.year_first <= s.last_day)"
         )
-    union = "\nUNION ALL\n".join(selects)
-    return f"SELECT c.* FROM ({union}) AS c CROSS JOIN {SPAN} AS s WHERE {keep}"
+    wrapper = _render(f"SELECT c.* FROM {ROWS} AS c CROSS JOIN {SPAN} AS s WHERE {keep}", dialect)
+    return wrapper.replace(ROWS, f"(\n  {_lines(selects, dialect)}\n)")
+
+
+def _lines(selects: list[str], dialect: str) -> str:
+    """SELECTs of literals, one a line, joined by UNION ALL."""
+    return "\n  UNION ALL\n  ".join(statement(s).sql(dialect) for s in selects)
 
 
 def _threshold_text(rule: CompiledRule) -> str | None:
@@ -223,7 +230,7 @@ def _threshold_text(rule: CompiledRule) -> str | None:
     return None if text is None else str(text)
 
 
-def group_targets_cte(rule: CompiledRule, plan: Plan) -> str | None:
+def group_targets_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str | None:
     """Targets of groups: each named group's own, and (`per_group`) the rule's for others
     (group NULL). None when groups are figures only."""
     per_group = getattr(rule.model, "per_group", False)
@@ -243,7 +250,7 @@ def group_targets_cte(rule: CompiledRule, plan: Plan) -> str | None:
                 f"SELECT {_text(period.label)} AS period, {_text(group)} AS group_name, "
                 f"{_target_columns(target, text)}"
             )
-    return "\nUNION ALL\n".join(selects)
+    return _lines(selects, dialect)
 
 
 TARGET_COLUMNS = (
@@ -468,7 +475,7 @@ def _rule_parts(index: int, rule: CompiledRule, plan: Plan, layout, dialect: str
     """(name, comment, SQL) of one rule's CTEs, and its figures as SQL."""
     name, found = rule.id, []
     comment = _comment(rule)
-    periods = _render(periods_cte(rule, plan), dialect)
+    periods = periods_cte(rule, plan, dialect)
     if rule.kind == "kpi" and rule.model.scoring == "ratio":
         found.append((f"{name}__periods", f"{comment}\nits periods and targets", periods))
         parts: dict[str, exp.Expression] = {}
@@ -476,11 +483,9 @@ def _rule_parts(index: int, rule: CompiledRule, plan: Plan, layout, dialect: str
         return found, _render(figures, dialect, **parts)
     found.append((name, comment, _rows_query(plan, rule, layout).sql(dialect, pretty=True)))
     found.append((f"{name}__periods", f"rule {rule.id}: its periods and targets", periods))
-    groups = group_targets_cte(rule, plan)
+    groups = group_targets_cte(rule, plan, dialect)
     if groups is not None:
-        found.append(
-            (f"{name}__group_targets", f"rule {rule.id}: its groups' targets", _render(groups, dialect))
-        )
+        found.append((f"{name}__group_targets", f"rule {rule.id}: its groups' targets", groups))
     parts = {}
     if getattr(rule.model, "scoring", None) == "continuous":
         measured = statement("CASE WHEN r.in_denominator THEN r.observation END")
