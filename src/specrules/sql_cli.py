@@ -1,4 +1,5 @@
-"""`specrules sql SPEC --dialect …`: print the SQL of every rule, to run in a warehouse."""
+"""`specrules sql SPEC --dialect …`: print the verdict table as SQL (or, with --ddl, the
+CREATE TABLE statements it reads), to run in a warehouse."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         from specrules.engine.sql_backend import CALENDAR, WORKDAYS, UnsupportedInDialect
-        from specrules.engine.sql_evaluator import spec_sql
+        from specrules.engine.sql_ddl import create_tables
+        from specrules.engine.sql_verdicts import verdict_sql
     except ImportError:
         print(
             "error: `specrules sql` needs sqlglot: pip install 'specrules[sql]'",
@@ -45,10 +47,15 @@ def cmd_sql(args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.spec}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        text = spec_sql(spec.plan, args.dialect)
+        text = verdict_sql(spec.plan, args.dialect)
     except UnsupportedInDialect as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.ddl:  # the tables the query reads (and the calendar, if it counts working days)
+        uses_calendar = CALENDAR in text
+        text = create_tables(spec.model, args.dialect)
+        if uses_calendar:
+            text += "\n" + calendar_sql(CALENDAR, WORKDAYS) + "\n"
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -66,8 +73,8 @@ def calendar_sql(calendar: str, workdays: str) -> str:
         "-- England and Wales working days (weekends and bank holidays excluded), 1900-2100.",
         f"-- {calendar}: cum = working days up to and including day; fwd = the number of",
         "-- the first working day on or after day.",
-        f"CREATE TABLE {calendar} (day DATE, cum BIGINT, fwd BIGINT);",
-        f"CREATE TABLE {workdays} (n BIGINT, day DATE);",
+        f"CREATE TABLE {calendar} (day DATE PRIMARY KEY, cum BIGINT, fwd BIGINT);",
+        f"CREATE TABLE {workdays} (n BIGINT PRIMARY KEY, day DATE);",
     ]
     for start in range(0, len(days), 1000):
         chunk = days[start : start + 1000]
@@ -83,8 +90,9 @@ def calendar_sql(calendar: str, workdays: str) -> str:
 def register(commands) -> None:
     parser = commands.add_parser(
         "sql",
-        help="print the SQL of every rule, to run the checks inside a data warehouse",
-        description="Print one commented CTE per rule in the chosen SQL dialect.",
+        help="print the SQL of the verdict table, to run the checks inside a data warehouse",
+        description="Print one commented query giving the verdict table (one row per rule, "
+        "period and group, as `specrules evaluate` gives it) in the chosen SQL dialect.",
     )
     parser.add_argument("spec", metavar="SPEC", nargs="?")
     parser.add_argument(
@@ -97,5 +105,11 @@ def register(commands) -> None:
         "--calendar",
         action="store_true",
         help="print the working-day calendar tables the SQL reads instead",
+    )
+    parser.add_argument(
+        "--ddl",
+        action="store_true",
+        help="print CREATE TABLE statements for the spec's datasets instead (with the "
+        "working-day calendar when the rules count working days)",
     )
     parser.set_defaults(run=cmd_sql)

@@ -209,9 +209,7 @@ for _dialect, _parts in {
     "bigquery": ("ROUND({})", "TRUNC({})", "POW(10.0, CAST({} AS FLOAT64))"),
     "tsql": ("ROUND({}, 0)", "ROUND({}, 0, 1)", "POWER(CAST(10 AS FLOAT), CAST({} AS FLOAT))"),
 }.items():
-    _TEMPLATES["round"][_dialect] = _TEMPLATES["round_by_row"][_dialect] = _round_half_even(
-        *_parts
-    )
+    _TEMPLATES["round"][_dialect] = _TEMPLATES["round_by_row"][_dialect] = _round_half_even(*_parts)
 
 
 @cache

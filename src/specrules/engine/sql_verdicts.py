@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from functools import lru_cache
 
 from sqlglot import exp
 
@@ -123,31 +124,45 @@ def _text(value: str | None) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _double(value: float | None) -> str:
-    return "CAST(NULL AS DOUBLE)" if value is None else f"CAST({float(value)!r} AS DOUBLE)"
-
-
-def _date(day: dt.date) -> str:
-    return f"CAST('{day.isoformat()}' AS DATE)"
-
-
 def _q(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql()
 
 
-def _target_columns(target: Target | None, threshold_text: str | None) -> str:
+Row = list[tuple[str, str, object]]  # a row of literals: (column, text|double|date, value)
+
+
+def _target_values(target: Target | None, threshold_text: str | None) -> Row:
     t = target
-    return ", ".join(
-        [
-            f"{_text(threshold_text)} AS threshold",
-            f"{_text(t.comparison if t else None)} AS comparison",
-            f"{_double(t.target if t else None)} AS target",
-            f"{_double(t.upper if t else None)} AS upper",
-            f"{_double(t.tolerance if t else None)} AS tolerance",
-            f"{_double(t.amber_band if t else None)} AS amber_band",
-            f"{_text(t.judged_against if t else None)} AS judged_against",
-        ]
-    )
+    return [
+        ("threshold", "text", threshold_text),
+        ("comparison", "text", t and t.comparison),
+        ("target", "double", t and t.target),
+        ("upper", "double", t and t.upper),
+        ("tolerance", "double", t and t.tolerance),
+        ("amber_band", "double", t and t.amber_band),
+        ("judged_against", "text", t and t.judged_against),
+    ]
+
+
+@lru_cache(maxsize=8192)
+def _literal(kind: str, value, dialect: str) -> str:
+    """A literal as `dialect` writes it (many repeat: a period's dates, a threshold)."""
+    return _literal_expression(kind, value).sql(dialect)
+
+
+@lru_cache(maxsize=256)
+def _alias(name: str, dialect: str) -> str:
+    return exp.to_identifier(name).sql(dialect)
+
+
+def _literal_expression(kind: str, value) -> exp.Expression:
+    if value is None:
+        return exp.cast(exp.null(), {"text": "VARCHAR", "double": "DOUBLE"}.get(kind, "DATE"))
+    if kind == "text":
+        return exp.Literal.string(value)
+    if kind == "double":
+        return exp.cast(exp.Literal.number(repr(float(value))), "DOUBLE")
+    return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
 
 
 def _group_name(rule: CompiledRule, label: str) -> str:
@@ -206,23 +221,35 @@ def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
         first, last = _counting_days(rule, period, plan)
         target = target_for(rule, rule.threshold, period, plan)
         selects.append(
-            f"SELECT {_text(period.label)} AS period, {_date(period.start)} AS period_start, "
-            f"{_date(period.end)} AS period_end, {_date(first)} AS first_day, "
-            f"{_date(last)} AS last_day, {_date(year_first)} AS year_first, "
-            f"{_date(year_last)} AS year_last, {_target_columns(target, threshold_text)}"
+            [
+                ("period", "text", period.label),
+                ("period_start", "date", period.start),
+                ("period_end", "date", period.end),
+                ("first_day", "date", first),
+                ("last_day", "date", last),
+                ("year_first", "date", year_first),
+                ("year_last", "date", year_last),
+                *_target_values(target, threshold_text),
+            ]
         )
     keep = "TRUE"
     if rule.period != "contract":  # the whole term is judged whatever the data covers
-        keep = (
-            f"s.first_day IS NULL OR (c.year_last >= s.first_day AND c.year_first <= s.last_day)"
-        )
+        keep = "s.first_day IS NULL OR (c.year_last >= s.first_day AND c.year_first <= s.last_day)"
     wrapper = _render(f"SELECT c.* FROM {ROWS} AS c CROSS JOIN {SPAN} AS s WHERE {keep}", dialect)
     return wrapper.replace(ROWS, f"(\n  {_lines(selects, dialect)}\n)")
 
 
-def _lines(selects: list[str], dialect: str) -> str:
+def _lines(rows: list[Row], dialect: str) -> str:
     """SELECTs of literals, one a line, joined by UNION ALL."""
-    return "\n  UNION ALL\n  ".join(statement(s).sql(dialect) for s in selects)
+    selects = (
+        "SELECT "
+        + ", ".join(
+            f"{_literal(kind, value, dialect)} AS {_alias(name, dialect)}"
+            for name, kind, value in row
+        )
+        for row in rows
+    )
+    return "\n  UNION ALL\n  ".join(selects)
 
 
 def _threshold_text(rule: CompiledRule) -> str | None:
@@ -247,8 +274,11 @@ def group_targets_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str | Non
         for group, threshold, text in named:
             target = target_for(rule, threshold, period, plan)
             selects.append(
-                f"SELECT {_text(period.label)} AS period, {_text(group)} AS group_name, "
-                f"{_target_columns(target, text)}"
+                [
+                    ("period", "text", period.label),
+                    ("group_name", "text", group),
+                    *_target_values(target, text),
+                ]
             )
     return _lines(selects, dialect)
 

@@ -1,0 +1,219 @@
+"""`specrules sql`: the verdict table as SQL, run on DuckDB and on a real PostgreSQL server
+over every spec's example data, gives `evaluate`'s verdicts on the pandas engine: the same
+rows, every figure and status equal.
+
+The tables are made by `specrules sql SPEC --ddl` and filled from the example CSV files as
+docs/sql.md shows (PostgreSQL's COPY with the file's header as the column list; DuckDB's
+INSERT … BY NAME from read_csv), so the documented way of loading is tested too.
+
+The PostgreSQL server is a private cluster started once for the session (tests/
+postgres_server.py); a test that needs it fails, never skips, when it cannot start.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+import postgres_server
+import specrules
+from specrules.cli import main
+from specrules.engine.sql_backend import (
+    CALENDAR,
+    WORKDAYS,
+    UnsupportedInDialect,
+    fill,
+    install_calendar,
+)
+from specrules.engine.sql_ddl import create_tables
+from specrules.engine.sql_verdicts import verdict_sql
+from specrules.sql_cli import calendar_sql
+
+ROOT = Path(__file__).parent.parent
+SPECS = sorted((ROOT / "specs").rglob("*.yaml"))
+EXAMPLES = [p for p in SPECS if (ROOT / "examples" / p.stem).is_dir()]
+DIALECTS = ["duckdb", "postgres", "spark", "bigquery", "tsql"]
+# What a dialect cannot write, by spec: everything else exports.
+REFUSED = {("rdash_peer", "bigquery"): "`median`", ("rdash_peer", "tsql"): "`median`"}
+KEY = ["rule_id", "period", "group"]
+TEXT = ["kind", "title", "status", "rag", "unit", "threshold", "judged_against", "reason"]
+NUMBERS = ["value", "numerator", "denominator", "target", "gap", "breach_count"]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    try:
+        server = postgres_server.start()
+    except postgres_server.ServerError as exc:
+        pytest.fail(f"these tests run the SQL on a real PostgreSQL server: {exc}")
+    try:
+        with server.connect() as con:
+            # the working-day calendar, once, where every schema's search path finds it
+            con.execute(calendar_sql(CALENDAR, WORKDAYS))
+            con.execute("ANALYZE")
+        yield server
+    finally:
+        postgres_server.stop(server)
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return {p.stem: specrules.load(p) for p in SPECS}
+
+
+@functools.cache
+def exported(name: str, dialect: str) -> str:
+    """A spec's verdict SQL, written once per session (the tests below share it)."""
+    return verdict_sql(specrules.load(ROOT / "specs" / f"{name}.yaml").plan, dialect)
+
+
+@functools.cache
+def expected(name: str) -> pd.DataFrame:
+    """`evaluate` on the pandas engine over the spec's example data, once per session."""
+    spec = specrules.load(ROOT / "specs" / f"{name}.yaml")
+    return spec.evaluate(str(ROOT / "examples" / name)).to_frame()
+
+
+def csv_files(spec, name: str):
+    """(dataset, path, columns in the file's order) of every example file the spec reads."""
+    for dataset in spec.model.datasets:
+        path = ROOT / "examples" / name / f"{dataset}.csv"
+        if path.exists():
+            with path.open(newline="", encoding="utf-8") as handle:
+                yield dataset, path, next(csv.reader(handle))
+
+
+def assert_same_verdicts(got: pd.DataFrame, want: pd.DataFrame, where: str) -> None:
+    """Every row of `want` in `got` and no other; each column equal (numbers to 1e-9)."""
+    assert list(got.columns) == list(want.columns), where
+    got = got.assign(group=got["group"].astype("string")).set_index(KEY)
+    want = want.set_index(KEY)
+    assert sorted(map(str, got.index)) == sorted(map(str, want.index)), where
+    assert got.index.is_unique, where
+    got = got.loc[want.index]
+    for column in TEXT:
+        left, right = got[column].astype("string"), want[column].astype("string")
+        differ = ~((left == right).fillna(False) | (left.isna() & right.isna()))
+        assert not differ.any(), f"{where}: {column}\n{got[differ][column]}\n{want[differ][column]}"
+    for column in ("period_start", "period_end"):
+        days = pd.to_datetime(got[column]).dt.date
+        assert (days == want[column].dt.date).all(), f"{where}: {column}"
+    for column in NUMBERS:
+        for key, a, b in zip(want.index, got[column], want[column], strict=True):
+            if pd.isna(b):
+                assert pd.isna(a), f"{where}: {key} {column}: {a} where evaluate gives none"
+            else:
+                assert not pd.isna(a), f"{where}: {key} {column}: none, evaluate gives {b}"
+                assert math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12), (
+                    f"{where}: {key} {column}: {a} != {b}"
+                )
+
+
+# ------------------------------------------------------------------ every spec, every dialect
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_every_spec_exports_or_is_refused_naming_the_construct(specs, path, dialect):
+    spec = specs[path.stem]
+    assert f"CREATE TABLE {'[' if dialect == 'tsql' else ''}" in create_tables(spec.model, dialect)
+    refused = REFUSED.get((path.stem, dialect))
+    if refused is None:
+        text = exported(path.stem, dialect)
+        for rule in spec.plan.rules:  # each rule commented with its id and source
+            assert f"-- rule {rule.id} (" in text
+            assert f"-- source: {rule.model.source.section}" in text
+        return
+    with pytest.raises(UnsupportedInDialect) as raised:
+        verdict_sql(spec.plan, dialect)
+    message = str(raised.value)
+    assert refused in message and f"in {dialect} SQL" in message
+    assert "generate SQL for duckdb" in message  # the alternative
+
+
+# ------------------------------------------------------------------ DuckDB
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_duckdb_runs_the_verdict_sql_and_agrees_with_evaluate(specs, path):
+    name, spec = path.stem, specs[path.stem]
+    con = duckdb.connect()
+    con.execute(create_tables(spec.model, "duckdb"))
+    for dataset, file, _ in csv_files(spec, name):
+        con.execute(
+            f'INSERT INTO "{dataset}" BY NAME SELECT * FROM read_csv(?, header = true, '
+            "all_varchar = true)",
+            [str(file)],
+        )
+    sql = exported(name, "duckdb")
+    if CALENDAR in sql:
+        install_calendar(con)  # the tables `specrules sql --calendar` prints, made faster
+    got = con.execute(sql).df()
+    assert_same_verdicts(got, expected(name), f"{name} on DuckDB")
+
+
+# ------------------------------------------------------------------ PostgreSQL
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_postgres_runs_the_verdict_sql_and_agrees_with_evaluate(postgres, specs, path):
+    name, spec = path.stem, specs[path.stem]
+    with postgres.connect() as con:
+        con.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        con.execute(f'CREATE SCHEMA "{name}"')
+        con.execute(f'SET search_path TO "{name}", public')
+        con.execute(create_tables(spec.model, "postgres"))
+        for dataset, file, columns in csv_files(spec, name):
+            listed = ", ".join(f'"{c}"' for c in columns)  # \copy t (header) FROM file …
+            with con.cursor().copy(
+                f'COPY "{dataset}" ({listed}) FROM STDIN WITH (FORMAT csv, HEADER true)'
+            ) as copy:
+                copy.write(file.read_bytes())
+        con.execute("ANALYZE")  # statistics, so that the planner uses the keys' indexes
+        cursor = con.execute(exported(name, "postgres"))
+        got = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+    assert_same_verdicts(got, expected(name), f"{name} on PostgreSQL")
+
+
+def test_postgres_rounds_halves_to_even_as_numpy(postgres):
+    """PostgreSQL's round of a double has no rule for ties; the SQL rounds them to even."""
+    from sqlglot import exp
+
+    rounded = fill("round_by_row", "postgres", x=exp.column("x"), d=exp.column("d"))
+    cases = [  # (x, places, numpy's round, worked by hand)
+        (2.5, 0, 2.0),  # a tie: to the even 2
+        (3.5, 0, 4.0),  # a tie: to the even 4
+        (-2.5, 0, -2.0),
+        (2.6, 0, 3.0),
+        (0.125, 2, 0.12),  # 12.5 hundredths, a tie (0.125 is exact in binary): 12
+        (0.375, 2, 0.38),  # 37.5 hundredths: to the even 38
+        (1250.0, -2, 1200.0),  # 12.5 hundreds: 12
+        (1350.0, -2, 1400.0),  # 13.5 hundreds: 14
+    ]
+    with postgres.connect() as con:
+        for x, places, want in cases:
+            sql = f"SELECT {rounded.sql('postgres')} FROM (SELECT %s::float8 AS x, %s AS d) AS t"
+            assert con.execute(sql, (x, places)).fetchone()[0] == want, (x, places)
+
+
+def test_a_server_that_cannot_start_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPECRULES_PG_BIN", str(tmp_path))
+    with pytest.raises(postgres_server.ServerError, match="apt-get install -y postgresql"):
+        postgres_server.start()
+
+
+# ------------------------------------------------------------------ the command
+def test_cli_prints_the_verdict_sql_and_the_tables(tmp_path, capsys):
+    spec = str(ROOT / "specs" / "dorset_dsms.yaml")
+    assert main(["sql", spec, "--dialect", "postgres"]) == 0
+    text = capsys.readouterr().out
+    assert 'AS "group"' in text and "specrules_verdicts" in text
+    assert main(["sql", spec, "--dialect", "postgres", "--ddl"]) == 0
+    ddl = capsys.readouterr().out
+    assert 'CREATE TABLE "referrals" (\n  "referral_id" TEXT NOT NULL,' in ddl
+    assert 'PRIMARY KEY ("referral_id")' in ddl
+    # dorset counts working days: the calendar the SQL reads comes with the tables
+    assert f"CREATE TABLE {CALENDAR} (day DATE PRIMARY KEY" in ddl
+    assert main(["sql", str(ROOT / "specs" / "rdash_peer.yaml"), "--dialect", "tsql"]) == 2
+    err = capsys.readouterr().err
+    assert "`median` has no equivalent in tsql SQL" in err and "generate SQL for duckdb" in err
