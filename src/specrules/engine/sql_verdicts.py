@@ -26,19 +26,28 @@ from functools import lru_cache
 from sqlglot import exp
 
 from specrules.dsl import ir
-from specrules.engine.evaluator import MISSING_GROUP, dated_by_dataset, rule_periods
+from specrules.dsl.types import TIME_UNITS
+from specrules.engine.evaluator import (
+    MISSING_GROUP,
+    Evaluator,
+    dated_by_dataset,
+    rule_periods,
+    snapshot_gap,
+)
 from specrules.engine.sql_backend import (
     CALENDAR,
     WORKDAYS,
     UnsupportedInDialect,
     aggregate_expression,
     compile_sql,
+    percentile_expression,
     statement,
 )
 from specrules.engine.sql_evaluator import (
     UnknownDialect,
     _comment,
     _indent,
+    at_period_ends,
     dataset_layout,
     observation_in_time,
     rule_columns,
@@ -93,7 +102,7 @@ def target_for(rule: CompiledRule, threshold, period: Period, plan: Plan) -> Tar
     if threshold is None or getattr(rule.model, "monitoring_only", False):
         return None
     unit = _unit(rule)
-    unit = unit if unit in ("hours", "days") else None
+    unit = unit if unit in TIME_UNITS else None
     start, amber = plan.spec.contract.start, rule.model.amber
 
     def judged(t):
@@ -131,7 +140,8 @@ def _q(name: str) -> str:
 Row = list[tuple[str, str, object]]  # a row of literals: (column, text|double|date, value)
 
 
-def _target_values(target: Target | None, threshold_text: str | None) -> Row:
+def _target_values(target: Target | None, threshold_text: str | None, note: str | None) -> Row:
+    """The target columns; `note` says why a period has no target (a dated threshold)."""
     t = target
     return [
         ("threshold", "text", threshold_text),
@@ -141,6 +151,7 @@ def _target_values(target: Target | None, threshold_text: str | None) -> Row:
         ("tolerance", "double", t and t.tolerance),
         ("amber_band", "double", t and t.amber_band),
         ("judged_against", "text", t and t.judged_against),
+        ("note", "text", note),
     ]
 
 
@@ -207,19 +218,17 @@ def candidate_periods(rule: CompiledRule, plan: Plan) -> list[tuple[Period, dt.d
 
 def _counting_days(rule: CompiledRule, period: Period, plan: Plan) -> tuple[dt.date, dt.date]:
     """The days whose rows count in `period` (from the contract's start if cumulative)."""
-    thresholds = [rule.threshold, *rule.group_thresholds.values()]
-    cumulative = any(isinstance(t, ir.Threshold) and t.by is not None for t in thresholds)
-    return (plan.spec.contract.start if cumulative else period.start), period.end
+    return (plan.spec.contract.start if Evaluator.cumulative(rule) else period.start), period.end
 
 
 def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
     """The rule's periods the data covers, with the rule's own target in each (in `dialect`:
     one line per period)."""
-    threshold_text = _threshold_text(rule)
     selects = []
     for period, year_first, year_last in candidate_periods(rule, plan):
         first, last = _counting_days(rule, period, plan)
-        target = target_for(rule, rule.threshold, period, plan)
+        threshold, threshold_text, note = rule_threshold(rule, period)
+        target = target_for(rule, threshold, period, plan)
         selects.append(
             [
                 ("period", "text", period.label),
@@ -229,13 +238,26 @@ def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
                 ("last_day", "date", last),
                 ("year_first", "date", year_first),
                 ("year_last", "date", year_last),
-                *_target_values(target, threshold_text),
+                *_target_values(target, threshold_text, note),
             ]
         )
     keep = "TRUE"
     if rule.period != "contract":  # the whole term is judged whatever the data covers
         keep = "s.first_day IS NULL OR (c.year_last >= s.first_day AND c.year_first <= s.last_day)"
-    wrapper = _render(f"SELECT c.* FROM {ROWS} AS c CROSS JOIN {SPAN} AS s WHERE {keep}", dialect)
+    no_data, cover = "CAST(NULL AS VARCHAR)", ""
+    if rule.model.snapshot:  # the period ends the rule's dates reach; the others have no data
+        cover = f" CROSS JOIN {_q(rule.id + '__cover')} AS v"
+        no_data = (
+            f"CASE WHEN v.first_day IS NULL THEN {_text(snapshot_gap(None))} "
+            "WHEN c.period_start > v.last_day OR c.period_end < v.first_day THEN "
+            "'the data''s dates (' || CAST(v.first_day AS VARCHAR) || ' to ' || "
+            "CAST(v.last_day AS VARCHAR) || ') do not reach this period' END"
+        )
+    wrapper = _render(
+        f"SELECT c.*, {no_data} AS no_data FROM {ROWS} AS c CROSS JOIN {SPAN} AS s{cover} "
+        f"WHERE {keep}",
+        dialect,
+    )
     return wrapper.replace(ROWS, f"(\n  {_lines(selects, dialect)}\n)")
 
 
@@ -252,9 +274,16 @@ def _lines(rows: list[Row], dialect: str) -> str:
     return "\n  UNION ALL\n  ".join(selects)
 
 
-def _threshold_text(rule: CompiledRule) -> str | None:
+def rule_threshold(rule: CompiledRule, period: Period) -> tuple[object, str | None, str | None]:
+    """The rule's own threshold over `period`, as written, and why there is none: a dated
+    threshold's value in force on the period's last day (as Evaluator.decide)."""
+    if rule.schedule:
+        entry = rule.in_force(period.end)
+        if entry is None:
+            return None, None, f"no threshold in force on {period.end}"
+        return entry.threshold, entry.text, None
     text = getattr(rule.model, "threshold", None) or getattr(rule.model, "target", None)
-    return None if text is None else str(text)
+    return rule.threshold, None if text is None else str(text), None
 
 
 def group_targets_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str | None:
@@ -269,15 +298,17 @@ def group_targets_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str | Non
             (_group_name(rule, label), threshold, str(rule.model.group_thresholds[label]))
             for label, threshold in rule.group_thresholds.items()
         ]
+        note = None
         if per_group:
-            named.append((None, rule.threshold, _threshold_text(rule)))
+            threshold, text, note = rule_threshold(rule, period)
+            named.append((None, threshold, text))
         for group, threshold, text in named:
             target = target_for(rule, threshold, period, plan)
             selects.append(
                 [
                     ("period", "text", period.label),
                     ("group_name", "text", group),
-                    *_target_values(target, text),
+                    *_target_values(target, text, note if group is None else None),
                 ]
             )
     return _lines(selects, dialect)
@@ -291,10 +322,13 @@ TARGET_COLUMNS = (
     "tolerance",
     "amber_band",
     "judged_against",
+    "note",
 )
 
 
 def _in_period(rule: CompiledRule) -> str:
+    if rule.model.snapshot:  # each row once per period end
+        return "r.__snapshot = p.period"
     if rule.date is None:
         return "TRUE"
     within = "CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day"
@@ -322,7 +356,41 @@ def _counts(rule: CompiledRule) -> str:
         )
     else:
         parts.append("CAST(NULL AS DOUBLE) AS measure")
+    for column, names in _named(rule):
+        parts += [
+            f"SUM(CASE WHEN r.{column} = {_text(n)} THEN 1 ELSE 0 END) AS {column}_{i}"
+            for i, n in enumerate(names)
+        ]
     return ", ".join(parts)
+
+
+def _named(rule: CompiledRule) -> list[tuple[str, list[str]]]:
+    """The row columns naming a row's exclusion or exception, with the names in order."""
+    return [
+        (column, [name for name, _ in rule.named[key]])
+        for key, column in (
+            ("denominator_exclusions", "exclusion_reason"),
+            ("denominator_exceptions", "exception_reason"),
+        )
+        if key in rule.named
+    ]
+
+
+def _named_counts(rule: CompiledRule) -> str:
+    """`exclusions` and `exceptions`: every name with its count (`died 1, moved_away 2`)."""
+    found = {}
+    for column, names in _named(rule):
+        pieces = [
+            f"{_text((', ' if i else '') + n + ' ')} || "
+            f"CAST(COALESCE(f.{column}_{i}, 0) AS VARCHAR)"
+            for i, n in enumerate(names)
+        ]
+        found[column] = " || ".join(pieces)
+    none = "CAST(NULL AS VARCHAR)"
+    return (
+        f"{found.get('exclusion_reason', none)} AS exclusions, "
+        f"{found.get('exception_reason', none)} AS exceptions"
+    )
 
 
 def _figure_columns(rule: CompiledRule) -> str:
@@ -352,10 +420,12 @@ def _figure_columns(rule: CompiledRule) -> str:
 
 
 def _head(index: int, rule: CompiledRule) -> str:
-    """The columns every rule's figures start with."""
+    """The columns every rule's figures start with (`empty_unit`: a period without data)."""
+    empty = "share" if getattr(rule.model, "scoring", "proportion") == "proportion" else "count"
     return (
         f"{index} AS rule_order, {_text(rule.id)} AS rule_id, {_text(rule.kind)} AS kind, "
-        f"{_text(rule.model.title)} AS title, {_text(_unit(rule))} AS unit"
+        f"{_text(rule.model.title)} AS title, {_text(_unit(rule))} AS unit, "
+        f"{_text(empty)} AS empty_unit"
     )
 
 
@@ -368,8 +438,8 @@ def figures_cte(index: int, rule: CompiledRule, name: str, groups: str | None) -
     targets = ", ".join(f"p.{c}" for c in TARGET_COLUMNS)
     whole = (
         f"SELECT {head}, p.period, p.period_start, p.period_end, "
-        f"CAST(NULL AS VARCHAR) AS group_name, {_figure_columns(rule)}, {targets}\n"
-        f"FROM {periods} AS p LEFT JOIN (\n"
+        f"CAST(NULL AS VARCHAR) AS group_name, {_figure_columns(rule)}, {_named_counts(rule)}, "
+        f"{targets}, p.no_data\nFROM {periods} AS p LEFT JOIN (\n"
         f"  SELECT p.period, {_counts(rule)}\n  {counted}\n  GROUP BY p.period\n"
         ") AS f ON f.period = p.period"
     )
@@ -402,14 +472,14 @@ def figures_cte(index: int, rule: CompiledRule, name: str, groups: str | None) -
         joins, named = "", ""
     grouped = (
         f"SELECT {head}, p.period, p.period_start, p.period_end, g.group_name, "
-        f"{_figure_columns(rule)}, {chosen}\n"
+        f"{_figure_columns(rule)}, {_named_counts(rule)}, {chosen}, p.no_data\n"
         # the groups shown: those with rows in the period, and those with a target of their own
         f"FROM (\n  SELECT DISTINCT p.period, r.group_name {counted}{named}\n) AS g\n"
         f"JOIN {periods} AS p ON p.period = g.period\n"
         f"LEFT JOIN (\n  SELECT p.period, r.group_name, {_counts(rule)}\n"
         f"  {counted}\n  GROUP BY p.period, r.group_name\n"
         ") AS f ON f.period = g.period AND f.group_name = g.group_name\n"
-        f"{joins}"
+        f"{joins}\nWHERE p.no_data IS NULL"
     )
     return f"{whole}\nUNION ALL\n{grouped}"
 
@@ -437,7 +507,8 @@ def ratio_figures_cte(
         f"SELECT {_head(index, rule)}, p.period, p.period_start, p.period_end, "
         "CAST(NULL AS VARCHAR) AS group_name, f.numerator, f.denominator, "
         "f.numerator / NULLIF(f.denominator, 0) AS value, CAST(0 AS BIGINT) AS breach_count, "
-        f"{targets}\nFROM {periods} AS p JOIN (\n  {union}\n) AS f ON f.period = p.period"
+        f"CAST(NULL AS VARCHAR) AS exclusions, CAST(NULL AS VARCHAR) AS exceptions, {targets}, "
+        f"p.no_data\nFROM {periods} AS p JOIN (\n  {union}\n) AS f ON f.period = p.period"
     )
 
 
@@ -473,24 +544,36 @@ def judging_sql(kinds: set[str]) -> str:
     WHEN j.met = 0 THEN 'red' END AS rag
 FROM (
   SELECT f.*,
-    CASE WHEN f.comparison IS NULL OR f.value IS NULL THEN NULL
+    CASE WHEN f.comparison IS NULL OR f.value IS NULL OR f.no_data IS NOT NULL THEN NULL
       WHEN {met}
       THEN 1 ELSE 0 END AS met,
-    CASE WHEN f.comparison IS NOT NULL AND f.value IS NOT NULL THEN {gap} END AS gap
+    CASE WHEN f.comparison IS NOT NULL AND f.value IS NOT NULL AND f.no_data IS NULL
+      THEN {gap} END AS gap
   FROM {FIGURES} AS f
 ) AS j"""
 
 
+# no_data: a snapshot's period its data does not reach (no figures, as Evaluator.empty);
+# note: why a period has no threshold (a dated threshold with none in force)
 FINAL = f"""SELECT v.rule_id, v.kind, v.title, v.period, v.period_start, v.period_end,
   v.group_name AS "group",
-  CASE WHEN v.comparison IS NULL THEN 'monitoring' WHEN v.value IS NULL THEN 'no data'
+  CASE WHEN v.no_data IS NOT NULL THEN 'no data'
+    WHEN v.comparison IS NULL THEN 'monitoring' WHEN v.value IS NULL THEN 'no data'
     WHEN v.met = 1 THEN 'met' ELSE 'not met' END AS status,
-  v.rag, v.value, v.unit, v.numerator, v.denominator,
+  v.rag,
+  CASE WHEN v.no_data IS NULL THEN v.value END AS value,
+  CASE WHEN v.no_data IS NULL THEN v.unit ELSE v.empty_unit END AS unit,
+  CASE WHEN v.no_data IS NULL THEN v.numerator END AS numerator,
+  CASE WHEN v.no_data IS NULL THEN v.denominator END AS denominator,
   CASE WHEN v.met IS NOT NULL THEN v.target END AS target, v.gap, v.threshold,
-  v.breach_count, CASE WHEN v.met IS NOT NULL THEN v.judged_against END AS judged_against,
-  CASE WHEN v.value IS NOT NULL THEN NULL
+  CASE WHEN v.no_data IS NULL THEN v.breach_count ELSE 0 END AS breach_count,
+  CASE WHEN v.met IS NOT NULL THEN v.judged_against END AS judged_against,
+  CASE WHEN v.no_data IS NOT NULL THEN v.no_data
+    WHEN v.value IS NOT NULL THEN v.note
     WHEN v.comparison IS NULL THEN 'nothing to measure in this period'
-    ELSE 'nothing to measure in this period (zero denominator or no rows)' END AS reason
+    ELSE 'nothing to measure in this period (zero denominator or no rows)' END AS reason,
+  CASE WHEN v.no_data IS NULL THEN v.exclusions END AS exclusions,
+  CASE WHEN v.no_data IS NULL THEN v.exceptions END AS exceptions
 FROM {VERDICTS} AS v
 ORDER BY v.rule_order, v.period_start, v.period_end,
   CASE WHEN v.group_name IS NULL THEN 0 ELSE 1 END, v.group_name"""
@@ -511,15 +594,32 @@ def _rule_parts(index: int, rule: CompiledRule, plan: Plan, layout, dialect: str
         parts: dict[str, exp.Expression] = {}
         figures = ratio_figures_cte(index, rule, name, layout, plan, parts)
         return found, _render(figures, dialect, **parts)
+    if rule.model.snapshot:
+        found.append(
+            (
+                f"{name}__cover",
+                f"rule {rule.id}: the dates its rows reach",
+                _cover(rule, layout, dialect),
+            )
+        )
     found.append((name, comment, _rows_query(plan, rule, layout).sql(dialect, pretty=True)))
     found.append((f"{name}__periods", f"rule {rule.id}: its periods and targets", periods))
     groups = group_targets_cte(rule, plan, dialect)
     if groups is not None:
         found.append((f"{name}__group_targets", f"rule {rule.id}: its groups' targets", groups))
     parts = {}
-    if getattr(rule.model, "scoring", None) == "continuous":
+    model = rule.model
+    if getattr(model, "scoring", None) == "continuous" and model.aggregate == "percentile":
+        parts["measure"] = percentile_expression(
+            exp.column("observation", "r"),
+            model.percentile,
+            model.percentile_method,
+            dialect,
+            exp.column("in_denominator", "r"),
+        )
+    elif getattr(model, "scoring", None) == "continuous":
         measured = statement("CASE WHEN r.in_denominator THEN r.observation END")
-        parts["measure"] = aggregate_expression(rule.model.aggregate, False, measured, dialect)
+        parts["measure"] = aggregate_expression(model.aggregate, False, measured, dialect)
     figures = figures_cte(index, rule, name, groups)
     return found, _render(figures, dialect, **parts)
 
@@ -528,7 +628,8 @@ def _kinds(plan: Plan) -> set[str]:
     """The threshold kinds the spec judges by (a reduction is judged as `at most`)."""
     kinds = set()
     for rule in plan.rules:
-        for threshold in [rule.threshold, *rule.group_thresholds.values()]:
+        schedule = [entry.threshold for entry in rule.schedule]
+        for threshold in [rule.threshold, *rule.group_thresholds.values(), *schedule]:
             if isinstance(threshold, ir.Threshold):
                 kinds.add(threshold.kind)
             elif isinstance(threshold, ir.Reduction):
@@ -583,14 +684,31 @@ def _q_dialect(name: str, dialect: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect)
 
 
+def _cover(rule: CompiledRule, layout, dialect: str) -> str:
+    """A snapshot's first and last dates: the period ends its data reaches."""
+    dataset = rule.model.dataset
+    date = compile_sql(rule.date, layout.scope_of(dataset, "t")) if rule.date else exp.null()
+    query = statement(
+        "SELECT MIN(CAST(:d AS DATE)) AS first_day, MAX(CAST(:d AS DATE)) AS last_day", d=date
+    )
+    return query.from_(layout.relations[dataset].copy().as_("t")).sql(dialect, pretty=True)
+
+
 def _rows_query(plan: Plan, rule: CompiledRule, layout) -> exp.Expression:
+    """The rule's classification of each row (of each row at each period end, for a
+    snapshot), with its group."""
     dataset = rule.model.dataset
     scope = layout.scope_of(dataset, "t")
     columns = rule_columns(rule, scope)
     select = [e.as_(n) for n, e in columns.items()]
     if rule.model.breakdowns:
         select.append(_group_expression(plan, rule, layout.scope.dialect).as_("group_name"))
-    return exp.select(*select).from_(layout.relations[dataset].copy().as_("t"))
+    relation = layout.relations[dataset].copy().as_("t")
+    if rule.model.snapshot:
+        periods = [p for p, _, _ in candidate_periods(rule, plan)]
+        relation = at_period_ends(relation, periods)
+        select.append(exp.column("__snapshot", "t").as_("__snapshot"))
+    return exp.select(*select).from_(relation)
 
 
 __all__ = ["UnsupportedInDialect", "verdict_sql", "CALENDAR", "WORKDAYS"]
