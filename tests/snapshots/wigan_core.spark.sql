@@ -75,17 +75,18 @@ WITH
 -- rule age_minimum: its periods and targets
 `age_minimum__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -121,17 +122,18 @@ WITH
 -- rule borough_connection: its periods and targets
 `borough_connection__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -156,17 +158,18 @@ WITH
 -- rule consent_to_referral: its periods and targets
 `consent_to_referral__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -199,17 +202,18 @@ WITH
 -- rule first_appointment_offered: its periods and targets
 `first_appointment_offered__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -234,17 +238,18 @@ WITH
 -- rule clients_commencing: its periods and targets
 `clients_commencing__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.6000000000000003e-06 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -272,17 +277,18 @@ WITH
 -- rule most_deprived_share: its periods and targets
 `most_deprived_share__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -314,17 +320,18 @@ WITH
 -- rule quit_at_4_weeks: its periods and targets
 `quit_at_4_weeks__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -356,17 +363,18 @@ WITH
 -- rule quits_co_validated: its periods and targets
 `quits_co_validated__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -397,17 +405,18 @@ WITH
 -- rule smoking_followed_up: its periods and targets
 `smoking_followed_up__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -432,47 +441,48 @@ WITH
 -- rule case_studies: its periods and targets
 `case_studies__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20-Q1' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2019-09-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2019-09-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20-Q1' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2019-09-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2019-09-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2019/20-Q2' AS period, CAST('2019-10-01' AS DATE) AS period_start, CAST('2019-12-31' AS DATE) AS period_end, CAST('2019-10-01' AS DATE) AS first_day, CAST('2019-12-31' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20-Q2' AS period, CAST('2019-10-01' AS DATE) AS period_start, CAST('2019-12-31' AS DATE) AS period_end, CAST('2019-10-01' AS DATE) AS first_day, CAST('2019-12-31' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2019/20-Q3' AS period, CAST('2020-01-01' AS DATE) AS period_start, CAST('2020-03-31' AS DATE) AS period_end, CAST('2020-01-01' AS DATE) AS first_day, CAST('2020-03-31' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20-Q3' AS period, CAST('2020-01-01' AS DATE) AS period_start, CAST('2020-03-31' AS DATE) AS period_end, CAST('2020-01-01' AS DATE) AS first_day, CAST('2020-03-31' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2019/20-Q4' AS period, CAST('2020-04-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2020-04-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2019/20-Q4' AS period, CAST('2020-04-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2020-04-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21-Q1' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2020-09-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2020-09-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21-Q1' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2020-09-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2020-09-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21-Q2' AS period, CAST('2020-10-01' AS DATE) AS period_start, CAST('2020-12-31' AS DATE) AS period_end, CAST('2020-10-01' AS DATE) AS first_day, CAST('2020-12-31' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21-Q2' AS period, CAST('2020-10-01' AS DATE) AS period_start, CAST('2020-12-31' AS DATE) AS period_end, CAST('2020-10-01' AS DATE) AS first_day, CAST('2020-12-31' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21-Q3' AS period, CAST('2021-01-01' AS DATE) AS period_start, CAST('2021-03-31' AS DATE) AS period_end, CAST('2021-01-01' AS DATE) AS first_day, CAST('2021-03-31' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21-Q3' AS period, CAST('2021-01-01' AS DATE) AS period_start, CAST('2021-03-31' AS DATE) AS period_end, CAST('2021-01-01' AS DATE) AS first_day, CAST('2021-03-31' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21-Q4' AS period, CAST('2021-04-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2021-04-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2020/21-Q4' AS period, CAST('2021-04-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2021-04-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22-Q1' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2021-09-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2021-09-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22-Q1' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2021-09-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2021-09-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22-Q2' AS period, CAST('2021-10-01' AS DATE) AS period_start, CAST('2021-12-31' AS DATE) AS period_end, CAST('2021-10-01' AS DATE) AS first_day, CAST('2021-12-31' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22-Q2' AS period, CAST('2021-10-01' AS DATE) AS period_start, CAST('2021-12-31' AS DATE) AS period_end, CAST('2021-10-01' AS DATE) AS first_day, CAST('2021-12-31' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22-Q3' AS period, CAST('2022-01-01' AS DATE) AS period_start, CAST('2022-03-31' AS DATE) AS period_end, CAST('2022-01-01' AS DATE) AS first_day, CAST('2022-03-31' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22-Q3' AS period, CAST('2022-01-01' AS DATE) AS period_start, CAST('2022-03-31' AS DATE) AS period_end, CAST('2022-01-01' AS DATE) AS first_day, CAST('2022-03-31' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22-Q4' AS period, CAST('2022-04-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2022-04-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2021/22-Q4' AS period, CAST('2022-04-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2022-04-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23-Q1' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2022-09-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2022-09-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23-Q1' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2022-09-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2022-09-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23-Q2' AS period, CAST('2022-10-01' AS DATE) AS period_start, CAST('2022-12-31' AS DATE) AS period_end, CAST('2022-10-01' AS DATE) AS first_day, CAST('2022-12-31' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23-Q2' AS period, CAST('2022-10-01' AS DATE) AS period_start, CAST('2022-12-31' AS DATE) AS period_end, CAST('2022-10-01' AS DATE) AS first_day, CAST('2022-12-31' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23-Q3' AS period, CAST('2023-01-01' AS DATE) AS period_start, CAST('2023-03-31' AS DATE) AS period_end, CAST('2023-01-01' AS DATE) AS first_day, CAST('2023-03-31' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23-Q3' AS period, CAST('2023-01-01' AS DATE) AS period_start, CAST('2023-03-31' AS DATE) AS period_end, CAST('2023-01-01' AS DATE) AS first_day, CAST('2023-03-31' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23-Q4' AS period, CAST('2023-04-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2023-04-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2022/23-Q4' AS period, CAST('2023-04-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2023-04-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24-Q1' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2023-09-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2023-09-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24-Q1' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2023-09-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2023-09-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24-Q2' AS period, CAST('2023-10-01' AS DATE) AS period_start, CAST('2023-12-31' AS DATE) AS period_end, CAST('2023-10-01' AS DATE) AS first_day, CAST('2023-12-31' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24-Q2' AS period, CAST('2023-10-01' AS DATE) AS period_start, CAST('2023-12-31' AS DATE) AS period_end, CAST('2023-10-01' AS DATE) AS first_day, CAST('2023-12-31' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24-Q3' AS period, CAST('2024-01-01' AS DATE) AS period_start, CAST('2024-03-31' AS DATE) AS period_end, CAST('2024-01-01' AS DATE) AS first_day, CAST('2024-03-31' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24-Q3' AS period, CAST('2024-01-01' AS DATE) AS period_start, CAST('2024-03-31' AS DATE) AS period_end, CAST('2024-01-01' AS DATE) AS first_day, CAST('2024-03-31' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24-Q4' AS period, CAST('2024-04-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2024-04-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against
+    SELECT '2023/24-Q4' AS period, CAST('2024-04-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2024-04-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(3.0000000000000004e-09 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -501,17 +511,18 @@ WITH
 -- rule smoking_prevalence: its periods and targets
 `smoking_prevalence__periods` AS (
   SELECT
-    c.*
+    c.*,
+    CAST(NULL AS STRING) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.146 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 1' AS judged_against
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.146 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 1' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.136 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 2' AS judged_against
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.136 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 2' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.126 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 3' AS judged_against
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.126 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 3' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.11599999999999999 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 4' AS judged_against
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.11599999999999999 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 4' AS judged_against, CAST(NULL AS STRING) AS note
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.106 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 5' AS judged_against
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.106 AS DOUBLE) AS target, CAST(NULL AS DOUBLE) AS upper, CAST(1e-12 AS DOUBLE) AS tolerance, CAST(NULL AS DOUBLE) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 5' AS judged_against, CAST(NULL AS STRING) AS note
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -528,6 +539,7 @@ WITH
     'eligibility' AS kind,
     'Clients are 16 or over (12 or over and Fraser competent for stop smoking prescribing)' AS title,
     'share' AS unit,
+    'share' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -536,13 +548,17 @@ WITH
     CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS denominator,
     CAST(COALESCE(f.in_numerator, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(f.in_denominator, 0) AS DOUBLE), 0) AS value,
     CAST(COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0) AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `age_minimum__periods` AS p
   LEFT JOIN (
     SELECT
@@ -564,6 +580,7 @@ WITH
     'eligibility' AS kind,
     'Lives, works or studies in the borough, or is registered with a Wigan GP' AS title,
     'share' AS unit,
+    'share' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -572,13 +589,17 @@ WITH
     CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS denominator,
     CAST(COALESCE(f.in_numerator, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(f.in_denominator, 0) AS DOUBLE), 0) AS value,
     CAST(COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0) AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `borough_connection__periods` AS p
   LEFT JOIN (
     SELECT
@@ -600,6 +621,7 @@ WITH
     'eligibility' AS kind,
     'No consent, no referral' AS title,
     'share' AS unit,
+    'share' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -608,13 +630,17 @@ WITH
     CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS denominator,
     CAST(COALESCE(f.in_numerator, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(f.in_denominator, 0) AS DOUBLE), 0) AS value,
     CAST(COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0) AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `consent_to_referral__periods` AS p
   LEFT JOIN (
     SELECT
@@ -636,6 +662,7 @@ WITH
     'response_time' AS kind,
     'Face to face appointment offered within 2 weeks of referral (1 week for stop smoking)' AS title,
     'share' AS unit,
+    'share' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -644,13 +671,17 @@ WITH
     CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS denominator,
     CAST(COALESCE(f.in_numerator, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(f.in_denominator, 0) AS DOUBLE), 0) AS value,
     CAST(COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0) AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `first_appointment_offered__periods` AS p
   LEFT JOIN (
     SELECT
@@ -672,6 +703,7 @@ WITH
     'kpi' AS kind,
     'Clients commencing a health improvement intervention per annum' AS title,
     'count' AS unit,
+    'count' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -680,13 +712,17 @@ WITH
     CAST(NULL AS DOUBLE) AS denominator,
     CAST(COALESCE(f.measure, 0) AS DOUBLE) AS value,
     CAST(0 AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `clients_commencing__periods` AS p
   LEFT JOIN (
     SELECT
@@ -708,6 +744,7 @@ WITH
     'kpi' AS kind,
     'Clients commencing from the 20% most deprived areas' AS title,
     'share' AS unit,
+    'share' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -716,13 +753,17 @@ WITH
     CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS denominator,
     CAST(COALESCE(f.in_numerator, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(f.in_denominator, 0) AS DOUBLE), 0) AS value,
     CAST(COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0) AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `most_deprived_share__periods` AS p
   LEFT JOIN (
     SELECT
@@ -744,6 +785,7 @@ WITH
     'kpi' AS kind,
     'Clients setting a quit date who have quit at 4 weeks' AS title,
     'share' AS unit,
+    'share' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -752,13 +794,17 @@ WITH
     CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS denominator,
     CAST(COALESCE(f.in_numerator, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(f.in_denominator, 0) AS DOUBLE), 0) AS value,
     CAST(COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0) AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `quit_at_4_weeks__periods` AS p
   LEFT JOIN (
     SELECT
@@ -780,6 +826,7 @@ WITH
     'kpi' AS kind,
     '4-week quits validated by carbon monoxide reading' AS title,
     'share' AS unit,
+    'share' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -788,13 +835,17 @@ WITH
     CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS denominator,
     CAST(COALESCE(f.in_numerator, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(f.in_denominator, 0) AS DOUBLE), 0) AS value,
     CAST(COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0) AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `quits_co_validated__periods` AS p
   LEFT JOIN (
     SELECT
@@ -816,6 +867,7 @@ WITH
     'kpi' AS kind,
     'Clients setting a quit date followed up at 4 weeks post intervention' AS title,
     'share' AS unit,
+    'share' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -824,13 +876,17 @@ WITH
     CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS denominator,
     CAST(COALESCE(f.in_numerator, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(f.in_denominator, 0) AS DOUBLE), 0) AS value,
     CAST(COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0) AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `smoking_followed_up__periods` AS p
   LEFT JOIN (
     SELECT
@@ -852,6 +908,7 @@ WITH
     'kpi' AS kind,
     'Qualitative client case studies per quarter' AS title,
     'count' AS unit,
+    'count' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -860,13 +917,17 @@ WITH
     CAST(NULL AS DOUBLE) AS denominator,
     CAST(CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS DOUBLE) AS value,
     CAST(0 AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `case_studies__periods` AS p
   LEFT JOIN (
     SELECT
@@ -888,6 +949,7 @@ WITH
     'kpi' AS kind,
     'Adult smoking prevalence in the borough' AS title,
     'number' AS unit,
+    'count' AS empty_unit,
     p.period,
     p.period_start,
     p.period_end,
@@ -896,13 +958,17 @@ WITH
     CAST(COALESCE(f.in_denominator, 0) AS DOUBLE) AS denominator,
     f.measure AS value,
     CAST(0 AS BIGINT) AS breach_count,
+    CAST(NULL AS STRING) AS exclusions,
+    CAST(NULL AS STRING) AS exceptions,
     p.threshold,
     p.comparison,
     p.target,
     p.upper,
     p.tolerance,
     p.amber_band,
-    p.judged_against
+    p.judged_against,
+    p.note,
+    p.no_data
   FROM `smoking_prevalence__periods` AS p
   LEFT JOIN (
     SELECT
@@ -934,7 +1000,7 @@ WITH
     SELECT
       f.*,
       CASE
-        WHEN f.comparison IS NULL OR f.value IS NULL
+        WHEN f.comparison IS NULL OR f.value IS NULL OR NOT f.no_data IS NULL
         THEN NULL
         WHEN (
           f.comparison = 'at least' AND f.value >= f.target - f.tolerance
@@ -946,7 +1012,7 @@ WITH
         ELSE 0
       END AS met,
       CASE
-        WHEN NOT f.comparison IS NULL AND NOT f.value IS NULL
+        WHEN NOT f.comparison IS NULL AND NOT f.value IS NULL AND f.no_data IS NULL
         THEN f.value - f.target
       END AS gap
     FROM specrules_figures AS f
@@ -961,6 +1027,8 @@ SELECT
   v.period_end,
   v.group_name AS `group`,
   CASE
+    WHEN NOT v.no_data IS NULL
+    THEN 'no data'
     WHEN v.comparison IS NULL
     THEN 'monitoring'
     WHEN v.value IS NULL
@@ -970,22 +1038,26 @@ SELECT
     ELSE 'not met'
   END AS status,
   v.rag,
-  v.value,
-  v.unit,
-  v.numerator,
-  v.denominator,
+  CASE WHEN v.no_data IS NULL THEN v.value END AS value,
+  CASE WHEN v.no_data IS NULL THEN v.unit ELSE v.empty_unit END AS unit,
+  CASE WHEN v.no_data IS NULL THEN v.numerator END AS numerator,
+  CASE WHEN v.no_data IS NULL THEN v.denominator END AS denominator,
   CASE WHEN NOT v.met IS NULL THEN v.target END AS target,
   v.gap,
   v.threshold,
-  v.breach_count,
+  CASE WHEN v.no_data IS NULL THEN v.breach_count ELSE 0 END AS breach_count,
   CASE WHEN NOT v.met IS NULL THEN v.judged_against END AS judged_against,
   CASE
+    WHEN NOT v.no_data IS NULL
+    THEN v.no_data
     WHEN NOT v.value IS NULL
-    THEN NULL
+    THEN v.note
     WHEN v.comparison IS NULL
     THEN 'nothing to measure in this period'
     ELSE 'nothing to measure in this period (zero denominator or no rows)'
-  END AS reason
+  END AS reason,
+  CASE WHEN v.no_data IS NULL THEN v.exclusions END AS exclusions,
+  CASE WHEN v.no_data IS NULL THEN v.exceptions END AS exceptions
 FROM specrules_verdicts AS v
 ORDER BY
   v.rule_order,
