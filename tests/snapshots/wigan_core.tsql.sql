@@ -12,6 +12,110 @@ WITH
     CAST(CASE WHEN [t].[stop_smoking_requested] <> 0 THEN 604800.0 ELSE 1209600.0 END AS FLOAT) AS [first_appointment_limit]
   FROM referrals AS t
 ),
+-- referrals: derived field `eligible`
+[referrals__2] AS (
+  SELECT
+    *,
+    (
+      (
+        (
+          (
+            NOT (
+              (
+                NOT [t].[accepted] IS NULL
+              ) AND [t].[accepted] <> 0
+            )
+          )
+          OR (
+            (
+              NOT (
+                (
+                  (
+                    [t].[age] >= 16.0
+                  )
+                  OR (
+                    (
+                      (
+                        [t].[age] >= 12.0
+                      ) AND [t].[prescribing_requested] <> 0
+                    )
+                    AND [t].[fraser_competent] <> 0
+                  )
+                )
+              ) IS NULL
+            )
+            AND (
+              (
+                (
+                  [t].[age] >= 16.0
+                )
+                OR (
+                  (
+                    (
+                      [t].[age] >= 12.0
+                    ) AND [t].[prescribing_requested] <> 0
+                  )
+                  AND [t].[fraser_competent] <> 0
+                )
+              )
+            )
+          )
+        )
+      )
+      AND (
+        (
+          (
+            NOT (
+              (
+                NOT [t].[accepted] IS NULL
+              ) AND [t].[accepted] <> 0
+            )
+          )
+          OR (
+            (
+              NOT (
+                (
+                  (
+                    (
+                      [t].[lives_in_borough] <> 0 OR [t].[works_or_studies_in_borough] <> 0
+                    )
+                  )
+                  OR [t].[registered_wigan_gp] <> 0
+                )
+              ) IS NULL
+            )
+            AND (
+              (
+                (
+                  (
+                    [t].[lives_in_borough] <> 0 OR [t].[works_or_studies_in_borough] <> 0
+                  )
+                )
+                OR [t].[registered_wigan_gp] <> 0
+              )
+            )
+          )
+        )
+      )
+    )
+    AND (
+      (
+        (
+          NOT (
+            (
+              NOT [t].[accepted] IS NULL
+            ) AND [t].[accepted] <> 0
+          )
+        )
+        OR (
+          (
+            NOT [t].[consent_given] IS NULL
+          ) AND [t].[consent_given] <> 0
+        )
+      )
+    ) AS [eligible]
+  FROM referrals__1 AS t
+),
 -- the first and last dates in the data: the years it covers
 [specrules_span] AS (
   SELECT
@@ -20,7 +124,7 @@ WITH
   FROM (
     SELECT
       CAST([t].[received_on] AS DATE) AS day
-    FROM referrals__1 AS t
+    FROM referrals__2 AS t
     UNION ALL
     SELECT
       CAST([t].[started_on] AS DATE) AS day
@@ -44,14 +148,21 @@ WITH
 -- "open to anyone over the age of 16 (12 + Stop smoking prescribing interventions)"
 -- applies_to: accepted
 -- accept: age >= 16 or age >= 12 and prescribing_requested and fraser_competent
+-- decision: accepted
 [age_minimum] AS (
   SELECT
     [t].[received_on] AS rule_date,
+    NOT (
+      COALESCE([t].[eligible], (1 = 0))
+    ) AS not_eligible,
     COALESCE([t].[accepted], (1 = 0)) AS considered,
     COALESCE([t].[accepted], (1 = 0)) AS in_denominator,
     COALESCE([t].[accepted], (1 = 0))
-    AND COALESCE(
-      (
+    AND NOT (
+      COALESCE([t].[accepted], (1 = 0))
+      AND [t].[accepted] IS NULL
+      OR COALESCE([t].[accepted], (1 = 0))
+      AND (
         (
           [t].[age] >= 16.0
         )
@@ -63,10 +174,35 @@ WITH
           )
           AND [t].[fraser_competent] <> 0
         )
-      ),
-      (1 = 0)
+      ) IS NULL
+      AND COALESCE([t].[accepted], (1 = 0))
+      OR COALESCE([t].[accepted], (1 = 0))
+      AND NOT (
+        COALESCE(
+          (
+            (
+              [t].[age] >= 16.0
+            )
+            OR (
+              (
+                (
+                  [t].[age] >= 12.0
+                ) AND [t].[prescribing_requested] <> 0
+              )
+              AND [t].[fraser_competent] <> 0
+            )
+          ),
+          (1 = 0)
+        )
+      )
+      AND COALESCE([t].[accepted], (1 = 0))
+      OR COALESCE([t].[accepted], (1 = 0))
+      AND COALESCE([t].[eligible], (1 = 0))
+      AND NOT (
+        COALESCE([t].[accepted], (1 = 0))
+      )
     ) AS in_numerator
-  FROM referrals__1 AS t
+  FROM referrals__2 AS t
 ),
 -- rule age_minimum: its periods and targets
 [age_minimum__periods] AS (
@@ -96,24 +232,51 @@ WITH
 -- "open to anyone who lives, works, studies within the Wigan Borough or is registered with a Wigan Borough GP"
 -- applies_to: accepted
 -- accept: lives_in_borough or works_or_studies_in_borough or registered_wigan_gp
+-- decision: accepted
 [borough_connection] AS (
   SELECT
     [t].[received_on] AS rule_date,
+    NOT (
+      COALESCE([t].[eligible], (1 = 0))
+    ) AS not_eligible,
     COALESCE([t].[accepted], (1 = 0)) AS considered,
     COALESCE([t].[accepted], (1 = 0)) AS in_denominator,
     COALESCE([t].[accepted], (1 = 0))
-    AND COALESCE(
-      (
+    AND NOT (
+      COALESCE([t].[accepted], (1 = 0))
+      AND [t].[accepted] IS NULL
+      OR COALESCE([t].[accepted], (1 = 0))
+      AND (
         (
           (
             [t].[lives_in_borough] <> 0 OR [t].[works_or_studies_in_borough] <> 0
           )
         )
         OR [t].[registered_wigan_gp] <> 0
-      ),
-      (1 = 0)
+      ) IS NULL
+      AND COALESCE([t].[accepted], (1 = 0))
+      OR COALESCE([t].[accepted], (1 = 0))
+      AND NOT (
+        COALESCE(
+          (
+            (
+              (
+                [t].[lives_in_borough] <> 0 OR [t].[works_or_studies_in_borough] <> 0
+              )
+            )
+            OR [t].[registered_wigan_gp] <> 0
+          ),
+          (1 = 0)
+        )
+      )
+      AND COALESCE([t].[accepted], (1 = 0))
+      OR COALESCE([t].[accepted], (1 = 0))
+      AND COALESCE([t].[eligible], (1 = 0))
+      AND NOT (
+        COALESCE([t].[accepted], (1 = 0))
+      )
     ) AS in_numerator
-  FROM referrals__1 AS t
+  FROM referrals__2 AS t
 ),
 -- rule borough_connection: its periods and targets
 [borough_connection__periods] AS (
@@ -143,13 +306,34 @@ WITH
 -- "if a client does not provide consent they cannot be referred using this service"
 -- applies_to: accepted
 -- accept: consent_given
+-- decision: accepted
 [consent_to_referral] AS (
   SELECT
     [t].[received_on] AS rule_date,
+    NOT (
+      COALESCE([t].[eligible], (1 = 0))
+    ) AS not_eligible,
     COALESCE([t].[accepted], (1 = 0)) AS considered,
     COALESCE([t].[accepted], (1 = 0)) AS in_denominator,
-    COALESCE([t].[accepted], (1 = 0)) AND COALESCE([t].[consent_given], (1 = 0)) AS in_numerator
-  FROM referrals__1 AS t
+    COALESCE([t].[accepted], (1 = 0))
+    AND NOT (
+      COALESCE([t].[accepted], (1 = 0))
+      AND [t].[accepted] IS NULL
+      OR COALESCE([t].[accepted], (1 = 0))
+      AND [t].[consent_given] IS NULL
+      AND COALESCE([t].[accepted], (1 = 0))
+      OR COALESCE([t].[accepted], (1 = 0))
+      AND NOT (
+        COALESCE([t].[consent_given], (1 = 0))
+      )
+      AND COALESCE([t].[accepted], (1 = 0))
+      OR COALESCE([t].[accepted], (1 = 0))
+      AND COALESCE([t].[eligible], (1 = 0))
+      AND NOT (
+        COALESCE([t].[accepted], (1 = 0))
+      )
+    ) AS in_numerator
+  FROM referrals__2 AS t
 ),
 -- rule consent_to_referral: its periods and targets
 [consent_to_referral__periods] AS (
@@ -199,7 +383,7 @@ WITH
       ),
       (1 = 0)
     ) AS in_numerator
-  FROM referrals__1 AS t
+  FROM referrals__2 AS t
 ),
 -- rule first_appointment_offered: its periods and targets
 [first_appointment_offered__periods] AS (
