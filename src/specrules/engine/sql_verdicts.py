@@ -227,7 +227,7 @@ def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
     selects = []
     for period, year_first, year_last in candidate_periods(rule, plan):
         first, last = _counting_days(rule, period, plan)
-        threshold, threshold_text, note = rule_threshold(rule, period)
+        threshold, threshold_text, note = rule_threshold(rule, period, plan)
         target = target_for(rule, threshold, period, plan)
         selects.append(
             [
@@ -274,16 +274,22 @@ def _lines(rows: list[Row], dialect: str) -> str:
     return "\n  UNION ALL\n  ".join(selects)
 
 
-def rule_threshold(rule: CompiledRule, period: Period) -> tuple[object, str | None, str | None]:
-    """The rule's own threshold over `period`, as written, and why there is none: a dated
-    threshold's value in force on the period's last day (as Evaluator.decide)."""
+def rule_threshold(
+    rule: CompiledRule, period: Period, plan: Plan
+) -> tuple[object, str | None, str | None]:
+    """The rule's own threshold over `period`, its text as verdicts show it
+    (`Evaluator.base`), and why there is none: a dated threshold's value in force on the
+    period's last day (as `Evaluator.decide`)."""
+    from specrules.engine.sql_engine import _Judge
+
+    text = _Judge(plan, None).base(rule, period)["threshold"]
+    text = None if text is None else str(text)
     if rule.schedule:
         entry = rule.in_force(period.end)
         if entry is None:
-            return None, None, f"no threshold in force on {period.end}"
-        return entry.threshold, entry.text, None
-    text = getattr(rule.model, "threshold", None) or getattr(rule.model, "target", None)
-    return rule.threshold, None if text is None else str(text), None
+            return None, text, f"no threshold in force on {period.end}"
+        return entry.threshold, text, None
+    return rule.threshold, text, None
 
 
 def group_targets_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str | None:
@@ -300,7 +306,7 @@ def group_targets_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str | Non
         ]
         note = None
         if per_group:
-            threshold, text, note = rule_threshold(rule, period)
+            threshold, text, note = rule_threshold(rule, period, plan)
             named.append((None, threshold, text))
         for group, threshold, text in named:
             target = target_for(rule, threshold, period, plan)
