@@ -10,7 +10,7 @@ silently and nothing wrong is counted as right.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from specrules.datetimes import (
+    DAY_FIRST,
+    EARLIEST,
+    ISO_INSTANT,
+    ISO_LOCAL,
+    LARGEST_WHOLE,
+    LATEST,
+    NO_SUCH_TIME,
+    NOT_A_DATE,
+    TOO_LARGE,
+    TWICE,
+)
 from specrules.errors import DataError, did_you_mean
+from specrules.files import NO_COLUMNS, ReadProgress, file_hash, find_files, scan_csv, suffix
 from specrules.memory import check_fits
 from specrules.results import DataIssue
 from specrules.spec import models
@@ -29,8 +42,22 @@ ROW = "__row__"  # 1-based position of the row in its input, kept for reports
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 # Markers of a missing number, date or true/false. Text and enumerations treat only an empty
-# cell as missing: "none" or "NA" may be real answers there ("religion: none").
-_MISSING_MARKERS = {"", "na", "n/a", "null", "none", "nan", "nat"}
+# cell as missing: "none" or "NA" may be real answers there ("religion: none"). `NaN` is a
+# missing number and `NaT` a missing date (as pandas writes them), but in another column
+# they are a sign of a mix-up, so they are reported there.
+_MISSING_WORDS = frozenset({"", "na", "n/a", "null", "none"})
+_MISSING_MARKERS = {
+    "boolean": _MISSING_WORDS,
+    "integer": _MISSING_WORDS | {"nan"},
+    "number": _MISSING_WORDS | {"nan"},
+    "date": _MISSING_WORDS | {"nat"},
+    "datetime": _MISSING_WORDS | {"nat"},
+}
+
+
+def missing_markers(kind: str) -> frozenset[str]:
+    """The texts read as a missing value in a column of type `kind` (lower case)."""
+    return _MISSING_MARKERS.get(kind, frozenset({""}))
 
 
 @dataclass
@@ -69,22 +96,24 @@ def issue(
 
 
 # ------------------------------------------------------------------ reading files
-def _read_file(path: Path, dataset: str) -> pd.DataFrame:
+def _read_file(
+    path: Path, dataset: str, issues: list[DataIssue], progress: ReadProgress | None
+) -> tuple[pd.DataFrame, str]:
+    """A file's values (a CSV's as text, read as specrules.files decides) and its SHA-256."""
+    kind = suffix(path)
     try:
-        if path.suffix == ".parquet":
+        if kind == ".csv":
+            layout, table = scan_csv(path, dataset, keep=True, progress=progress)
+            if layout.note():
+                issues.append(issue(dataset, layout.note() or "", severity="info"))
+            frame = table.to_pandas() if table is not None else pd.DataFrame()
+            return frame, layout.sha256
+        if kind == ".parquet":
             frame = pd.read_parquet(path)
-            return frame.astype({c: "object" for c in frame.columns if frame[c].dtype == object})
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (OSError, ValueError, ImportError, pd.errors.ParserError) as exc:
+            frame = frame.astype({c: "object" for c in frame.columns if frame[c].dtype == object})
+    except (OSError, ValueError, ImportError, pa.ArrowException) as exc:
         raise DataError(f"cannot read {path}: {exc}", dataset=dataset) from None
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return frame, file_hash(path)
 
 
 def _frame_hash(frame: pd.DataFrame) -> str:
@@ -131,11 +160,8 @@ def _is_one_of(values: pd.Series, keys: pd.Series) -> np.ndarray:
         return pd.Index(wanted.unique()).get_indexer(values) >= 0
 
 
-_READABLE = (".csv", ".parquet", ".xlsx", ".xls")
-
-
 def gather(
-    spec: models.Spec, data: DataInput
+    spec: models.Spec, data: DataInput, progress: ReadProgress | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[DataIssue]]:
     """Raw frames by dataset name, their hashes, and notes on files that were not used."""
     issues: list[DataIssue] = []
@@ -149,40 +175,23 @@ def gather(
                 raise DataError("expected a pandas DataFrame", dataset=str(name))
             frames[name] = frame
         return frames, {n: _frame_hash(f) for n, f in frames.items()}, issues
-    paths = [Path(p) for p in (data if isinstance(data, list) else [data])]
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.is_file()))
-        elif path.exists():
-            files.append(path)
-        else:
-            raise DataError(f"no such file or folder: {path}")
-    check_fits(
-        [f for f in files if f.suffix in _READABLE and f.name.split(".")[0] in spec.datasets]
+    found = find_files(data if isinstance(data, list) else [data], spec.datasets)
+    issues.extend(
+        issue(name, undeclared_file(file, list(spec.datasets))) for name, file in found.ignored
     )
+    check_fits([*found.files.values(), *found.workbooks])
     frames, hashes = {}, {}
-    for path in files:
-        if path.suffix not in _READABLE:
-            continue
-        if path.suffix in (".xlsx", ".xls"):  # sheets named after datasets: data_excel.py
-            from specrules.data_excel import read_workbook
+    for name, path in found.files.items():
+        frames[name], hashes[name] = _read_file(path, name, issues, progress)
+    for path in found.workbooks:  # sheets named after datasets: data_excel.py
+        from specrules.data_excel import read_workbook
 
-            sheets, notes = read_workbook(path, spec.datasets)
-            issues.extend(notes)
-            for name, frame in sheets.items():
-                if name in frames:
-                    raise DataError(f"two files for one dataset ({path.name})", dataset=name)
-                frames[name], hashes[name] = frame, _file_hash(path)
-            continue
-        name = path.name.split(".")[0]
-        if name not in spec.datasets:
-            issues.append(issue(name, undeclared_file(path.name, list(spec.datasets))))
-            continue
-        if name in frames:
-            raise DataError(f"two files for one dataset ({path.name})", dataset=name)
-        frames[name] = _read_file(path, name)
-        hashes[name] = _file_hash(path)
+        sheets, notes = read_workbook(path, spec.datasets)
+        issues.extend(notes)
+        for name, frame in sheets.items():
+            if name in frames:
+                raise DataError(f"two files for one dataset ({path.name})", dataset=name)
+            frames[name], hashes[name] = frame, file_hash(path)
     return frames, hashes, issues
 
 
@@ -191,15 +200,19 @@ def _as_text(raw: pd.Series, kind: str) -> pd.Series:
     text = raw.astype("string").str.strip()
     if kind in ("text", "enumeration"):  # only an empty cell is missing: no lowered copy
         return text.mask(text.eq(""))
-    return text.mask(text.str.lower().isin(_MISSING_MARKERS))
+    return text.mask(text.str.lower().isin(missing_markers(kind)))
+
+
+Reasons = str | pd.Series  # one reason for every bad value, or one per row
 
 
 def _report(
-    issues: list[DataIssue], name: str, column: str, rows: pd.Series, raw: pd.Series, why: str
+    issues: list[DataIssue], name: str, column: str, rows: pd.Series, raw: pd.Series, why: Reasons
 ) -> None:
     bad = rows[raw.index]
-    for row, value in zip(bad.tolist(), raw.astype(str).tolist(), strict=True):
-        issues.append(issue(name, why, int(row), column, value))
+    whys = why[raw.index].tolist() if isinstance(why, pd.Series) else [why] * len(raw)
+    for row, value, reason in zip(bad.tolist(), raw.astype(str).tolist(), whys, strict=True):
+        issues.append(issue(name, reason, int(row), column, value))
 
 
 def _parse_enumeration(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, str]:
@@ -225,17 +238,54 @@ def _parse_number(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, s
     return pd.to_numeric(cleaned, errors="coerce").astype("Float64"), "not a number"
 
 
-def _parse_date(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, str]:
-    values = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    retry = text.notna() & values.isna()
-    if retry.any():  # UK style day/month/year, as exported by spreadsheets
-        values[retry] = pd.to_datetime(text[retry], errors="coerce", dayfirst=True, format="mixed")
-    # Only dates pandas can hold in nanoseconds (1677 to 2262); 0001-01-01 is "not a date".
-    inside = (values >= pd.Timestamp.min) & (values <= pd.Timestamp.max)
-    values = values.where(inside).astype("datetime64[ns]")
+def _parse_date(text: pd.Series, spec: models.FieldSpec, zone: str) -> tuple[pd.Series, Reasons]:
+    """Local date-times as written; instants (with an offset) as the local time in `zone`."""
+    values = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    local = text.str.fullmatch(ISO_LOCAL).fillna(False).to_numpy(dtype=bool)
+    instant = text.str.fullmatch(ISO_INSTANT).fillna(False).to_numpy(dtype=bool)
+    if local.any():
+        values[local] = _in_range(pd.to_datetime(text[local], errors="coerce", format="ISO8601"))
+    if instant.any():
+        utc = pd.to_datetime(text[instant], errors="coerce", format="ISO8601", utc=True)
+        values[instant] = _in_range(utc.dt.tz_convert(zone).dt.tz_localize(None))
+    for pattern, form, _ in DAY_FIRST:  # UK style day/month/year, as spreadsheets write it
+        these = text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+        if these.any():
+            values[these] = _in_range(pd.to_datetime(text[these], errors="coerce", format=form))
+    reasons: Reasons = NOT_A_DATE
     if spec.type == "date":
         values = values.dt.normalize()
-    return values, "not a date (write YYYY-MM-DD or DD/MM/YYYY)"
+    else:
+        values, reasons = _local_times_that_exist(values, ~instant, zone)
+    return values, reasons
+
+
+def _in_range(values: pd.Series) -> pd.Series:
+    inside = (values >= pd.Timestamp(EARLIEST)) & (values < pd.Timestamp(LATEST))
+    return values.where(inside).astype("datetime64[ns]")
+
+
+def _local_times_that_exist(
+    values: pd.Series, local: np.ndarray, zone: str
+) -> tuple[pd.Series, Reasons]:
+    """Local times (no offset) that do not exist or happen twice in `zone` become missing,
+    each with its reason; an instant (with an offset) is never in doubt."""
+    reasons = pd.Series(NOT_A_DATE, index=values.index, dtype="string")
+    check = local & values.notna().to_numpy(dtype=bool)
+    if not check.any():
+        return values, NOT_A_DATE
+    chosen = values[check]
+    gap = chosen.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").isna()
+    missing_hour = chosen.dt.tz_localize(
+        zone, ambiguous=np.ones(len(chosen), dtype=bool), nonexistent="NaT"
+    ).isna()
+    if not gap.any():
+        return values, NOT_A_DATE
+    nowhere = gap.index[missing_hour.to_numpy(dtype=bool)]
+    twice = gap.index[(gap & ~missing_hour).to_numpy(dtype=bool)]
+    reasons[nowhere] = NO_SUCH_TIME.format(zone=zone)
+    reasons[twice] = TWICE.format(zone=zone)
+    return values.mask(gap.reindex(values.index, fill_value=False)), reasons
 
 
 _PARSERS = {
@@ -248,12 +298,12 @@ _PARSERS = {
 }
 
 
-def _typed_already(raw: pd.Series, kind: str) -> pd.Series | None:
+def _typed_already(raw: pd.Series, kind: str, zone: str) -> pd.Series | None:
     """Columns from Parquet or DataFrames that already have the declared type."""
     if kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(raw):
         values = pd.to_datetime(raw)
-        if getattr(values.dt, "tz", None) is not None:
-            values = values.dt.tz_localize(None)
+        if getattr(values.dt, "tz", None) is not None:  # an instant: its local time
+            values = values.dt.tz_convert(zone).dt.tz_localize(None)
         values = values.astype("datetime64[ns]")
         return values.dt.normalize() if kind == "date" else values
     if kind == "boolean" and pd.api.types.is_bool_dtype(raw):
@@ -271,23 +321,34 @@ def _coerce(
     raw: pd.Series,
     rows: pd.Series,
     issues: list[DataIssue],
+    zone: str,
 ) -> pd.Series:
     """One column in its declared type; unreadable values become missing and are reported."""
-    values = _typed_already(raw, spec.type)
+    values = _typed_already(raw, spec.type, zone)
     if values is None:
         text = _as_text(raw, spec.type)
         if spec.type == "text":
             return text
-        values, why = _PARSERS[spec.type](text, spec)
+        parser = _PARSERS[spec.type]
+        values, why = parser(text, spec, zone) if parser is _parse_date else parser(text, spec)
         bad = text.notna() & values.isna()
         if bad.any():
             _report(issues, name, column, rows, text[bad], why)
+    if spec.type in ("integer", "number"):
+        infinite = np.isinf(values.to_numpy(dtype="float64", na_value=0.0))
+        if infinite.any():
+            _report(issues, name, column, rows, raw[infinite], "not a number")
+            values = values.mask(infinite)
     if spec.type == "integer":
         fractional = (values.notna() & (values != values.round(0))).fillna(False)
         fractional = fractional.to_numpy(dtype=bool)
         if fractional.any():
             _report(issues, name, column, rows, raw[fractional], "not a whole number")
             values = values.mask(fractional)
+        huge = (values.abs() > LARGEST_WHOLE).fillna(False).to_numpy(dtype=bool)
+        if huge.any():
+            _report(issues, name, column, rows, raw[huge], TOO_LARGE)
+            values = values.mask(huge)
     return values
 
 
@@ -313,33 +374,44 @@ def missing_columns(ds: models.Dataset, absent: list[str], found: list[str]) -> 
     return f"missing column(s): {detail}; the spec expects the columns {expected}{about}"
 
 
+def undeclared_columns(name: str, ds: models.Dataset, columns: Iterable[str]) -> DataIssue | None:
+    """An info note naming the file's columns the spec does not declare, if any."""
+    extra = [c for c in columns if c not in ds.fields]
+    if not extra:
+        return None
+    return issue(
+        name, "columns not declared in the spec, ignored: " + ", ".join(extra), severity="info"
+    )
+
+
 def _prepare(
-    name: str, ds: models.Dataset, raw: pd.DataFrame, issues: list[DataIssue]
+    name: str, ds: models.Dataset, raw: pd.DataFrame, issues: list[DataIssue], zone: str
 ) -> tuple[pd.DataFrame | None, pd.DataFrame, DatasetAccount, str | None]:
     account = DatasetAccount(read=len(raw))
     raw = raw.reset_index(drop=True)
     rows = pd.Series(np.arange(1, len(raw) + 1), index=raw.index)
     columns = {str(c).strip(): c for c in raw.columns}
     absent = [f for f in ds.fields if f not in columns]
+    if not columns:
+        why = NO_COLUMNS
+        issues.append(issue(name, why, severity="error"))
+        account.rejected[why] = len(raw)
+        return None, raw.assign(**{ROW: rows, "__reason__": why}), account, why
     if absent:
         why = missing_columns(ds, absent, list(columns))
         issues.append(issue(name, why, severity="error"))
         rejected = raw.assign(**{ROW: rows, "__reason__": why})
         account.rejected[why] = len(raw)
         return None, rejected, account, why
-    extra = [c for c in columns if c not in ds.fields]
+    extra = undeclared_columns(name, ds, columns)
     if extra:
-        issues.append(
-            issue(
-                name,
-                "columns not declared in the spec, ignored: " + ", ".join(extra),
-                severity="info",
-            )
-        )
+        issues.append(extra)
     frame = pd.DataFrame(index=raw.index)
     for field_name in ds.fields:
         spec = ds.field_spec(field_name)
-        frame[field_name] = _coerce(name, field_name, spec, raw[columns[field_name]], rows, issues)
+        frame[field_name] = _coerce(
+            name, field_name, spec, raw[columns[field_name]], rows, issues, zone
+        )
         if not spec.nullable:
             empty = frame[field_name].isna()
             if empty.any():
@@ -369,9 +441,11 @@ def _prepare(
     return kept, rejected, account, None
 
 
-def load_data(spec: models.Spec, data: DataInput) -> LoadedData:
-    """Read and check every dataset the spec declares."""
-    raw_frames, hashes, issues = gather(spec, data)
+def load_data(
+    spec: models.Spec, data: DataInput, progress: ReadProgress | None = None
+) -> LoadedData:
+    """Read and check every dataset the spec declares; `progress` is told of bytes read."""
+    raw_frames, hashes, issues = gather(spec, data, progress)
     frames: dict[str, pd.DataFrame] = {}
     rejected: dict[str, pd.DataFrame] = {}
     accounts: dict[str, DatasetAccount] = {}
@@ -381,7 +455,9 @@ def load_data(spec: models.Spec, data: DataInput) -> LoadedData:
             missing[name] = "no data supplied for this dataset"
             issues.append(issue(name, missing[name], severity="warning"))
             continue
-        frame, bad_rows, account, why = _prepare(name, ds, raw_frames[name], issues)
+        frame, bad_rows, account, why = _prepare(
+            name, ds, raw_frames[name], issues, ds.timezone or spec.timezone
+        )
         accounts[name] = account
         if len(bad_rows):
             rejected[name] = bad_rows

@@ -19,6 +19,7 @@ from specrules.engine.sql_backend import install_calendar
 from specrules.engine.sql_engine import evaluate_files
 from specrules.engine.sql_files import ROW, DataInput, _lit, _q
 from specrules.errors import DataError
+from specrules.files import MAX_LINE, CsvLayout
 from specrules.results import Evaluation
 from specrules.spec.compiler import Plan
 
@@ -36,6 +37,9 @@ class DuckDBConnection:
 
         self.con = con
         self.errors = duckdb.Error
+        # Instants are turned into local times explicitly (sql_backend's utc_to_local): the
+        # session's own zone (the machine's, by default) must not shift them.
+        con.execute("SET TimeZone = 'UTC'")
 
     def run(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
@@ -43,7 +47,7 @@ class DuckDBConnection:
     def frame(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).df()
 
-    def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
+    def raw_view(self, name: str, path: Path, layout: CsvLayout | None) -> list[tuple[str, str]]:
         if path.suffix == ".parquet":
             # the reader numbers the rows itself: twice as fast as a window over the file
             select = (
@@ -52,9 +56,14 @@ class DuckDBConnection:
             )
         else:
             # DuckDB keeps a file's order (preserve_insertion_order), so row_number() counts it.
+            # Nothing is sniffed: the delimiter and names are those specrules.files decided.
+            assert layout is not None
+            columns = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in layout.columns)
             select = (
-                f"SELECT row_number() OVER () AS {ROW}, * "
-                f"FROM read_csv({_lit(str(path))}, all_varchar = true, header = true)"
+                f"SELECT row_number() OVER () AS {ROW}, * FROM read_csv({_lit(str(path))}, "
+                f"auto_detect = false, header = true, delim = {_lit(layout.delimiter)}, "
+                f"quote = '\"', escape = '\"', columns = {{{columns}}}, "
+                f"max_line_size = {MAX_LINE})"
             )
         try:  # a file DuckDB cannot read is bad input: a message, not a traceback
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {select}")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import csv
 import datetime as dt
 import os
 import shutil
@@ -43,6 +42,7 @@ try:  # the SQL is written with sqlglot: without it, a message rather than a tra
     from specrules.engine.sql_backend import CALENDAR, WORKDAYS, calendar_columns
     from specrules.engine.sql_engine import evaluate_files
     from specrules.engine.sql_files import ROW, DataInput
+    from specrules.files import CsvLayout
 except ImportError as missing:  # pragma: no cover - sqlglot comes with specrules[spark]
     raise DataError(
         f"the Spark engine needs sqlglot ({missing}): pip install 'specrules[spark]', "
@@ -177,7 +177,7 @@ class SparkConnection:
         # PySpark 4 does not fully support pandas 3
         return self.spark.sql(sql).toArrow().to_pandas()
 
-    def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
+    def raw_view(self, name: str, path: Path, layout: CsvLayout | None) -> list[tuple[str, str]]:
         try:
             if path.suffix == ".parquet":
                 frame = self.spark.read.parquet(str(path))
@@ -185,13 +185,16 @@ class SparkConnection:
                 # All text, quotes doubled as in RFC 4180, values over several lines allowed
                 # (multiLine also keeps a file in one partition, in file order). The header
                 # is read here, so that Spark runs no job just to learn the column names.
+                # The delimiter and the names are those specrules.files decided.
                 from pyspark.sql.types import StringType, StructField, StructType
 
-                schema = StructType([StructField(c, StringType()) for c in _csv_header(path)])
+                assert layout is not None
+                schema = StructType([StructField(c, StringType()) for c in layout.columns])
                 frame = self.spark.read.csv(
                     str(path),
                     schema=schema,
                     header=True,
+                    sep=layout.delimiter,
                     multiLine=True,
                     escape='"',
                     encoding="UTF-8",
@@ -263,11 +266,6 @@ class SparkConnection:
             self.spark.catalog.dropTempView(name)
         self.kept.clear()
         self.views.clear()
-
-
-def _csv_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        return next(csv.reader(handle), [])
 
 
 def _quote(name: str) -> str:

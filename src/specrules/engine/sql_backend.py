@@ -30,6 +30,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from specrules.datetimes import DAY_FIRST, ISO_INSTANT, ISO_LOCAL
 from specrules.dsl import ir
 from specrules.dsl.percentiles import DEFAULT_METHOD, centile_fraction
 from specrules.dsl.types import SECONDS_IN, Type
@@ -159,13 +160,41 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "spark": "CASE WHEN :x RLIKE '(?i)^[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?"
         "|inf|infinity)$' THEN TRY_CAST(:x AS DOUBLE) END",
     },
-    "text_to_timestamp": {  # ISO, or day/month/year as spreadsheets write it; NULL if neither
-        "duckdb": "coalesce(TRY_CAST(:x AS TIMESTAMP), TRY_STRPTIME(:x, '%d/%m/%Y'), "
-        "TRY_STRPTIME(:x, '%d/%m/%Y %H:%M'), TRY_STRPTIME(:x, '%d/%m/%y'))",
-        # Spark's cast also reads '2024' or '2024-01' (as the 1st): ISO dates in full only.
-        "spark": "coalesce(CASE WHEN :x RLIKE '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T].*)?$' "
-        "THEN TRY_CAST(:x AS TIMESTAMP) END, try_to_timestamp(:x, 'd/M/yyyy'), "
-        "try_to_timestamp(:x, 'd/M/yyyy H:mm'), try_to_timestamp(:x, 'd/M/yy'))",
+    # Date-times as specrules.data reads them: ISO local (as written), ISO with an offset
+    # (an instant, given as local time in zone :z), else day/month/year; NULL if none.
+    "text_to_timestamp": {
+        "duckdb": f"CASE WHEN regexp_full_match(:x, '{ISO_LOCAL}') THEN TRY_CAST(:x AS TIMESTAMP) "
+        f"WHEN regexp_full_match(:x, '{ISO_INSTANT}') "
+        "THEN timezone(:z, TRY_CAST(:x AS TIMESTAMPTZ)) "
+        + " ".join(
+            f"WHEN regexp_full_match(:x, '{pattern}') THEN TRY_STRPTIME(:x, '{form}')"
+            for pattern, form, _ in DAY_FIRST
+        )
+        + " END",
+        # the session's zone is UTC: a cast with an offset gives the instant in UTC
+        "spark": f"CASE WHEN :x RLIKE '^{ISO_LOCAL}$' THEN TRY_CAST(:x AS TIMESTAMP) "
+        f"WHEN :x RLIKE '^{ISO_INSTANT}$' THEN from_utc_timestamp(TRY_CAST(:x AS TIMESTAMP), :z) "
+        + " ".join(
+            f"WHEN :x RLIKE '^{pattern}$' THEN try_to_timestamp(:x, '{form}')"
+            for pattern, _, form in DAY_FIRST
+        )
+        + " END",
+    },
+    "is_instant_text": {
+        "duckdb": f"regexp_full_match(:x, '{ISO_INSTANT}')",
+        "spark": f":x RLIKE '^{ISO_INSTANT}$'",
+    },
+    "local_to_utc": {  # the instant of local time :x in zone :z (a gap's time moves on)
+        "duckdb": "timezone('UTC', timezone(:z, :x))",
+        "spark": "to_utc_timestamp(:x, :z)",
+    },
+    "utc_to_local": {  # the local time in zone :z of instant :x (as a UTC timestamp)
+        "duckdb": "timezone(:z, timezone('UTC', :x))",
+        "spark": "from_utc_timestamp(:x, :z)",
+    },
+    "shift_hours": {
+        "duckdb": ":x + to_hours(CAST(:h AS BIGINT))",
+        "spark": ":x + make_interval(0, 0, 0, 0, CAST(:h AS INT), 0, 0)",
     },
     "timestamp_text": {  # as the pandas engine writes a key or group: no 00:00 on a date
         "duckdb": "CASE WHEN :x = CAST(CAST(:x AS DATE) AS TIMESTAMP) "

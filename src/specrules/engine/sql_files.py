@@ -16,7 +16,6 @@ are templates in engine/sql_backend.py.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Protocol
 
@@ -25,16 +24,28 @@ from sqlglot import exp
 
 from specrules.data import (
     _FALSE,
-    _MISSING_MARKERS,
     _TRUE,
     DatasetAccount,
     issue,
     missing_columns,
+    missing_markers,
+    undeclared_columns,
     undeclared_file,
 )
+from specrules.datetimes import EARLIEST, LARGEST_WHOLE, LATEST, NO_SUCH_TIME, TOO_LARGE, TWICE
 from specrules.engine.sql_backend import fill, sql_type, statement
 from specrules.errors import DataError
+from specrules.files import (
+    NO_COLUMNS,
+    CsvLayout,
+    ReadProgress,
+    file_hash,
+    find_files,
+    scan_csv,
+    suffix,
+)
 from specrules.spec.compiler import Plan, _field_type
+from specrules.spec.models import DEFAULT_TIMEZONE
 
 ROW = "__row__"  # the row's number in its file, from 1
 DataInput = str | Path | list
@@ -53,9 +64,10 @@ class Connection(Protocol):
     def frame(self, sql: str) -> pd.DataFrame:
         """Run one query and return its rows as a frame (many rows: no tuple per row)."""
 
-    def raw_view(self, name: str, path: Path) -> list[tuple[str, str]]:
+    def raw_view(self, name: str, path: Path, layout: CsvLayout | None) -> list[tuple[str, str]]:
         """Expose `path` as view `name`: ROW (1, 2, … in file order), then the file's
-        columns, as text for a CSV; return each column of the file with its native type."""
+        columns; a CSV as text, read as its `layout` says (specrules.files: delimiter, column
+        names); return each column of the file with its native type."""
 
     def create_table(self, name: str, sql: str) -> None:
         """Materialise query `sql` as table `name`, replacing one of that name."""
@@ -112,6 +124,7 @@ class Runner:
 # ------------------------------------------------------------------ typing the files
 _NUMERIC = {"DOUBLE", "FLOAT", "REAL", "BIGINT", "INTEGER", "INT", "SMALLINT", "TINYINT"}
 _NUMERIC |= {"HUGEINT", "UBIGINT"}
+_FLOATS = {"DOUBLE", "FLOAT", "REAL"}
 UNREADABLE = {
     "enumeration": "not one of the allowed values: ",
     "boolean": "not true or false (yes/no)",
@@ -124,7 +137,7 @@ UNREADABLE = {
 
 def _markers(field_type: str) -> set[str]:
     """Texts read as missing, as in specrules.data (text keeps words such as `none`)."""
-    return {""} if field_type in ("text", "enumeration") else _MISSING_MARKERS
+    return set(missing_markers(field_type))
 
 
 def _raw_text(column: exp.Expression) -> exp.Expression:
@@ -137,18 +150,59 @@ def _read_natively(field_type: str, native: str) -> bool:
     native = native.upper()
     if field_type == "boolean":
         return native == "BOOLEAN"
-    if field_type == "number":
-        return native in _NUMERIC or native.startswith("DECIMAL")
+    if field_type == "number":  # a float may hold an infinity, which is reported
+        return native in _NUMERIC - _FLOATS or native.startswith("DECIMAL")
     if field_type in ("date", "datetime"):
         return native.startswith("TIMESTAMP") or native == "DATE"
     return False
 
 
-def typed_value(
-    field_type: str, values: list[str] | None, column: exp.Expression, native: str, dialect: str
-) -> exp.Expression:
-    """Raw `column` (of the engine's type `native`) in the declared type; NULL if unreadable."""
+def clean_text(field_type: str, column: exp.Expression) -> exp.Expression:
+    """A raw value as trimmed text, NULL where it is a missing-value word for its type."""
+    if field_type in ("text", "enumeration"):  # only an empty cell is missing
+        return statement("NULLIF(:t, '')", t=_raw_text(column))
+    markers = _words(_markers(field_type))
+    return statement(
+        f"CASE WHEN lower(:t) IN ({markers}) THEN NULL ELSE :t END", t=_raw_text(column)
+    )
+
+
+def parsed_timestamp(text: exp.Expression, dialect: str, zone: str) -> exp.Expression:
+    """Text (cleaned) read as a local date-time in `zone`, NULL if not one every engine holds."""
+    parsed = fill("text_to_timestamp", dialect, x=text, z=exp.Literal.string(zone))
+    return statement(
+        f"CASE WHEN :p >= TIMESTAMP '{EARLIEST}' AND :p < TIMESTAMP '{LATEST}' THEN :p END",
+        p=parsed,
+    )
+
+
+def _reads_text(field_type: str, native: str) -> bool:
+    """Whether a column of type `native` is typed without reading it as text."""
     native = native.upper()
+    if field_type == "boolean":
+        return native == "BOOLEAN"
+    if field_type in ("integer", "number"):
+        return native in _NUMERIC or native.startswith("DECIMAL")
+    return field_type in ("date", "datetime") and (
+        native.startswith("TIMESTAMP") or native == "DATE"
+    )
+
+
+def typed_value(
+    field_type: str,
+    values: list[str] | None,
+    column: exp.Expression,
+    native: str,
+    dialect: str,
+    zone: str = DEFAULT_TIMEZONE,
+    staged: dict[str, exp.Expression] | None = None,
+) -> exp.Expression:
+    """Raw `column` (of the engine's type `native`) in the declared type; NULL if unreadable.
+    Date-times are local wall-clock times in `zone` (specrules.datetimes). `staged` may give
+    the value's cleaned `text`, and a date-time's `parsed` value and whether it is an
+    `instant`, already computed as columns (so the expressions are not repeated)."""
+    native = native.upper()
+    staged = staged or {}
     if field_type == "boolean" and native == "BOOLEAN":
         return column
     if field_type in ("integer", "number") and (native in _NUMERIC or native.startswith("DECIMAL")):
@@ -157,15 +211,11 @@ def typed_value(
         native.startswith("TIMESTAMP") or native == "DATE"
     ):
         value = statement("CAST(:c AS TIMESTAMP)", c=column)
+        if "TIME ZONE" in native:  # an instant (DuckDB's session is in UTC): its local time
+            value = fill("utc_to_local", dialect, x=value, z=exp.Literal.string(zone))
         return fill("day", dialect, x=value) if field_type == "date" else value
     else:
-        if field_type in ("text", "enumeration"):  # only an empty cell is missing
-            text = statement("NULLIF(:t, '')", t=_raw_text(column))
-        else:
-            markers = _words(_markers(field_type))
-            text = statement(
-                f"CASE WHEN lower(:t) IN ({markers}) THEN NULL ELSE :t END", t=_raw_text(column)
-            )
+        text = staged.get("text") or clean_text(field_type, column)
         if field_type == "text":
             return text
         if field_type == "enumeration":
@@ -181,11 +231,42 @@ def typed_value(
             plain = statement("ltrim(replace(:t, ',', ''), '£')", t=text)
             value = fill("text_to_number", dialect, x=plain)
         else:
-            value = fill("text_to_timestamp", dialect, x=text)
-            return fill("day", dialect, x=value) if field_type == "date" else value
+            parsed = staged.get("parsed") or parsed_timestamp(text, dialect, zone)
+            if field_type == "date":
+                return fill("day", dialect, x=parsed)
+            instant = staged.get("instant") or fill("is_instant_text", dialect, x=text)
+            nowhere, twice = local_time_in_doubt(instant, parsed, dialect, zone)
+            return statement(
+                "CASE WHEN :a OR :b THEN NULL ELSE :p END", a=nowhere, b=twice, p=parsed
+            )
+    value = statement("CASE WHEN :v - :v = 0 THEN :v END", v=value)  # no infinities, no NaN
     if field_type == "integer":
-        return statement("CASE WHEN :v = round(:v) THEN :v END", v=value)
+        return statement(
+            f"CASE WHEN :v = round(:v) AND abs(:v) <= {LARGEST_WHOLE:.0f} THEN :v END", v=value
+        )
     return value
+
+
+def local_time_in_doubt(
+    instant: exp.Expression, parsed: exp.Expression, dialect: str, zone: str
+) -> tuple[exp.Expression, exp.Expression]:
+    """Conditions: `parsed` is a local time that does not exist in `zone` (its instant,
+    turned back into local time, is another time), or one that happens twice (the instant
+    an hour either side is the same local time). An `instant` (with an offset) is never in
+    doubt."""
+    z = exp.Literal.string(zone)
+    local = statement("NOT (:i)", i=instant)
+    utc = fill("local_to_utc", dialect, x=parsed, z=z)
+
+    def back(hours: int) -> exp.Expression:
+        moved = fill("shift_hours", dialect, x=utc.copy(), h=exp.Literal.number(hours))
+        return fill("utc_to_local", dialect, x=moved if hours else utc.copy(), z=z)
+
+    nowhere = statement(":l AND (:b) <> :p", l=local, b=back(0), p=parsed)
+    twice = statement(
+        ":l AND ((:e) = :p OR (:f) = :p)", l=local.copy(), e=back(-1), f=back(1), p=parsed
+    )
+    return nowhere, twice
 
 
 def union_all(selects: list[exp.Expression], alias: str) -> exp.Expression:
@@ -201,8 +282,12 @@ class FileData:
     an engine such as Spark pays for each query it runs more than for its size.
     """
 
-    def __init__(self, plan: Plan, folder: DataInput, sql: Runner):
+    def __init__(
+        self, plan: Plan, folder: DataInput, sql: Runner, progress: ReadProgress | None = None
+    ):
         self.sql = sql
+        self.progress = progress
+        self.zone = plan.spec.timezone
         self.issues: list = []
         self.accounts: dict[str, DatasetAccount] = {}
         self.hashes: dict[str, str] = {}
@@ -247,27 +332,15 @@ class FileData:
             account.rejected["duplicate key: an earlier row has the same " + keys] = duplicates
 
     def _files(self, plan: Plan, folder: DataInput) -> dict[str, Path]:
-        paths = [Path(p) for p in (folder if isinstance(folder, list) else [folder])]
-        found: dict[str, Path] = {}
-        for path in paths:
-            if not path.exists():
-                raise DataError(f"no such file or folder: {path}")
-            for file in sorted(path.iterdir()) if path.is_dir() else [path]:
-                if file.suffix in (".xlsx", ".xls"):  # read as the pandas engine reads it
-                    found.update(self._workbook(plan, file, found))
-                    continue
-                if file.suffix not in (".csv", ".parquet"):
-                    continue
-                name = file.name.split(".")[0]
-                if name in plan.spec.datasets:
-                    if name in found:
-                        raise DataError(f"two files for one dataset ({file.name})", dataset=name)
-                    found[name] = file
-                else:
-                    self.issues.append(
-                        issue(name, undeclared_file(file.name, list(plan.spec.datasets)))
-                    )
-        return found
+        found = find_files(folder if isinstance(folder, list) else [folder], plan.spec.datasets)
+        datasets = list(plan.spec.datasets)
+        self.issues.extend(
+            issue(name, undeclared_file(file, datasets)) for name, file in found.ignored
+        )
+        files = dict(found.files)
+        for workbook in found.workbooks:  # read as the pandas engine reads it
+            files.update(self._workbook(plan, workbook, files))
+        return files
 
     def _workbook(self, plan: Plan, file: Path, found: dict[str, Path]) -> dict[str, Path]:
         """An Excel workbook's sheets as Parquet files of text (data_excel.py)."""
@@ -292,33 +365,52 @@ class FileData:
         """Make the typed table `name` from `path`; return the query counting its rows and
         those listing its unreadable values (None when columns are missing)."""
         sql = self.sql
-        digest = hashlib.sha256()
-        with self.sources.get(name, path).open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        self.hashes[name] = digest.hexdigest()
-        raw = f"raw__{name}"
-        native = {c.strip(): (c, t) for c, t in sql.conn.raw_view(raw, path)}
         self.accounts[name] = account = DatasetAccount()
+        raw = f"raw__{name}"
+        layout = None
+        if suffix(path) == ".csv":
+            layout, _ = scan_csv(path, name, progress=self.progress)
+            self.hashes[name] = layout.sha256
+            if layout.note():
+                notes.append(issue(name, layout.note() or "", severity="info"))
+        else:  # a workbook's sheet is read from a Parquet copy: the workbook's digest
+            self.hashes[name] = file_hash(self.sources.get(name, path))
+        if layout is not None and layout.empty:
+            native: dict[str, tuple[str, str]] = {}
+        else:
+            native = {c.strip(): (c, t) for c, t in sql.conn.raw_view(raw, path, layout)}
         absent = [f for f in ds.fields if f not in native]
+        extra = undeclared_columns(name, ds, native)
+        if extra and not absent:
+            notes.append(extra)
         if absent:
-            account.read = sql.one(f"SELECT count(*) FROM {_q(raw)}")[0]
-            why = missing_columns(ds, absent, list(native))
+            account.read = sql.one(f"SELECT count(*) FROM {_q(raw)}")[0] if native else 0
+            why = missing_columns(ds, absent, list(native)) if native else NO_COLUMNS
             notes.append(issue(name, why, severity="error"))
             account.rejected[why] = account.read
             self.missing[name] = why
             self._empty(name, ds)
             return None
+        zone = ds.timezone or self.zone
+        raw, staged = self._stage(name, ds, raw, native, zone)
         typed_columns = [exp.column(ROW)]
         checks = []
-        for field in ds.fields:
+        for position, field in enumerate(ds.fields):
             spec = ds.field_spec(field)
             column_name, column_type = native[field]
             raw_column = exp.column(column_name, quoted=True)
-            typed = typed_value(spec.type, spec.values, raw_column, column_type, sql.dialect)
+            typed = typed_value(
+                spec.type,
+                spec.values,
+                raw_column,
+                column_type,
+                sql.dialect,
+                zone,
+                staged.get(position),
+            )
             typed_columns.append(typed.copy().as_(field, quoted=True, copy=False))
             if not _read_natively(spec.type, column_type):
-                checks.append((field, spec, raw_column, typed))
+                checks.append((field, spec, raw_column, typed, staged.get(position, {})))
         keys = list(ds.key_fields)
         key_present = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
         partition = ", ".join(_q(k) for k in keys)
@@ -331,6 +423,12 @@ class FileData:
                 exp.to_table(raw, quoted=True), copy=False
             ),
         )
+        if layout is not None and read != layout.rows:  # the engine must read what was checked
+            raise DataError(
+                f"{sql.conn.name} read {read} rows of {path.name} where {layout.rows} were "
+                "expected; please report this file",
+                dataset=name,
+            )
         if not repeated:
             # Every key once (the usual case): the typed rows with a key. (Row order is
             # the file's where the engine keeps it; every listing orders by ROW anyway.)
@@ -343,7 +441,7 @@ class FileData:
                 f"SELECT {index} AS dataset, {int(read)} AS rows_read, "
                 f"{int(no_key)} AS no_key, 0 AS duplicates"
             )
-            return counts, self._unreadable(index, raw, checks)
+            return counts, self._unreadable(index, raw, checks, zone)
         # __n: 1 for the first row with its key, 2 for the next, …: later ones are rejected
         typed_name = f"typed__{name}"
         sql.table(
@@ -363,12 +461,54 @@ class FileData:
             f"count(*) FILTER (WHERE {key_present} AND __n > 1) AS duplicates "
             f"FROM {_q(typed_name)}"
         )
-        return counts, self._unreadable(index, raw, checks)
+        return counts, self._unreadable(index, raw, checks, zone)
 
-    def _unreadable(self, index: int, raw: str, checks: list) -> list[exp.Expression]:
+    def _stage(
+        self, name: str, ds, raw: str, native: dict[str, tuple[str, str]], zone: str
+    ) -> tuple[str, dict[int, dict[str, exp.Expression]]]:
+        """Views over the raw file with each value read from text cleaned once, and each
+        date-time read from text parsed once: the typing and the listing of unreadable
+        values refer to these columns instead of repeating the expressions. Returns the
+        view to read from, and the staged columns by the field's position."""
+        cleaned: list[exp.Expression] = []
+        parsed: list[exp.Expression] = []
+        staged: dict[int, dict[str, exp.Expression]] = {}
+        for position, field in enumerate(ds.fields):
+            spec = ds.field_spec(field)
+            column_name, column_type = native[field]
+            if spec.type == "text" or _reads_text(spec.type, column_type):
+                continue
+            text = f"__t{position}"
+            raw_column = exp.column(column_name, quoted=True)
+            cleaned.append(clean_text(spec.type, raw_column).as_(text, quoted=True, copy=False))
+            staged[position] = {"text": exp.column(text, quoted=True)}
+            if spec.type in ("date", "datetime"):
+                column = exp.column(text, quoted=True)
+                value = parsed_timestamp(column, self.sql.dialect, zone)
+                parsed.append(value.as_(f"__p{position}", quoted=True, copy=False))
+                instant = fill("is_instant_text", self.sql.dialect, x=column.copy())
+                parsed.append(instant.as_(f"__i{position}", quoted=True, copy=False))
+                staged[position]["parsed"] = exp.column(f"__p{position}", quoted=True)
+                staged[position]["instant"] = exp.column(f"__i{position}", quoted=True)
+        if not cleaned:
+            return raw, staged
+        source = exp.to_table(raw, quoted=True)
+        self.sql.conn.create_view(
+            f"clean__{name}", self.sql.sql(exp.select("*", *cleaned).from_(source, copy=False))
+        )
+        if not parsed:
+            return f"clean__{name}", staged
+        cleaned_view = exp.to_table(f"clean__{name}", quoted=True)
+        self.sql.conn.create_view(
+            f"parsed__{name}",
+            self.sql.sql(exp.select("*", *parsed).from_(cleaned_view, copy=False)),
+        )
+        return f"parsed__{name}", staged
+
+    def _unreadable(self, index: int, raw: str, checks: list, zone: str) -> list[exp.Expression]:
         """Queries listing the values that could not be read as their type, row by row."""
         selects = []
-        for column, (field, spec, raw_column, typed) in enumerate(checks):
+        for column, (field, spec, raw_column, typed, staged) in enumerate(checks):
             if spec.type not in UNREADABLE:
                 continue
             markers = _words(_markers(spec.type))
@@ -377,11 +517,27 @@ class FileData:
                 why += ", ".join(spec.values or ())
             message = exp.Literal.string(why)
             if spec.type == "integer":  # a number, but not a whole one, has its own message
-                number = typed_value("number", None, raw_column, "VARCHAR", self.sql.dialect)
+                number = typed_value(
+                    "number", None, raw_column, "VARCHAR", self.sql.dialect, staged=staged
+                )
                 message = statement(
-                    f"CASE WHEN (:n) IS NULL THEN {_lit(UNREADABLE['number'])} ELSE :m END",
+                    f"CASE WHEN (:n) IS NULL THEN {_lit(UNREADABLE['number'])} "
+                    f"WHEN abs(:n) > {LARGEST_WHOLE:.0f} THEN {_lit(TOO_LARGE)} ELSE :m END",
                     n=number,
                     m=message,
+                )
+            if spec.type == "datetime" and "parsed" in staged:  # a local time in doubt
+                nowhere, twice = local_time_in_doubt(
+                    staged["instant"], staged["parsed"], self.sql.dialect, zone
+                )
+                nowhere_text, twice_text = NO_SUCH_TIME.format(zone=zone), TWICE.format(zone=zone)
+                message = statement(
+                    f"CASE WHEN (:p) IS NULL THEN :m WHEN :a THEN {_lit(nowhere_text)} "
+                    f"WHEN :b THEN {_lit(twice_text)} ELSE :m END",
+                    p=staged["parsed"],
+                    m=message,
+                    a=nowhere,
+                    b=twice,
                 )
             selects.append(
                 statement(

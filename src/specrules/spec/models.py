@@ -23,6 +23,32 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 RuleId = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
 
 
+DEFAULT_TIMEZONE = "Europe/London"
+
+
+def check_timezone(value: str | None) -> str | None:
+    """An IANA time zone name, or a ValueError suggesting the nearest one."""
+    if value is None:
+        return value
+    import zoneinfo
+
+    zones = zoneinfo.available_timezones()
+    if value in zones:
+        return value
+    from specrules.errors import did_you_mean
+
+    lowered = {z.lower(): z for z in zones}
+    hint = (
+        f"did you mean `{lowered[value.lower()]}`?"
+        if value.lower() in lowered
+        else did_you_mean(value, sorted(zones))
+    )
+    raise ValueError(
+        f"unknown time zone {value!r}: write an IANA name such as Europe/London"
+        + (f" ({hint})" if hint else "")
+    )
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -237,6 +263,17 @@ class Dataset(Strict):
         description="Named expressions computed for every row, in order.",
         examples=[{"age_on_referral": "age_at(individual.date_of_birth, received_at)"}],
     )
+    timezone: str | None = Field(
+        default=None,
+        description="The time zone of this dataset's local date-times, if not the spec's "
+        "(an IANA name).",
+        examples=["Europe/London"],
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_known(cls, value: str | None) -> str | None:
+        return check_timezone(value)
 
     @property
     def key_fields(self) -> tuple[str, ...]:
@@ -750,6 +787,18 @@ class Spec(Strict):
         description="The contract's term, periods, reporting and money.",
         examples=[{"start": "2019-07-01", "end": "2022-06-30"}],
     )
+    timezone: str = Field(
+        default=DEFAULT_TIMEZONE,
+        description="The time zone of local date-times in the data (an IANA name): a value "
+        "with no UTC offset is local time there, and a row's period is its local date.",
+        examples=["Europe/London"],
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_known(cls, value: str) -> str:
+        return check_timezone(value) or value
+
     consequences: dict[Identifier, Consequence] = Field(
         default={},
         description="What breaches trigger, by name; rules refer to them by that name.",

@@ -1,0 +1,48 @@
+"""How date-times in the data are written and read, the same on every engine.
+
+A value with a UTC offset (`2024-10-27T01:30:00+01:00`, `Z`) is an instant; one without is
+local time in the spec's (or dataset's) time zone, `Europe/London` unless the spec says
+otherwise. A local time that does not exist (the hour the clocks go forward) or happens
+twice (the hour they go back) cannot be placed and is a data issue, unless an offset
+settles it. Values are kept as local wall-clock times, so a row's date, period, weekday and
+hour are the ones a person there would write; elapsed time is worked out from instants.
+The patterns are plain regular expressions that Python, DuckDB (RE2) and Spark (Java) read
+alike.
+"""
+
+from __future__ import annotations
+
+# ISO 8601 with or without a time, with or without a UTC offset, or day/month/year as spreadsheets
+# write it. Nothing else: pandas alone would also read `2024-01`, `20240105` or `12/31/2022`.
+ISO_LOCAL = "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?"
+ISO_INSTANT = (
+    "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    "[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?"
+    "(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)"
+)
+# Day first: (pattern, strftime format, Spark's format); a two-digit year is 20xx.
+DAY_FIRST = (
+    ("[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", "%d/%m/%Y", "d/M/yyyy"),
+    ("[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{1,2}:[0-9]{2}", "%d/%m/%Y %H:%M", "d/M/yyyy H:mm"),
+    (
+        "[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{1,2}:[0-9]{2}:[0-9]{2}",
+        "%d/%m/%Y %H:%M:%S",
+        "d/M/yyyy H:mm:ss",
+    ),
+    ("[0-9]{1,2}/[0-9]{1,2}/[0-9]{2}", "%d/%m/%y", "d/M/yy"),
+)
+# Dates every engine can hold (pandas holds nanoseconds: 1677 to 2262); 0001-01-01 is a
+# placeholder, not a date.
+EARLIEST, LATEST = "1678-01-01", "2262-01-01"  # from the first, up to (not including) the last
+NOT_A_DATE = "not a date (write YYYY-MM-DD or DD/MM/YYYY)"
+NO_SUCH_TIME = (
+    "no such local time in {zone}: the clocks went forward; write the UTC offset "
+    "(such as 2024-03-31T02:30:00+01:00)"
+)
+TWICE = (
+    "this local time happens twice in {zone}, as the clocks went back; write the UTC offset "
+    "(such as 2024-10-27T01:30:00+01:00 for the first, +00:00 for the second)"
+)
+# The largest whole number a count can hold exactly (2^53); beyond it, a typo or an overflow.
+LARGEST_WHOLE = 2.0**53
+TOO_LARGE = "too large for a whole number (more than 9007199254740992)"

@@ -1,0 +1,413 @@
+"""A generated corpus of broken data files, each read by the pandas and DuckDB engines.
+
+Every case is a mutation of one good CSV (or a Parquet file with a wrong physical type).
+Each asserts: no traceback; a file that cannot be read is refused with a message naming
+the file and where (exit code 2 through the command line); otherwise every input row is
+evaluated or rejected with its reason, the value the case broke is a data issue naming its
+dataset, column, row and value (or is read, where the case says it is readable), and pandas
+and DuckDB give the same figures, data issues and row accounts.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import specrules
+from specrules.cli import main
+from specrules.errors import DataError
+
+pytest.importorskip("duckdb")
+
+SPEC = textwrap.dedent(
+    """\
+    specrules: 1
+    title: Corpus
+    commissioner: Test council
+    source_document: test
+    contract: {start: 2024-04-01, end: 2025-03-31}
+    consequences:
+      report: {text: An exception report}
+    datasets:
+      referrals:
+        key: referral_id
+        date: received_on
+        fields:
+          referral_id: text
+          received_on: date
+          called_at: datetime
+          age: integer
+          cost: number
+          urgent: boolean
+          service: {type: enumeration, values: [stop smoking, weight management]}
+          note: text
+    kpis:
+      - id: adults
+        title: Adults
+        dataset: referrals
+        scoring: proportion
+        numerator: age >= 18
+        threshold: at least 50%
+        consequence: report
+        source: {section: "1"}
+      - id: urgent_share
+        title: Urgent
+        dataset: referrals
+        scoring: proportion
+        numerator: urgent
+        breakdowns: [service]
+        threshold: at least 50%
+        consequence: report
+        source: {section: "2"}
+      - id: daytime_calls
+        title: Calls before five
+        dataset: referrals
+        scoring: proportion
+        numerator: hour(called_at) < 17 and cost < 100
+        threshold: at least 50%
+        consequence: report
+        source: {section: "3"}
+    """
+)
+HEADER = ["referral_id", "received_on", "called_at", "age", "cost", "urgent", "service", "note"]
+# Four good rows: row 2 is the one value cases break.
+ROWS = [
+    ["R1", "2024-05-01", "2024-05-01T09:30", "17", "12.5", "yes", "stop smoking", "first"],
+    ["R2", "2024-06-03", "2024-06-03 18:00", "40", "20", "no", "weight management", "second"],
+    ["R3", "2024-07-09", "2024-07-09T08:15:00", "65", "30.25", "true", "Stop Smoking", "third"],
+    ["R4", "2024-08-02", "2024-08-02T16:59", "30", "40", "n", "weight management", "fourth"],
+]
+COLUMN = {name: i for i, name in enumerate(HEADER)}
+
+
+def csv_text(header=HEADER, rows=ROWS, delimiter=",", newline="\n") -> str:
+    def cell(value: str) -> str:
+        needs = any(c in value for c in (delimiter, '"', "\n", "\r"))
+        return '"' + value.replace('"', '""') + '"' if needs else value
+
+    lines = [delimiter.join(cell(v) for v in row) for row in [header, *rows]]
+    return newline.join(lines) + newline
+
+
+def with_value(column: str, value: str, row: int = 2) -> list[list[str]]:
+    rows = [list(r) for r in ROWS]
+    rows[row - 1][COLUMN[column]] = value
+    return rows
+
+
+@dataclass
+class Case:
+    name: str
+    content: bytes | pa.Table
+    rows: int | None = None  # data rows, counted by hand; None: the file is refused
+    refused: str = ""  # words the refusal must contain (the file's name is always there)
+    issue: tuple[int, str, str] | None = None  # (row, column, words) a data issue must have
+    note: str = ""  # words a dataset-level note must have
+
+
+def _cases() -> list[Case]:
+    cases: list[Case] = []
+    good = csv_text()
+    cases.append(Case("good", good.encode(), rows=4))
+    # ---------------------------------------------------------------- dialect
+    for delimiter, label in ((";", "`;`"), ("\t", "a tab"), ("|", "`|`")):
+        cases.append(
+            Case(f"delimiter {label}", csv_text(delimiter=delimiter).encode(), 4, note=label)
+        )
+    cases.append(Case("crlf", csv_text(newline="\r\n").encode(), 4))
+    cases.append(Case("bom", codecs.BOM_UTF8 + good.encode(), 4))
+    cases.append(Case("bom crlf", codecs.BOM_UTF8 + csv_text(newline="\r\n").encode(), 4))
+    cases.append(Case("no final newline", good.rstrip("\n").encode(), 4))
+    cases.append(Case("blank lines between rows", good.replace("\nR3", "\n\n\nR3").encode(), 4))
+    cases.append(Case("blank lines at the end", (good + "\n\n").encode(), 4))
+    cases.append(
+        Case("quoted newline", csv_text(rows=with_value("note", "two\nlines")).encode(), 4)
+    )
+    cases.append(Case("quoted comma", csv_text(rows=with_value("note", "a, b")).encode(), 4))
+    cases.append(Case("doubled quotes", csv_text(rows=with_value("note", 'say "hi"')).encode(), 4))
+    cases.append(
+        Case(
+            "semicolon file with commas",
+            csv_text(rows=with_value("cost", "1,000"), delimiter=";").encode(),
+            4,
+            note="`;`",
+        )
+    )
+    everything_quoted = "\n".join(",".join(f'"{v}"' for v in row) for row in [HEADER, *ROWS])
+    cases.append(Case("every value quoted", everything_quoted.encode(), 4))
+    cases.append(Case("spaces after delimiters", good.replace(",", ", ").encode(), 4))
+    trailing = "\n".join(line + "," for line in good.splitlines()) + "\n"
+    cases.append(Case("trailing delimiter everywhere", trailing.encode(), 4, note="(column 9)"))
+    rows_only = good.splitlines()[0] + "\n" + "\n".join(f"{ln}," for ln in good.splitlines()[1:])
+    cases.append(Case("trailing delimiter on rows", rows_only.encode(), refused="row 1 has 9"))
+    # ---------------------------------------------------------------- structure
+    extra = csv_text(rows=with_value("note", "x")).replace("x\n", "x,surplus\n", 1)
+    cases.append(Case("a row with an extra value", extra.encode(), refused="row 2 has 9 values"))
+    short = good.replace(",fourth", "")
+    cases.append(Case("a row one value short", short.encode(), refused="row 4 has 7 values"))
+    many = good + "".join(f"R{i},2024-05-01\n" for i in range(5, 13))
+    cases.append(Case("many short rows", many.encode(), refused="and 3 more rows"))
+    unclosed = good.replace(",second", ',"second')
+    cases.append(Case("unclosed quote", unclosed.encode(), refused="line 3"))
+    header_twice = csv_text(header=[*HEADER[:-1], "age"])
+    cases.append(Case("a declared column twice", header_twice.encode(), refused="`age` twice"))
+    extra_twice = csv_text(header=[*HEADER, "x", "x"], rows=[[*r, "1", "2"] for r in ROWS])
+    cases.append(Case("an undeclared column twice", extra_twice.encode(), refused="`x` twice"))
+    cases.append(Case("empty file", b"", rows=0, note="the file is empty"))
+    cases.append(Case("header only", csv_text(rows=[]).encode(), rows=0))
+    cases.append(Case("header and blank lines", (csv_text(rows=[]) + "\n\n").encode(), rows=0))
+    cases.append(Case("one column file", b"referral_id\nR1\n", rows=1, note="missing column"))
+    for missing in HEADER:
+        keep = [i for i, name in enumerate(HEADER) if name != missing]
+        text = csv_text(header=[HEADER[i] for i in keep], rows=[[r[i] for i in keep] for r in ROWS])
+        cases.append(Case(f"no {missing} column", text.encode(), 4, note=f"`{missing}`"))
+    extra_col = csv_text(header=[*HEADER, "ward"], rows=[[*r, "W1"] for r in ROWS])
+    cases.append(Case("an undeclared column", extra_col.encode(), 4, note="ward"))
+    order = [7, 6, 5, 4, 3, 2, 1, 0]
+    reordered = csv_text(
+        header=[HEADER[i] for i in order], rows=[[r[i] for i in order] for r in ROWS]
+    )
+    cases.append(Case("columns in another order", reordered.encode(), 4))
+    spaced = csv_text(header=[f" {h} " for h in HEADER])
+    cases.append(Case("spaces around names", spaced.encode(), 4))
+    upper = csv_text(header=[h if h != "age" else "Age" for h in HEADER])
+    cases.append(Case("a name in another case", upper.encode(), 4, note="did you mean `Age`"))
+    # ---------------------------------------------------------------- encodings
+    latin = good.replace("first", "£5 first").encode("latin-1")
+    cases.append(Case("latin-1 text", latin, refused="line 2: byte 0xa3 is not UTF-8"))
+    cp1252 = good.replace("third", "\u2019third").encode("cp1252")
+    cases.append(Case("windows-1252 quote", cp1252, refused="line 4: byte 0x92"))
+    utf16 = codecs.BOM_UTF16_LE + good.encode("utf-16-le")
+    cases.append(Case("utf-16", utf16, refused="UTF-16"))
+    # ---------------------------------------------------------------- values
+    # (column, value, the data issue's words or None where the value is read)
+    values = [
+        ("age", "1e30", "too large for a whole number"),
+        ("age", "-1e30", "too large for a whole number"),
+        ("age", "9007199254740994", "too large for a whole number"),
+        ("age", "1.5", "not a whole number"),
+        ("age", "forty", "not a number"),
+        ("age", "inf", "not a number"),
+        ("age", "-Infinity", "not a number"),
+        ("age", "0x10", "not a number"),
+        ("age", "NaN", None),
+        ("age", "N/A", None),
+        ("age", " 40 ", None),
+        ("age", "1,000", None),
+        ("age", "1e3", None),
+        ("age", "+40", None),
+        ("age", "40.0", None),
+        ("cost", "£12", None),
+        ("cost", "1e400", "not a number"),
+        ("cost", "-inf", "not a number"),
+        ("cost", "abc", "not a number"),
+        ("cost", ".5", None),
+        ("cost", "nan", None),
+        ("cost", "12 pounds", "not a number"),
+        ("urgent", "NaN", "not true or false"),
+        ("urgent", "NaT", "not true or false"),
+        ("urgent", "maybe", "not true or false"),
+        ("urgent", "2", "not true or false"),
+        ("urgent", "TRUE", None),
+        ("urgent", "Y", None),
+        ("urgent", "1.0", None),
+        ("urgent", "null", None),
+        ("received_on", "12/31/2024", "not a date"),
+        ("received_on", "2024-02-30", "not a date"),
+        ("received_on", "2024-13-01", "not a date"),
+        ("received_on", "2024-06", "not a date"),
+        ("received_on", "20240601", "not a date"),
+        ("received_on", "0001-01-01", "not a date"),
+        ("received_on", "June 3rd", "not a date"),
+        ("received_on", "NaN", "not a date"),
+        ("received_on", "03/06/2024", None),
+        ("received_on", "3/6/24", None),
+        ("received_on", " 2024-06-03 ", None),
+        ("received_on", "2024-06-03T10:00", None),
+        ("received_on", "2024-06-03T23:30:00Z", None),
+        ("received_on", "NaT", None),
+        ("called_at", "2025-03-30T01:30", "no such local time in Europe/London"),
+        ("called_at", "2024-10-27T01:30", "happens twice in Europe/London"),
+        ("called_at", "2024-10-27T01:59:59", "happens twice in Europe/London"),
+        ("called_at", "2024-10-27T01:30+01:00", None),
+        ("called_at", "2024-10-27T01:30:00Z", None),
+        ("called_at", "2024-06-03T18:00:00+05:30", None),
+        ("called_at", "2024-06-03T18:00-0300", None),
+        ("called_at", "2024-06-03T25:00", "not a date"),
+        ("called_at", "2024-06-03T18:00+25:00", "not a date"),
+        ("called_at", "03/06/2024 18:00", None),
+        ("called_at", "03/06/2024 18:00:30", None),
+        ("called_at", "2024-06-03 18:00:00.123456", None),
+        ("called_at", "18:00", "not a date"),
+        ("service", "yoga", "not one of the allowed values"),
+        ("service", "none", "not one of the allowed values"),
+        ("service", "STOP SMOKING", None),
+        ("service", "  weight management  ", None),
+        ("service", "", None),
+        ("referral_id", "", None),  # a missing key: the row is rejected with its reason
+        ("referral_id", "R1", None),  # a repeated key: likewise
+        ("referral_id", "NA", None),  # text: a real value
+        ("note", "x" * 100_000, None),
+        ("note", "=cmd|' /C calc'!A0", None),
+        ("note", "naïve café \U0001f600", None),
+    ]
+    for column, value, words in values:
+        text = csv_text(rows=with_value(column, value))
+        issue = (2, column, words) if words else None
+        cases.append(Case(f"{column} {value[:20]!r}", text.encode(), 4, issue=issue))
+    # ---------------------------------------------------------------- Parquet
+    frame = pd.DataFrame(ROWS, columns=HEADER)
+
+    def parquet(**columns) -> pa.Table:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        for name, array in columns.items():
+            table = table.set_column(HEADER.index(name), name, array)
+        return table
+
+    days = pa.array([19844, 19877, 19913, 19937], pa.int64())  # days since 1970, not dates
+    cases.append(
+        Case(
+            "parquet dates as int64",
+            parquet(received_on=days),
+            4,
+            issue=(2, "received_on", "not a date"),
+        )
+    )
+    cases.append(Case("parquet plain", parquet(), 4))
+    cases.append(Case("parquet ages as int64", parquet(age=pa.array([17, 40, 65, 30])), 4))
+    floats = pa.array([17.0, float("inf"), 65.0, None])
+    cases.append(
+        Case("parquet age infinite", parquet(age=floats), 4, issue=(2, "age", "not a number"))
+    )
+    cases.append(Case("parquet cost NaN", parquet(cost=pa.array([1.0, float("nan"), 2.0, 3.0])), 4))
+    cases.append(
+        Case(
+            "parquet age 1e30",
+            parquet(age=pa.array([17.0, 1e30, 65.0, 30.0])),
+            4,
+            issue=(2, "age", "too large"),
+        )
+    )
+    flags = pa.array([1.0, 0.0, None, 1.0])
+    cases.append(Case("parquet boolean as float", parquet(urgent=flags), 4))
+    instants = pa.array(
+        pd.to_datetime(
+            ["2024-05-01T08:30Z", "2024-10-27T00:30Z", "2024-10-27T01:30Z", "2024-08-02T15:59Z"]
+        ),
+        pa.timestamp("us", tz="UTC"),
+    )
+    cases.append(Case("parquet instants", parquet(called_at=instants), 4))
+    local = pa.array(
+        pd.to_datetime(["2024-05-01", "2024-06-03", "2024-07-09", "2024-08-02"]), pa.timestamp("us")
+    )
+    cases.append(Case("parquet dates as timestamps", parquet(received_on=local), 4))
+    cases.append(Case("parquet key as int64", parquet(referral_id=pa.array([1, 2, 3, 4])), 4))
+    cases.append(Case("parquet all null column", parquet(cost=pa.nulls(4, pa.float64())), 4))
+    cases.append(
+        Case("parquet decimal", parquet(cost=pa.array([1, 2, 3, 4], pa.decimal128(9, 2))), 4)
+    )
+    return cases
+
+
+CASES = _cases()
+
+
+@pytest.fixture(scope="module")
+def spec() -> specrules.Spec:
+    return specrules.loads(SPEC)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """Every case's file in a folder of its own, made once."""
+    root = tmp_path_factory.mktemp("corpus")
+    for number, case in enumerate(CASES):
+        folder = root / str(number)
+        folder.mkdir()
+        if isinstance(case.content, pa.Table):
+            pq.write_table(case.content, folder / "referrals.parquet")
+        else:
+            (folder / "referrals.csv").write_bytes(case.content)
+    return root
+
+
+def test_the_corpus_is_large_and_names_are_unique() -> None:
+    assert len(CASES) >= 100
+    assert len({c.name for c in CASES}) == len(CASES)
+
+
+def _figures(evaluation) -> tuple:
+    """What must be the same on every engine: verdicts, data issues, row accounts."""
+    data = json.loads(evaluation.model_dump_json())
+    keep = ("rule_id", "period", "group", "status", "numerator", "denominator", "value")
+    verdicts = [
+        tuple(str(v[k]) for k in keep)
+        for verdict in data["verdicts"]
+        for v in [verdict, *verdict["groups"]]
+    ]
+    issues = sorted(
+        (i["dataset"], i["column"] or "", i["row"] or 0, i["value"] or "", i["message"])
+        for i in data["data_issues"]
+    )
+    return verdicts, issues, data["rows"]
+
+
+@pytest.mark.parametrize("number", range(len(CASES)), ids=[c.name for c in CASES])
+def test_every_broken_file(spec, corpus, number, capsys) -> None:
+    case = CASES[number]
+    folder = corpus / str(number)
+    if case.rows is None:
+        for engine in ("pandas", "duckdb"):
+            with pytest.raises(DataError) as refused:
+                spec.evaluate(folder, period="2024/25", engine=engine)
+            message = str(refused.value)
+            assert "referrals.csv" in message and case.refused in message, message
+        return
+    results = {e: spec.evaluate(folder, period="2024/25", engine=e) for e in ("pandas", "duckdb")}
+    figures = {e: _figures(ev) for e, ev in results.items()}
+    assert figures["pandas"] == figures["duckdb"]
+    evaluation = results["pandas"]
+    account = evaluation.rows["referrals"]
+    # every input row is evaluated or rejected with its reason
+    assert account.read == case.rows
+    assert account.read == account.evaluated + sum(account.rejected.values())
+    located = [i for i in evaluation.data_issues if i.row is not None]
+    assert all(i.dataset == "referrals" and i.column and i.value is not None for i in located)
+    if case.issue is not None:
+        row, column, words = case.issue
+        found = [i for i in located if (i.row, i.column) == (row, column)]
+        assert found and words in found[0].message, evaluation.data_issues
+    elif case.name.startswith(tuple(HEADER)) and not case.name.startswith("referral_id"):
+        assert not located, located  # the value was readable: nothing to report
+    if case.note:
+        notes = [i.message for i in evaluation.data_issues if i.row is None]
+        assert any(case.note in n for n in notes), notes
+
+
+def test_refusals_exit_2_through_the_command_line(tmp_path, corpus, capsys) -> None:
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(SPEC)
+    for number, case in enumerate(CASES):
+        if case.rows is not None:
+            continue
+        args = ["evaluate", str(spec_file), "--data", str(corpus / str(number))]
+        assert main(args) == 2, case.name
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and case.refused in err, (case.name, err)
+
+
+def test_a_folder_or_a_device_is_refused_not_read(tmp_path, spec) -> None:
+    (tmp_path / "referrals.csv").mkdir()
+    for engine in ("pandas", "duckdb"):
+        with pytest.raises(DataError, match="referrals.csv is a folder, not a file"):
+            spec.evaluate(tmp_path, engine=engine)
+        with pytest.raises(DataError, match="not a regular file"):
+            spec.evaluate("/dev/zero", engine=engine)
