@@ -45,7 +45,7 @@ def test_sql_is_readable_one_commented_cte_per_rule(core):
     text = verdict_sql(core.plan, "postgres")
     for rule in core.plan.rules:
         assert f"-- rule {rule.id} (" in text
-        assert f'\n"{rule.id}" AS (' in text
+        assert f'\n"{rule.id}__rows" AS (' in text
         assert f"source: {rule.model.source.section}" in text
 
 

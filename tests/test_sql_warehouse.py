@@ -229,3 +229,122 @@ def test_cli_prints_the_verdict_sql_and_the_tables(tmp_path, capsys):
     assert main(["sql", str(ROOT / "specs" / "rdash_peer.yaml"), "--dialect", "tsql"]) == 2
     err = capsys.readouterr().err
     assert "`median` has no equivalent in tsql SQL" in err and "generate SQL for duckdb" in err
+
+
+# ------------------------------------------------------------------ worked by hand
+HAND_SPEC = """
+specrules: 1
+title: Warehouse SQL worked by hand
+commissioner: Test
+service: Test
+source_document: none
+contract:
+  start: 2023-04-01
+  end: 2025-03-31
+  periods: financial_year
+datasets:
+  visits:
+    key: visit_id
+    date: visited_on
+    fields:
+      visit_id: text
+      visited_on: date
+      team: text
+      seen_in_time: boolean
+kpis:
+  - id: visits
+    title: Visits
+    dataset: visits
+    scoring: count
+    period: quarter
+    threshold: at least 40 per year
+    amber: 10%
+    breakdowns: [team]
+    group_thresholds: {North: at least 30 per year, South: at least 10 per year}
+    source: {section: "1"}
+  - id: seen_in_time
+    title: Seen in time
+    dataset: visits
+    scoring: proportion
+    numerator: seen_in_time
+    threshold: between 50% and 80%
+    source: {section: "2"}
+"""
+
+
+def _hand_data(folder: Path) -> None:
+    """24 visits in 2023/24: Q1 9 North (May), Q2 8 North and 4 South (August), Q3 3 North
+    (November), Q4 none; the first 21 seen in time, 2 not, the last unknown."""
+    rows = [("2023-05-10", "North")] * 9 + [("2023-08-10", "North")] * 8
+    rows += [("2023-08-20", "South")] * 4 + [("2023-11-20", "North")] * 3
+    seen = ["yes"] * 21 + ["no"] * 2 + [""]
+    lines = ["visit_id,visited_on,team,seen_in_time"]
+    lines += [
+        f"V{i},{day},{team},{s}" for i, ((day, team), s) in enumerate(zip(rows, seen, strict=True))
+    ]
+    (folder / "visits.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# (rule, period, group) → status, rag, value, target, gap; worked by hand:
+# a quarter's share of 40 a year is 10 (North 7.5, South 2.5); amber within 10% of the
+# target (1 for the whole, 0.75 North, 0.25 South). seen_in_time: 21 of 24 = 0.875, above
+# 80% by 0.075.
+HAND = {
+    ("visits", "2023/24-Q1", None): ("not met", "amber", 9.0, 10.0, -1.0),
+    ("visits", "2023/24-Q1", "team=North"): ("met", "green", 9.0, 7.5, 1.5),
+    ("visits", "2023/24-Q1", "team=South"): ("not met", "red", 0.0, 2.5, -2.5),  # no rows
+    ("visits", "2023/24-Q2", None): ("met", "green", 12.0, 10.0, 2.0),
+    ("visits", "2023/24-Q2", "team=North"): ("met", "green", 8.0, 7.5, 0.5),
+    ("visits", "2023/24-Q2", "team=South"): ("met", "green", 4.0, 2.5, 1.5),
+    ("visits", "2023/24-Q3", None): ("not met", "red", 3.0, 10.0, -7.0),
+    ("visits", "2023/24-Q3", "team=North"): ("not met", "red", 3.0, 7.5, -4.5),
+    ("visits", "2023/24-Q3", "team=South"): ("not met", "red", 0.0, 2.5, -2.5),
+    ("visits", "2023/24-Q4", None): ("not met", "red", 0.0, 10.0, -10.0),
+    ("visits", "2023/24-Q4", "team=North"): ("not met", "red", 0.0, 7.5, -7.5),
+    ("visits", "2023/24-Q4", "team=South"): ("not met", "red", 0.0, 2.5, -2.5),
+    ("seen_in_time", "2023/24", None): ("not met", "red", 0.875, 0.5, 0.075),
+}
+
+
+def _check_hand(got: pd.DataFrame) -> None:
+    # 2024/25 has no data, so no row: the data covers one contract year of two
+    found = {
+        (r.rule_id, r.period, None if pd.isna(r.group) else r.group): (
+            r.status,
+            r.rag,
+            float(r.value),
+            float(r.target),
+            float(r.gap),
+        )
+        for r in got.itertuples()
+    }
+    assert set(found) == set(HAND)
+    for key, (status, rag, value, target, gap) in HAND.items():
+        assert found[key][:2] == (status, rag), key
+        assert found[key][2:] == pytest.approx((value, target, gap), abs=1e-12), key
+    seen = got[got.rule_id == "seen_in_time"].iloc[0]
+    # 21 seen in time of 24 (the unknown one counts against), so 3 breaches
+    assert (seen.numerator, seen.denominator, seen.breach_count) == (21, 24, 3)
+
+
+def test_hand_worked_verdicts_on_duckdb_and_postgres(postgres, tmp_path):
+    (tmp_path / "spec.yaml").write_text(HAND_SPEC, encoding="utf-8")
+    _hand_data(tmp_path)
+    spec = specrules.load(tmp_path / "spec.yaml")
+    con = duckdb.connect()
+    con.execute(create_tables(spec.model, "duckdb"))
+    con.execute(
+        "INSERT INTO visits BY NAME SELECT * FROM read_csv(?, all_varchar = true)",
+        [str(tmp_path / "visits.csv")],
+    )
+    _check_hand(con.execute(verdict_sql(spec.plan, "duckdb")).df())
+    with postgres.connect() as pg:
+        pg.execute("DROP SCHEMA IF EXISTS hand CASCADE; CREATE SCHEMA hand")
+        pg.execute("SET search_path TO hand, public")
+        pg.execute(create_tables(spec.model, "postgres"))
+        with pg.cursor().copy("COPY visits FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            copy.write((tmp_path / "visits.csv").read_bytes())
+        cursor = pg.execute(verdict_sql(spec.plan, "postgres"))
+        got = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+    _check_hand(got)
+    _check_hand(spec.evaluate(str(tmp_path)).to_frame())  # and the pandas engine agrees

@@ -149,7 +149,7 @@ WITH
 -- applies_to: accepted
 -- accept: age >= 16 or age >= 12 and prescribing_requested and fraser_competent
 -- decision: accepted
-[age_minimum] AS (
+[age_minimum__rows] AS (
   SELECT
     [t].[received_on] AS rule_date,
     NOT (
@@ -233,7 +233,7 @@ WITH
 -- applies_to: accepted
 -- accept: lives_in_borough or works_or_studies_in_borough or registered_wigan_gp
 -- decision: accepted
-[borough_connection] AS (
+[borough_connection__rows] AS (
   SELECT
     [t].[received_on] AS rule_date,
     NOT (
@@ -307,7 +307,7 @@ WITH
 -- applies_to: accepted
 -- accept: consent_given
 -- decision: accepted
-[consent_to_referral] AS (
+[consent_to_referral__rows] AS (
   SELECT
     [t].[received_on] AS rule_date,
     NOT (
@@ -365,7 +365,7 @@ WITH
 -- start: received_on
 -- end: first_offer_on
 -- limit: first_appointment_limit
-[first_appointment_offered] AS (
+[first_appointment_offered__rows] AS (
   SELECT
     [t].[received_on] AS rule_date,
     COALESCE([t].[accepted], (1 = 0)) AS considered,
@@ -411,7 +411,7 @@ WITH
 -- rule clients_commencing (kpi): Clients commencing a health improvement intervention per annum
 -- source: Appendix C, Quality – Overall Health Improvement Achievement, line 465
 -- "No. of Clients commencing a health improvement intervention per annum … min No. 3600 clients"
-[clients_commencing] AS (
+[clients_commencing__rows] AS (
   SELECT
     [t].[started_on] AS rule_date,
     1 AS considered,
@@ -448,7 +448,7 @@ WITH
 -- source: Appendix C, Access – reducing health inequalities, line 468
 -- "Minimum 60% (min 2160)"
 -- numerator: most_deprived_20pct
-[most_deprived_share] AS (
+[most_deprived_share__rows] AS (
   SELECT
     [t].[started_on] AS rule_date,
     1 AS considered,
@@ -491,7 +491,7 @@ WITH
 -- "Quit at 4 weeks min 50%"
 -- initial_population: quit_date is not missing
 -- numerator: quit_at_4_weeks
-[quit_at_4_weeks] AS (
+[quit_at_4_weeks__rows] AS (
   SELECT
     [t].[quit_date] AS rule_date,
     COALESCE(NOT [t].[quit_date] IS NULL, (1 = 0)) AS considered,
@@ -534,7 +534,7 @@ WITH
 -- "CO validated min 85%"
 -- denominator: quit_at_4_weeks
 -- numerator: co_validated
-[quits_co_validated] AS (
+[quits_co_validated__rows] AS (
   SELECT
     [t].[quit_date] AS rule_date,
     1 AS considered,
@@ -576,7 +576,7 @@ WITH
 -- source: Appendix C, Outcome – Smoking Cessation Maintenance (Core Service), line 482
 -- "Min of 85% followed up at 4 weeks post intervention"
 -- numerator: followed_up_4_weeks_post
-[smoking_followed_up] AS (
+[smoking_followed_up__rows] AS (
   SELECT
     [t].[quit_date] AS rule_date,
     1 AS considered,
@@ -618,7 +618,7 @@ WITH
 -- source: Appendix C, Qualitative - Deal Evidence, line 509
 -- "Min of 3 qualitative client case studies per quarter"
 -- initial_population: kind = "client case study"
-[case_studies] AS (
+[case_studies__rows] AS (
   SELECT
     [t].[submitted_on] AS rule_date,
     COALESCE([t].[kind] = 'client case study', (1 = 0)) AS considered,
@@ -685,7 +685,7 @@ WITH
 -- "Min of 1% reduction in overall adult smoking prevalence per annum (current baseline 15.6%)"
 -- initial_population: indicator = "adult smoking prevalence"
 -- observation: value
-[smoking_prevalence] AS (
+[smoking_prevalence__rows] AS (
   SELECT
     [t].[period_end] AS rule_date,
     COALESCE([t].[indicator] = 'adult smoking prevalence', (1 = 0)) AS considered,
@@ -755,7 +755,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       SUM(CASE WHEN r.in_numerator <> 0 THEN 1 ELSE 0 END) AS in_numerator,
       CAST(NULL AS FLOAT) AS measure
-    FROM [age_minimum] AS r
+    FROM [age_minimum__rows] AS r
     JOIN [age_minimum__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -796,7 +796,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       SUM(CASE WHEN r.in_numerator <> 0 THEN 1 ELSE 0 END) AS in_numerator,
       CAST(NULL AS FLOAT) AS measure
-    FROM [borough_connection] AS r
+    FROM [borough_connection__rows] AS r
     JOIN [borough_connection__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -837,7 +837,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       SUM(CASE WHEN r.in_numerator <> 0 THEN 1 ELSE 0 END) AS in_numerator,
       CAST(NULL AS FLOAT) AS measure
-    FROM [consent_to_referral] AS r
+    FROM [consent_to_referral__rows] AS r
     JOIN [consent_to_referral__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -878,7 +878,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       SUM(CASE WHEN r.in_numerator <> 0 THEN 1 ELSE 0 END) AS in_numerator,
       CAST(NULL AS FLOAT) AS measure
-    FROM [first_appointment_offered] AS r
+    FROM [first_appointment_offered__rows] AS r
     JOIN [first_appointment_offered__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -919,7 +919,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       CAST(NULL AS BIGINT) AS in_numerator,
       CAST(COUNT_BIG(DISTINCT CASE WHEN r.in_denominator <> 0 THEN r.distinct_value END) AS FLOAT) AS measure
-    FROM [clients_commencing] AS r
+    FROM [clients_commencing__rows] AS r
     JOIN [clients_commencing__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -960,7 +960,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       SUM(CASE WHEN r.in_numerator <> 0 THEN 1 ELSE 0 END) AS in_numerator,
       CAST(NULL AS FLOAT) AS measure
-    FROM [most_deprived_share] AS r
+    FROM [most_deprived_share__rows] AS r
     JOIN [most_deprived_share__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -1001,7 +1001,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       SUM(CASE WHEN r.in_numerator <> 0 THEN 1 ELSE 0 END) AS in_numerator,
       CAST(NULL AS FLOAT) AS measure
-    FROM [quit_at_4_weeks] AS r
+    FROM [quit_at_4_weeks__rows] AS r
     JOIN [quit_at_4_weeks__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -1042,7 +1042,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       SUM(CASE WHEN r.in_numerator <> 0 THEN 1 ELSE 0 END) AS in_numerator,
       CAST(NULL AS FLOAT) AS measure
-    FROM [quits_co_validated] AS r
+    FROM [quits_co_validated__rows] AS r
     JOIN [quits_co_validated__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -1083,7 +1083,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       SUM(CASE WHEN r.in_numerator <> 0 THEN 1 ELSE 0 END) AS in_numerator,
       CAST(NULL AS FLOAT) AS measure
-    FROM [smoking_followed_up] AS r
+    FROM [smoking_followed_up__rows] AS r
     JOIN [smoking_followed_up__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -1124,7 +1124,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       CAST(NULL AS BIGINT) AS in_numerator,
       CAST(NULL AS FLOAT) AS measure
-    FROM [case_studies] AS r
+    FROM [case_studies__rows] AS r
     JOIN [case_studies__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY
@@ -1165,7 +1165,7 @@ WITH
       SUM(CASE WHEN r.in_denominator <> 0 THEN 1 ELSE 0 END) AS in_denominator,
       CAST(NULL AS BIGINT) AS in_numerator,
       CAST(MAX(CASE WHEN r.in_denominator <> 0 THEN r.observation END) AS FLOAT) AS measure
-    FROM [smoking_prevalence] AS r
+    FROM [smoking_prevalence__rows] AS r
     JOIN [smoking_prevalence__periods] AS p
       ON CAST(r.rule_date AS DATE) BETWEEN p.first_day AND p.last_day
     GROUP BY

@@ -438,7 +438,7 @@ def _head(index: int, rule: CompiledRule) -> str:
 def figures_cte(index: int, rule: CompiledRule, name: str, groups: str | None) -> str:
     """One row per period (group NULL) and per period and group, with figures and targets."""
     periods = _q(f"{name}__periods")
-    rows = _q(name)
+    rows = _q(f"{name}__rows")  # not the rule id alone: a dataset may share it
     counted = f"FROM {rows} AS r JOIN {periods} AS p ON {_in_period(rule)}"
     head = _head(index, rule)
     targets = ", ".join(f"p.{c}" for c in TARGET_COLUMNS)
@@ -608,7 +608,9 @@ def _rule_parts(index: int, rule: CompiledRule, plan: Plan, layout, dialect: str
                 _cover(rule, layout, dialect),
             )
         )
-    found.append((name, comment, _rows_query(plan, rule, layout).sql(dialect, pretty=True)))
+    found.append(
+        (f"{name}__rows", comment, _rows_query(plan, rule, layout).sql(dialect, pretty=True))
+    )
     found.append((f"{name}__periods", f"rule {rule.id}: its periods and targets", periods))
     groups = group_targets_cte(rule, plan, dialect)
     if groups is not None:
