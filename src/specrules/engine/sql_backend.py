@@ -199,6 +199,8 @@ _TEMPLATES: dict[str, dict[str, str]] = {
     "timestamp_text": {  # as the pandas engine writes a key or group: no 00:00 on a date
         "duckdb": "CASE WHEN :x = CAST(CAST(:x AS DATE) AS TIMESTAMP) "
         "THEN strftime(:x, '%Y-%m-%d') ELSE strftime(:x, '%Y-%m-%d %H:%M:%S') END",
+        "postgres": "CASE WHEN :x = CAST(CAST(:x AS DATE) AS TIMESTAMP) "
+        "THEN TO_CHAR(:x, 'YYYY-MM-DD') ELSE TO_CHAR(:x, 'YYYY-MM-DD HH24:MI:SS') END",
         "spark": "CASE WHEN :x = CAST(CAST(:x AS DATE) AS TIMESTAMP) "
         "THEN date_format(:x, 'yyyy-MM-dd') ELSE date_format(:x, 'yyyy-MM-dd HH:mm:ss') END",
     },
@@ -208,6 +210,9 @@ _TEMPLATES: dict[str, dict[str, str]] = {
     },
     "number_text": {  # as Python writes a float: 12345678.0, not Java's 1.2345678E7
         "duckdb": "CAST(:x AS VARCHAR)",
+        # PostgreSQL writes whole doubles without `.0`, others as Python (shortest round trip)
+        "postgres": "CASE WHEN :x = FLOOR(:x) AND ABS(:x) < 1e15 "
+        "THEN CAST(CAST(:x AS BIGINT) AS TEXT) || '.0' ELSE CAST(:x AS TEXT) END",
         "spark": "CASE WHEN :x = floor(:x) AND abs(:x) < 1e15 "
         "THEN concat(CAST(CAST(:x AS BIGINT) AS STRING), '.0') ELSE CAST(:x AS STRING) END",
     },

@@ -6,13 +6,15 @@ the status and the RAG), built on the row classification of engine/sql_evaluator
 
 1. a CTE per dataset adds its derived fields, and `specrules_span` finds the first and last
    dates in the data, which decide the contract years the data covers (as the engines do);
-2. per rule, a CTE classifies each row (`rule_columns`), `<rule>__periods` lists the
+2. per rule, `<rule>__rows` classifies each row (`rule_columns`; for a snapshot, each row
+   at each period end, whose dates `<rule>__cover` finds), `<rule>__periods` lists the
    rule's periods with the rule's target in each, worked out from the spec when the SQL is
-   written (pro rata, trajectories and baseline reductions are functions of the period
-   alone, by `verdicts.judge`), and `<rule>__figures` counts the rows of each period and
-   breakdown group beside the target that applies to them;
-3. `specrules_verdicts` judges every figure against its target, as `verdicts.judge` does
-   (the same tolerances, RAG bands and wording), and the final SELECT lists them in order.
+   written (pro rata, trajectories, baseline reductions and dated thresholds are functions
+   of the period alone, by `verdicts.judge`), and `<rule>__group_targets` those of groups;
+3. `specrules_figures` counts every rule's rows per period and breakdown group beside the
+   target that applies, `specrules_verdicts` judges each figure against its target as
+   `verdicts.judge` does (the same tolerances, RAG bands and wording), and the final
+   SELECT lists them in order.
 
 The evaluation's as-of date is not exported: the SQL judges complete periods.
 """
@@ -196,7 +198,12 @@ def _group_expression(plan: Plan, rule: CompiledRule, dialect: str) -> exp.Expre
         else:
             from specrules.engine.sql_checks import value_text
 
-            text = value_text(plan, dataset, name, dialect, "t")
+            try:
+                text = value_text(plan, dataset, name, dialect, "t")
+            except UnsupportedInDialect as exc:  # name what the spec wrote
+                raise UnsupportedInDialect(
+                    f"a breakdown by the {kind} field `{name}`", dialect, exc.works_in
+                ) from None
         parts[f"p{i}"] = text
         prefix = ("" if i == 0 else ", ") + f"{name}="
         pieces.append(f"{_text(prefix)} || COALESCE(:p{i}, {_text(MISSING_GROUP)})")
