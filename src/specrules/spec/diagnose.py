@@ -102,11 +102,16 @@ def diagnostics_from_validation(
     }
     # A union such as `text | {type: ..., values: ...}` reports a mapping once as "not one of
     # the words" and once with the real mistake inside it: keep only the one inside.
-    inner = {_data_path(raw, tuple(e["loc"])) for e in errors}
+    inner = {
+        _data_path(raw, tuple(e["loc"])) + ((str(e["loc"][-1]),) if e["type"] == "missing" else ())
+        for e in errors
+    }
     for error in errors:
         here = _data_path(raw, tuple(error["loc"]))
-        if isinstance(error.get("input"), dict) and any(
-            len(p) > len(here) and p[: len(here)] == here for p in inner
+        if (
+            error["type"] != "missing"
+            and isinstance(error.get("input"), dict)
+            and any(len(p) > len(here) and p[: len(here)] == here for p in inner)
         ):
             continue
         if error["type"] == "missing":
@@ -172,6 +177,22 @@ def diagnostics_from_validation(
         elif kind == "value_error":
             message = f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
             hint = None
+        elif kind == "model_type" and value is None and path:
+            message = f"{where} is empty"
+            parent = _model_at(root, raw, path[:-1])
+            info = parent.model_fields.get(str(path[-1]))
+            inner = _model_in(info.annotation) if info else None
+            needed = [
+                k for k, f in (inner.model_fields if inner else {}).items() if f.is_required()
+            ]
+            hint = (
+                "write its keys under it: " + ", ".join(f"`{k}:`" for k in needed)
+                if needed
+                else None
+            )
+        elif kind == "string_type" and not isinstance(value, dict | list):
+            message = f"{where}: `{value}` is not text"
+            hint = "an expression or a threshold is text: write a condition, a duration or a target"
         elif kind == "greater_than_equal":
             message = f"{where}: `{value}` is below {error.get('ctx', {}).get('ge')}"
             hint = "lines count from 1" if path and path[-1] == "line" else None
