@@ -229,6 +229,9 @@ def test_cli_prints_the_verdict_sql_and_the_tables(tmp_path, capsys):
     assert main(["sql", str(ROOT / "specs" / "rdash_peer.yaml"), "--dialect", "tsql"]) == 2
     err = capsys.readouterr().err
     assert "`median` has no equivalent in tsql SQL" in err and "generate SQL for duckdb" in err
+    # the tables can be made even where the query cannot be written
+    assert main(["sql", str(ROOT / "specs" / "rdash_peer.yaml"), "--dialect", "tsql", "--ddl"]) == 0
+    assert "CREATE TABLE [referrals]" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------ worked by hand

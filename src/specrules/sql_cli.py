@@ -46,16 +46,19 @@ def cmd_sql(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.spec}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        text = verdict_sql(spec.plan, args.dialect)
-    except UnsupportedInDialect as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     if args.ddl:  # the tables the query reads (and the calendar, if it counts working days)
-        uses_calendar = CALENDAR in text
+        # whether the rules read the calendar does not depend on the dialect: DuckDB's
+        # query tells, even where this dialect's query would be refused
+        uses_calendar = CALENDAR in verdict_sql(spec.plan, "duckdb")
         text = create_tables(spec.model, args.dialect)
         if uses_calendar:
             text += "\n" + calendar_sql(CALENDAR, WORKDAYS) + "\n"
+    else:
+        try:
+            text = verdict_sql(spec.plan, args.dialect)
+        except UnsupportedInDialect as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(text)
