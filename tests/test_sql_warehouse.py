@@ -58,6 +58,12 @@ NUMBERS = ["value", "numerator", "denominator", "target", "gap", "breach_count"]
 @pytest.fixture(scope="session")
 def postgres():
     try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.fail(
+            "these tests need PostgreSQL's driver: pip install 'psycopg[binary]' (in [dev])"
+        )
+    try:
         server = postgres_server.start()
     except postgres_server.ServerError as exc:
         pytest.fail(f"these tests run the SQL on a real PostgreSQL server: {exc}")
