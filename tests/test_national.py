@@ -269,6 +269,38 @@ def test_ambulance_response_by_hand() -> None:
         assert {v.unit for v in verdicts} == {"minutes"}, engine
 
 
+CLOCK_CHANGES = FIXTURES / "clock_changes"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the engines keep date-times as local wall times, so an elapsed time across a "
+    "clock change is an hour out (issue 14 item 2: elapsed time is true elapsed time)",
+)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_elapsed_times_across_the_2024_clock_changes(engine: str) -> None:
+    # A9 arrives 00:30 BST on 27 October 2024 (23:30 UTC the day before) and leaves 04:00 GMT
+    #   (04:00 UTC): 4 hours 30 -> late (local wall times say 3h30). Counted in October.
+    # A10 arrives 00:30 GMT on 31 March 2024 and leaves 05:15 BST (04:15 UTC): 3 hours 45 ->
+    #   on time (wall times say 4h45). Counted in March 2024.
+    # I14 (C3) starts 01:30 BST and stops 01:10 GMT on 27 October: 40 minutes (wall times
+    #   say minus 20).
+    ae = specrules.load(LIBRARY / "ae_waiting_times.yaml")
+    found = {
+        v.period: (v.status, v.numerator, v.denominator)
+        for v in ae.evaluate(str(CLOCK_CHANGES), period="all", engine=engine).verdicts
+        if v.rule_id == "four_hours_from_arrival"
+    }
+    assert (found["2024-10"], found["2024-03"]) == (("not met", 0, 1), ("met", 1, 1))
+    ambulance = specrules.load(LIBRARY / "ambulance_response.yaml")
+    (c3,) = [
+        v
+        for v in ambulance.evaluate(str(CLOCK_CHANGES), period="2024-10", engine=engine).verdicts
+        if v.rule_id == "C3_90th_centile"
+    ]
+    assert (c3.status, c3.value) == ("met", 40)
+
+
 # ------------------------------------------------------------------ bad input
 @pytest.mark.parametrize("engine", ENGINES)
 def test_wrong_column_names_name_the_expected_columns_and_the_data_set(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 import specrules
-from specrules.synth import synthesize
+from specrules.synth import synthesize, write
 
 ROOT = Path(__file__).resolve().parents[1]
 AMBULANCE = ROOT / "specs" / "national" / "ambulance_response.yaml"
@@ -88,3 +88,48 @@ def test_minutes_between_is_solved_as_a_gap() -> None:
     # the rows made to meet the rule are answered within 8 minutes, counted in minutes (not
     # days, which would leave them hours apart): 95% of rows are aimed at for `at least 90%`
     assert (minutes <= 8).mean() >= 0.9
+
+
+AE = ROOT / "specs" / "national" / "ae_waiting_times.yaml"
+
+
+def test_date_times_are_written_with_their_utc_offset(tmp_path: Path) -> None:
+    spec = specrules.load(AE)
+    frames = synthesize(spec, rows=1000, seed=2)
+    write(spec, frames, tmp_path)
+    arrivals = pd.read_csv(tmp_path / "ecds_attendances.csv", dtype=str)[
+        "emergency_care_arrival_datetime"
+    ]
+    summer = arrivals[arrivals.str.startswith("2024-07")]
+    winter = arrivals[arrivals.str.startswith("2024-01")]
+    assert len(summer) and summer.str.endswith("+01:00").all()
+    assert len(winter) and winter.str.endswith("+00:00").all()
+    # read back, the files give what the frames gave, with nothing unreadable
+    from_frames = spec.evaluate(frames, period="all")
+    from_files = spec.evaluate(str(tmp_path), period="all")
+    assert from_files.data_issues == [] and from_frames.data_issues == []
+    assert [(v.rule_id, v.period, v.status, v.numerator) for v in from_files.verdicts] == [
+        (v.rule_id, v.period, v.status, v.numerator) for v in from_frames.verdicts
+    ]
+
+
+def test_a_spec_naming_its_time_zone_gets_rows_across_each_clock_change() -> None:
+    frame = synthesize(AE, rows=1000, seed=2)["ecds_attendances"]
+    arrival = frame.emergency_care_arrival_datetime
+    departure = frame.emergency_care_departure_datetime
+    # the four changes of 2023/24 and 2024/25 in London
+    for day in ("2023-10-29", "2024-03-31", "2024-10-27", "2025-03-30"):
+        change = pd.Timestamp(day)
+        near = (arrival >= change - pd.Timedelta(hours=1)) & (
+            arrival < change + pd.Timedelta(hours=1)
+        )
+        assert near.any(), day
+        # some stay runs past 01:00 on the day, across the change
+        assert (departure[near] > change + pd.Timedelta(hours=1)).any(), day
+
+
+def test_a_spec_that_names_no_time_zone_keeps_its_times_of_day() -> None:
+    text = AE.read_text(encoding="utf-8").replace("timezone: Europe/London\n", "")
+    frame = synthesize(specrules.loads(text), rows=1000, seed=2)["ecds_attendances"]
+    hours = frame.emergency_care_arrival_datetime.dt.hour
+    assert hours.min() >= 8  # office hours, as for any spec

@@ -312,6 +312,32 @@ class DatesAndClocks:
                 current = self.frames[dataset][later].to_numpy("datetime64[ns]")
                 self._set(dataset, later, moved & ~np.isnat(current), current + delta)
 
+    def _across_clock_changes(self) -> None:
+        """Rows that start in the small hours of the days the clocks change, so elapsed times
+        across a change are in the data. Only for a spec (or dataset) that names its time
+        zone: a spec that says nothing keeps times of day as they come."""
+        named = "timezone" in self.spec.model_fields_set
+        rng = self.rng
+        for name, ds in self.spec.datasets.items():
+            zone = ds.timezone or (self.spec.timezone if named else None)
+            anchor = self.anchor[name]
+            if zone is None or anchor is None or self.fields[name][anchor].type != "datetime":
+                continue
+            days = _clock_change_days(self.t0, self.t1, zone)
+            n = len(self.frames[name])
+            if not len(days) or n < 2 * len(days):
+                continue
+            per_day = max(1, n // 250)
+            chosen = rng.choice(n, size=per_day * len(days), replace=False)
+            # from 23:05 the evening before to 00:55: a clock of hours runs across the change
+            minutes = pd.to_timedelta(-55 + 5 * rng.integers(0, 23, len(chosen)), unit="min")
+            starts = np.repeat(days.to_numpy("datetime64[ns]"), per_day) + minutes.to_numpy()
+            rows = np.zeros(n, dtype=bool)
+            rows[chosen] = True
+            values = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+            values[chosen] = starts
+            self._move_dates(name, anchor, rows, values)
+
     def _clip_dates(self) -> None:
         """Dates inside the contract: the date that places a row in a period within its
         start and end, the others possibly in the extension years. A row with a date
@@ -345,3 +371,11 @@ class DatesAndClocks:
                 last = limits[f]
                 frame[f] = self.frames[name][f].clip(self.t0, last)
                 self._changed(name, f)
+
+
+def _clock_change_days(first: pd.Timestamp, last: pd.Timestamp, zone: str) -> pd.DatetimeIndex:
+    """The days from `first` to `last` on which the clocks of `zone` change."""
+    noons = pd.date_range(first.normalize(), last.normalize(), freq="D") + pd.Timedelta(hours=12)
+    offsets = noons - noons.tz_localize(zone).tz_convert("UTC").tz_localize(None)
+    changed = np.flatnonzero(offsets[1:] != offsets[:-1]) + 1
+    return noons[changed].normalize()

@@ -159,6 +159,7 @@ class _Synth(Evaluation, Columns, Rows, DatesAndClocks, Solver, Shaping):
         for name in self.layout.order:
             self._generate(name)
         self._fill_links()
+        self._across_clock_changes()
         rules = [r for r in self.plan.rules if r.model.dataset in self.frames]
         for rule in rules:
             self._shape(rule, self._populations)
