@@ -346,6 +346,12 @@ def test_list_standards_shows_each_standard_with_its_sources(capsys) -> None:
         rules["faster_diagnosis_28_days"]["threshold"] == "75% from 2023-04-01; 77% from 2024-04-01"
     )
     assert "tecowling.quarto.pub" in cancer["source_document"]
+    # what a provider's extract must hold: the file and its columns
+    assert listed["rtt_incomplete"]["columns"]["rtt_pathways"][:2] == [
+        "patient_pathway_identifier",
+        "organisation_code_provider",
+    ]
+    assert "Waiting List Minimum Data Set" in listed["rtt_incomplete"]["datasets"]["rtt_pathways"]
 
 
 def test_list_standards_without_a_library_is_a_usage_error(tmp_path: Path, capsys) -> None:

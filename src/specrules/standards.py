@@ -36,6 +36,7 @@ class Standard:
     title: str
     source_document: str
     datasets: dict[str, str] = field(default_factory=dict)  # name -> description
+    columns: dict[str, list[str]] = field(default_factory=dict)  # name -> its file's columns
     rules: list[RuleEntry] = field(default_factory=list)
 
 
@@ -56,6 +57,10 @@ def list_standards(folder: str | Path = LIBRARY) -> list[Standard]:
             source_document=_words(raw.get("source_document", "")),
             datasets={
                 str(name): _words((ds or {}).get("description", ""))
+                for name, ds in (raw.get("datasets") or {}).items()
+            },
+            columns={
+                str(name): [str(f) for f in (ds or {}).get("fields") or {}]
                 for name, ds in (raw.get("datasets") or {}).items()
             },
         )
@@ -103,6 +108,7 @@ def _print_text(standards: list[Standard]) -> None:
         print(f"  spec: {standard.path}")
         for name, description in standard.datasets.items():
             print(f"  data: {name}.csv — {description}")
+            print(f"      columns: {', '.join(standard.columns.get(name, []))}")
         for rule in standard.rules:
             print(f"  - {rule.id} [{rule.threshold}] {rule.title}")
             print(f"      source: {rule.source}")
