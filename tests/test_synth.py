@@ -298,7 +298,8 @@ def test_cli_parquet_format(tmp_path):
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["no/such/spec.yaml", "--rows", "5"], 1, "no such file"),
+        # an unreadable spec file is a usage error (exit 2) on every command
+        (["no/such/spec.yaml", "--rows", "5"], 2, "no such file"),
         ([str(UNSEEN), "--rows", "0"], 2, "--rows must be at least 1"),
         ([str(UNSEEN), "--rows", "5", "--breach-rate", "2"], 2, "--breach-rate must be between"),
     ],
