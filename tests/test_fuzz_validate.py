@@ -26,6 +26,7 @@ from specrules.authoring.explain import explain
 from specrules.authoring.lint import lint_text
 from specrules.authoring.spec_tests import run_spec
 from specrules.cli import main
+from specrules.spec import yaml_source
 
 ROOT = Path(__file__).parents[1]
 VALID = (ROOT / "docs" / "examples" / "wigan_lot3.yaml").read_text(encoding="utf-8")
@@ -279,3 +280,55 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
         assert done.returncode == 1, done
         assert "Traceback" not in done.stdout + done.stderr
         assert f"{path}:" in done.stdout
+
+
+# ------------------------------------------------------------------ arbitrary YAML
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(),
+    st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)),
+    st.sampled_from(["yes", "no", "on", "off", "010", "0o17", "0x1f", "1:30", "1_000", "~"]),
+    st.sampled_from([".inf", "-.inf", ".nan", "1e400", "2023-02-30", "!!str x", "&a x", "*a"]),
+    st.text(max_size=20),
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(WORDS) | st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@SETTINGS
+@given(DOCUMENTS, st.booleans())
+def test_arbitrary_yaml_documents(document: Any, flow: bool) -> None:
+    text = yaml.safe_dump(document, allow_unicode=True, default_flow_style=flow)
+    assert_well_behaved(text)
+
+
+@SETTINGS
+@given(
+    st.dictionaries(st.sampled_from(sorted(VALID_DATA)), DOCUMENTS, min_size=1, max_size=3),
+)
+def test_arbitrary_values_under_the_top_level_keys(changes: dict[str, Any]) -> None:
+    data = {**copy.deepcopy(VALID_DATA), **changes}
+    assert_well_behaved(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(WORDS) | st.text(max_size=6), max_size=40).map("".join))
+def test_both_yaml_readers_agree_on_any_text(text: str) -> None:
+    # libyaml and PyYAML's own parser feed the same builder: the same values and positions,
+    # or both refuse the text.
+    results = []
+    for loader in (yaml.CSafeLoader, yaml.SafeLoader):
+        try:
+            value, source = yaml_source._load(loader, text, "fuzz.yaml")
+            results.append(("ok", repr(value), source.values, source.keys))
+        except (SpecError, yaml.YAMLError):
+            results.append(("refused",))
+    assert results[0] == results[1] or "refused" in (results[0][0], results[1][0])

@@ -181,9 +181,9 @@ def diagnostics_from_validation(
             message = f"{where} is empty"
             parent = _model_at(root, raw, path[:-1])
             info = parent.model_fields.get(str(path[-1]))
-            inner = _model_in(info.annotation) if info else None
+            section = _model_in(info.annotation) if info else None
             needed = [
-                k for k, f in (inner.model_fields if inner else {}).items() if f.is_required()
+                k for k, f in (section.model_fields if section else {}).items() if f.is_required()
             ]
             hint = (
                 "write its keys under it: " + ", ".join(f"`{k}:`" for k in needed)

@@ -231,7 +231,8 @@ class _Builder:
                 raise AssertionError("a document holds a value")  # pragma: no cover
             if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
                 done = self.stack.pop()
-                self.source.values[done.path] = self._position(done.start, event.end_mark)
+                # A collection stands where it starts: where one ends, libyaml and PyYAML disagree.
+                self.source.values[done.path] = self._position(done.start, done.start)
                 self._place(done.value)
                 if not self.stack:
                     break
@@ -255,11 +256,17 @@ class _Builder:
                 )
                 self.stack.append(_Open(empty, path, event.start_mark))
                 continue
-            self.source.values[path] = self._position(
-                event.start_mark,
-                event.end_mark,
-                event.style or None,  # libyaml: plain is ""
-            )
+            if event.value == "" and not event.style:
+                # Nothing written (`key:` with no value): libyaml and PyYAML place the empty
+                # scalar differently, so it stands where its key does (else its parent's).
+                if path in self.source.keys:
+                    self.source.values[path] = self.source.keys[path]
+            else:
+                self.source.values[path] = self._position(
+                    event.start_mark,
+                    event.end_mark,
+                    event.style or None,  # libyaml: plain is ""
+                )
             self._place(self.scalar(event))
             if not self.stack:
                 break
