@@ -12,6 +12,22 @@ alike.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_TIMEZONE = "Europe/London"
+# Functions giving the time elapsed between two date-times: worked out from instants.
+ELAPSED_FUNCTIONS = frozenset({"hours_between", "minutes_between", "seconds_between"})
+
+
+def dataset_zones(spec: Any) -> dict[str, str]:
+    """Each dataset's time zone: its own `timezone`, else the spec's."""
+    return {name: ds.timezone or spec.timezone for name, ds in spec.datasets.items()}
+
+
+def zone_of(zones: Mapping[str, str] | None, dataset: str | None) -> str:
+    return (zones or {}).get(dataset or "", DEFAULT_TIMEZONE)
+
 # ISO 8601 with or without a time, with or without a UTC offset, or day/month/year as spreadsheets
 # write it. Nothing else: pandas alone would also read `2024-01`, `20240105` or `12/31/2022`.
 ISO_LOCAL = "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?"

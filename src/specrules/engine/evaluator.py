@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from specrules import __version__
+from specrules.datetimes import dataset_zones
 from specrules.data import ROW, DataInput, LoadedData, issue, load_data
 from specrules.drilldown import EvaluationData, RuleRows
 from specrules.dsl import ir
@@ -75,7 +76,8 @@ def _context(plan: Plan, frames: dict[str, pd.DataFrame]) -> Context:
         n: {name: (link.dataset, link.column) for name, link in d.schema.links.items()}
         for n, d in plan.datasets.items()
     }
-    return Context(frames, link_frames=frames, keys=keys, links=links)
+    zones = dataset_zones(plan.spec)
+    return Context(frames, link_frames=frames, keys=keys, links=links, zones=zones)
 
 
 def add_derived(plan: Plan, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -626,7 +628,13 @@ class Evaluator:
                 frames[name] = frame
                 continue
             frames[name] = frame[self.period_rows(rule, period, self.days(name, date), len(frame))]
-        ctx = Context(frames, link_frames=self.frames, keys=self.ctx.keys, links=self.ctx.links)
+        ctx = Context(
+            frames,
+            link_frames=self.frames,
+            keys=self.ctx.keys,
+            links=self.ctx.links,
+            zones=self.ctx.zones,
+        )
         needed = {
             sub.over
             for node in (rule.expressions.get("numerator"), rule.expressions.get("denominator"))

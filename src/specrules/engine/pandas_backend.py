@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from specrules.datetimes import ELAPSED_FUNCTIONS, zone_of
 from specrules.dsl import ir
 from specrules.dsl.types import SECONDS_IN, Type
 from specrules.engine.calendar import working_day_calendar
@@ -42,9 +43,12 @@ class Context:
     link_frames: dict[str, pd.DataFrame] | None = None
     keys: dict[str, str] | None = None  # dataset -> its single key column
     links: dict[str, dict[str, tuple[str, str]]] | None = None  # dataset -> link -> (ds, col)
+    zones: dict[str, str] | None = None  # dataset -> its time zone (specrules.datetimes)
 
     def rows(self, dataset: str, frame: pd.DataFrame) -> Context:
-        return Context(self.frames, dataset, frame, self.link_frames, self.keys, self.links)
+        return Context(
+            self.frames, dataset, frame, self.link_frames, self.keys, self.links, self.zones
+        )
 
 
 def dtype_for(t: Type | None) -> str | None:
@@ -328,10 +332,22 @@ def _call(node: ir.Call, ctx: Context) -> Value:
         return evaluate_aggregate(node, ctx)
     index = ctx.frame.index if ctx.frame is not None else pd.RangeIndex(1)
     args = [as_series(evaluate(a, ctx), index, a.type) for a in node.args]
+    if node.name in ELAPSED_FUNCTIONS:  # elapsed time: between instants, not wall clocks
+        args = [instants(a, zone_of(ctx.zones, ctx.dataset)) for a in args]
     result = ROW_FUNCTIONS[node.name](*args)
     if ctx.frame is None:
         return result.iloc[0] if not result.isna().iloc[0] else pd.NA
     return result
+
+
+def instants(local: pd.Series, zone: str) -> pd.Series:
+    """Local wall-clock times in `zone` as UTC instants (naive), so that differences are true
+    elapsed time across a clock change. A time that happens twice is taken as the first; one
+    that does not exist (only a computed one can be: the data's are reported) an hour on."""
+    values = pd.to_datetime(local)
+    first = np.ones(len(values), dtype=bool)
+    placed = values.dt.tz_localize(zone, ambiguous=first, nonexistent=pd.Timedelta(hours=1))
+    return placed.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
 def _dates(s: pd.Series) -> pd.Series:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from specrules.datetimes import zone_of
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import SECONDS_IN
@@ -22,6 +23,7 @@ from specrules.engine.pandas_backend import (
     as_series,
     duration_value,
     evaluate_column,
+    instants,
     shift_date,
     true_mask,
 )
@@ -155,7 +157,9 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
         limit_node.type,
     )
     kind = limit_node.type.duration_kind
-    if model.clock in TIMED_CLOCKS:
+    if model.clock in TIMED_CLOCKS:  # elapsed time: from instants, not wall clocks
+        zone = zone_of(ctx.zones, ctx.dataset)
+        start, end = instants(start, zone), instants(end, zone)
         deadline = start + limit if kind == "time" else shift_date(start, limit, kind, 1)
         finished = end
     else:

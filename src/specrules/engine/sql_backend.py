@@ -30,7 +30,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from specrules.datetimes import DAY_FIRST, ISO_INSTANT, ISO_LOCAL
+from specrules.datetimes import DAY_FIRST, ISO_INSTANT, ISO_LOCAL, zone_of
 from specrules.dsl import ir
 from specrules.dsl.percentiles import DEFAULT_METHOD, centile_fraction
 from specrules.dsl.types import SECONDS_IN, Type
@@ -73,6 +73,7 @@ class Scope:
     full_tables: Mapping[str, exp.Expression] = field(default_factory=dict)
     keys: Mapping[str, str] = field(default_factory=dict)
     links: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
+    zones: Mapping[str, str] = field(default_factory=dict)  # dataset -> its time zone
     depth: int = 0
 
     def inner(self, dataset: str) -> Scope:
@@ -187,14 +188,20 @@ _TEMPLATES: dict[str, dict[str, str]] = {
     "local_to_utc": {  # the instant of local time :x in zone :z (a gap's time moves on)
         "duckdb": "timezone('UTC', timezone(:z, :x))",
         "spark": "to_utc_timestamp(:x, :z)",
+        "postgres": "(:x AT TIME ZONE :z) AT TIME ZONE 'UTC'",
+        "bigquery": "DATETIME(TIMESTAMP(:x, :z), 'UTC')",
     },
     "utc_to_local": {  # the local time in zone :z of instant :x (as a UTC timestamp)
         "duckdb": "timezone(:z, timezone('UTC', :x))",
         "spark": "from_utc_timestamp(:x, :z)",
+        "postgres": "(:x AT TIME ZONE 'UTC') AT TIME ZONE :z",
+        "bigquery": "DATETIME(TIMESTAMP(:x, 'UTC'), :z)",
     },
     "shift_hours": {
         "duckdb": ":x + to_hours(CAST(:h AS BIGINT))",
         "spark": ":x + make_interval(0, 0, 0, 0, CAST(:h AS INT), 0, 0)",
+        "postgres": ":x + CAST(:h AS INTEGER) * INTERVAL '1 hour'",
+        "bigquery": "DATETIME_ADD(:x, INTERVAL CAST(:h AS INT64) HOUR)",
     },
     "timestamp_text": {  # as the pandas engine writes a key or group: no 00:00 on a date
         "duckdb": "CASE WHEN :x = CAST(CAST(:x AS DATE) AS TIMESTAMP) "
@@ -567,13 +574,30 @@ def _working_days_between(args, node, scope) -> exp.Expression:
     )
 
 
+def instant(local: exp.Expression, zone: str, dialect: str) -> exp.Expression:
+    """A local wall-clock time in `zone` as its UTC instant, as pandas_backend.instants: a
+    time that happens twice is the first (the engines differ in which they pick, so the one
+    an hour earlier is taken when it is the same local time). A dialect that cannot name an
+    IANA zone (T-SQL) keeps the wall-clock time: `specrules sql` says elapsed time there is
+    wall-clock time."""
+    if dialect not in _TEMPLATES["local_to_utc"]:  # T-SQL names zones its own way
+        return local
+    z = exp.Literal.string(zone)
+    utc = fill("local_to_utc", dialect, x=local, z=z)
+    earlier = fill("shift_hours", dialect, x=utc.copy(), h=exp.Literal.number(-1))
+    same = fill("utc_to_local", dialect, x=earlier.copy(), z=z.copy())
+    return statement("CASE WHEN :s = :x THEN :e ELSE :u END", s=same, x=local, e=earlier, u=utc)
+
+
 def _time_between(unit: str) -> Callable[[Any, Any, Scope], exp.Expression]:
     """hours_between, minutes_between, seconds_between: elapsed time, with fractions."""
 
     def run(args, node, scope) -> exp.Expression:
+        zone = zone_of(scope.zones, scope.dataset)
+        a, b = (instant(x, zone, scope.dialect) for x in args)
         seconds = exp.Sub(
-            this=_paren(fill("epoch", scope.dialect, x=args[1])),
-            expression=_paren(fill("epoch", scope.dialect, x=args[0])),
+            this=_paren(fill("epoch", scope.dialect, x=b)),
+            expression=_paren(fill("epoch", scope.dialect, x=a)),
         )
         per = _number(float(SECONDS_IN[unit]))
         return exp.Div(this=exp.paren(seconds), expression=per, typed=False, safe=False)

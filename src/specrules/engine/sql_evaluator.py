@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from specrules.datetimes import dataset_zones, zone_of
 from specrules.dsl import ir
 from specrules.dsl.types import SECONDS_IN
 from specrules.engine.sql_backend import (
@@ -29,6 +30,7 @@ from specrules.engine.sql_backend import (
     compile_column,
     compile_sql,
     fill,
+    instant,
     percentile_expression,
     shift,
     statement,
@@ -82,6 +84,7 @@ class Layout:
             full_tables=self.relations,
             keys=self.scope.keys,
             links=self.scope.links,
+            zones=self.scope.zones,
         )
 
 
@@ -93,7 +96,14 @@ def dataset_layout(plan: Plan, dialect: str, sources: dict[str, exp.Expression])
         for n, d in plan.datasets.items()
     }
     relations = dict(sources)
-    scope = Scope(dialect=dialect, tables=relations, full_tables=relations, keys=keys, links=links)
+    scope = Scope(
+        dialect=dialect,
+        tables=relations,
+        full_tables=relations,
+        keys=keys,
+        links=links,
+        zones=dataset_zones(plan.spec),
+    )
     pending = [(ds.name, name, node) for ds in plan.datasets.values() for name, node in ds.derived]
     derived = {(d, n) for d, n, _ in pending}
     done: set[tuple[str, str]] = set()
@@ -281,10 +291,11 @@ def rule_columns(
         limit = compile_sql(limit_node, scope)
         kind = limit_node.type.duration_kind if limit_node.type else "time"
         d = scope.dialect
-        if model.clock in TIMED_CLOCKS:
-            begin = start
-            deadline = shift(start, limit, kind, scope)
-            finished = end
+        if model.clock in TIMED_CLOCKS:  # elapsed time: from instants, not wall clocks
+            zone = zone_of(scope.zones, scope.dataset)
+            begin = instant(start, zone, d)
+            deadline = shift(begin.copy(), limit, kind, scope)
+            finished = instant(end, zone, d)
         else:
             begin = fill("day", d, x=start)
             deadline = shift(begin.copy(), limit, kind, scope)
