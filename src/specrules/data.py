@@ -30,6 +30,7 @@ from specrules.datetimes import (
     NOT_A_DATE,
     TOO_LARGE,
     TWICE,
+    instant_column,
 )
 from specrules.errors import DataError, did_you_mean
 from specrules.files import NO_COLUMNS, ReadProgress, file_hash, find_files, scan_csv, suffix
@@ -260,6 +261,32 @@ def _parse_date(text: pd.Series, spec: models.FieldSpec, zone: str) -> tuple[pd.
     return values, reasons
 
 
+def instants(local: pd.Series, zone: str) -> pd.Series:
+    """Local wall-clock times in `zone` as UTC instants (naive), so that differences are true
+    elapsed time across a clock change. A time that happens twice is taken as the first; one
+    that does not exist (only a computed one can be: the data's are reported) an hour on."""
+    values = pd.to_datetime(local).astype("datetime64[ns]")
+    first = np.ones(len(values), dtype=bool)
+    placed = values.dt.tz_localize(zone, ambiguous=first, nonexistent=pd.Timedelta(hours=1))
+    return placed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def _instants_of(raw: pd.Series, values: pd.Series, zone: str) -> pd.Series:
+    """Each date-time's instant: from its offset where it has one, else its local time's."""
+    utc = instants(values, zone)
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        if getattr(raw.dt, "tz", None) is not None:
+            utc = raw.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+    else:
+        text = raw.astype("string").str.strip()
+        offset = text.str.fullmatch(ISO_INSTANT).fillna(False).to_numpy(dtype=bool)
+        offset &= values.notna().to_numpy(dtype=bool)
+        if offset.any():
+            given = pd.to_datetime(text[offset], errors="coerce", format="ISO8601", utc=True)
+            utc[offset] = given.dt.tz_localize(None).astype("datetime64[ns]")
+    return utc.where(values.notna())
+
+
 def _in_range(values: pd.Series) -> pd.Series:
     inside = (values >= pd.Timestamp(EARLIEST)) & (values < pd.Timestamp(LATEST))
     return values.where(inside).astype("datetime64[ns]")
@@ -412,6 +439,9 @@ def _prepare(
         frame[field_name] = _coerce(
             name, field_name, spec, raw[columns[field_name]], rows, issues, zone
         )
+        if spec.type == "datetime":
+            utc = _instants_of(raw[columns[field_name]], frame[field_name], zone)
+            frame[instant_column(field_name)] = utc
         if not spec.nullable:
             empty = frame[field_name].isna()
             if empty.any():

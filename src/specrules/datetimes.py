@@ -20,6 +20,12 @@ DEFAULT_TIMEZONE = "Europe/London"
 ELAPSED_FUNCTIONS = frozenset({"hours_between", "minutes_between", "seconds_between"})
 
 
+def instant_column(field: str) -> str:
+    """The hidden column beside a datetime field holding each value's instant (UTC): the
+    local time alone cannot say which of the two 01:30s of 27 October 2024 a value was."""
+    return f"{field}__utc"
+
+
 def dataset_zones(spec: Any) -> dict[str, str]:
     """Each dataset's time zone: its own `timezone`, else the spec's."""
     return {name: ds.timezone or spec.timezone for name, ds in spec.datasets.items()}
@@ -27,6 +33,7 @@ def dataset_zones(spec: Any) -> dict[str, str]:
 
 def zone_of(zones: Mapping[str, str] | None, dataset: str | None) -> str:
     return (zones or {}).get(dataset or "", DEFAULT_TIMEZONE)
+
 
 # ISO 8601 with or without a time, with or without a UTC offset, or day/month/year as spreadsheets
 # write it. Nothing else: pandas alone would also read `2024-01`, `20240105` or `12/31/2022`.

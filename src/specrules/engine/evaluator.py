@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from specrules import __version__
-from specrules.datetimes import dataset_zones
 from specrules.data import ROW, DataInput, LoadedData, issue, load_data
+from specrules.datetimes import dataset_zones
 from specrules.drilldown import EvaluationData, RuleRows
 from specrules.dsl import ir
 from specrules.dsl.percentiles import label as percentile_label

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from specrules.datetimes import ELAPSED_FUNCTIONS, zone_of
+from specrules.data import instants
+from specrules.datetimes import ELAPSED_FUNCTIONS, instant_column, zone_of
 from specrules.dsl import ir
 from specrules.dsl.types import SECONDS_IN, Type
 from specrules.engine.calendar import working_day_calendar
@@ -331,23 +332,28 @@ def _call(node: ir.Call, ctx: Context) -> Value:
 
         return evaluate_aggregate(node, ctx)
     index = ctx.frame.index if ctx.frame is not None else pd.RangeIndex(1)
-    args = [as_series(evaluate(a, ctx), index, a.type) for a in node.args]
     if node.name in ELAPSED_FUNCTIONS:  # elapsed time: between instants, not wall clocks
-        args = [instants(a, zone_of(ctx.zones, ctx.dataset)) for a in args]
+        args = [instant_values(a, ctx) for a in node.args]
+    else:
+        args = [as_series(evaluate(a, ctx), index, a.type) for a in node.args]
     result = ROW_FUNCTIONS[node.name](*args)
     if ctx.frame is None:
         return result.iloc[0] if not result.isna().iloc[0] else pd.NA
     return result
 
 
-def instants(local: pd.Series, zone: str) -> pd.Series:
-    """Local wall-clock times in `zone` as UTC instants (naive), so that differences are true
-    elapsed time across a clock change. A time that happens twice is taken as the first; one
-    that does not exist (only a computed one can be: the data's are reported) an hour on."""
-    values = pd.to_datetime(local)
-    first = np.ones(len(values), dtype=bool)
-    placed = values.dt.tz_localize(zone, ambiguous=first, nonexistent=pd.Timedelta(hours=1))
-    return placed.dt.tz_convert("UTC").dt.tz_localize(None)
+def instant_values(node: ir.Node, ctx: Context) -> pd.Series:
+    """A date-time expression's instants (UTC): a datetime field's hidden instant column
+    (specrules.data), else its local times placed in the dataset's zone."""
+    frame = ctx.frame
+    if isinstance(node, ir.Reference) and node.via_link is None and frame is not None:
+        hidden = instant_column(node.column or "")
+        if hidden in frame:
+            return frame[hidden]
+    index = frame.index if frame is not None else pd.RangeIndex(1)
+    return instants(
+        as_series(evaluate(node, ctx), index, node.type), zone_of(ctx.zones, ctx.dataset)
+    )
 
 
 def _dates(s: pd.Series) -> pd.Series:

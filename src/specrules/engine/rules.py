@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from specrules.datetimes import zone_of
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import SECONDS_IN
@@ -23,7 +22,7 @@ from specrules.engine.pandas_backend import (
     as_series,
     duration_value,
     evaluate_column,
-    instants,
+    instant_values,
     shift_date,
     true_mask,
 )
@@ -158,8 +157,8 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
     )
     kind = limit_node.type.duration_kind
     if model.clock in TIMED_CLOCKS:  # elapsed time: from instants, not wall clocks
-        zone = zone_of(ctx.zones, ctx.dataset)
-        start, end = instants(start, zone), instants(end, zone)
+        start = instant_values(rule.expressions["start"], ctx)
+        end = instant_values(rule.expressions["end"], ctx)
         deadline = start + limit if kind == "time" else shift_date(start, limit, kind, 1)
         finished = end
     else:

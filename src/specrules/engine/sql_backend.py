@@ -30,7 +30,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from specrules.datetimes import DAY_FIRST, ISO_INSTANT, ISO_LOCAL, zone_of
+from specrules.datetimes import DAY_FIRST, ISO_INSTANT, ISO_LOCAL, instant_column, zone_of
 from specrules.dsl import ir
 from specrules.dsl.percentiles import DEFAULT_METHOD, centile_fraction
 from specrules.dsl.types import SECONDS_IN, Type
@@ -74,6 +74,8 @@ class Scope:
     keys: Mapping[str, str] = field(default_factory=dict)
     links: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
     zones: Mapping[str, str] = field(default_factory=dict)  # dataset -> its time zone
+    # dataset -> its datetime fields with a hidden instant column (the engines' typed tables)
+    instant_fields: Mapping[str, frozenset[str]] = field(default_factory=dict)
     depth: int = 0
 
     def inner(self, dataset: str) -> Scope:
@@ -91,6 +93,11 @@ def column(name: str, alias: str | None) -> exp.Column:
 # ------------------------------------------------------------------ dialect templates
 # Constructs whose spelling differs by dialect, as SQL with :placeholders parsed in that
 # dialect. A missing entry means the dialect has no faithful equivalent.
+# Spark casts an offset time only with its seconds (`01:30+01:00` is NULL): add `:00`.
+_SPARK_INSTANT = (
+    "TRY_CAST(regexp_replace(:x, '^([^T ]+[T ][0-9]{1,2}:[0-9]{2})([Z+-])', '$1:00$2') "
+    "AS TIMESTAMP)"
+)
 _TEMPLATES: dict[str, dict[str, str]] = {
     "epoch": {  # seconds since 1970 of a timestamp, with fractions
         "duckdb": "epoch(:x)",
@@ -174,12 +181,16 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         + " END",
         # the session's zone is UTC: a cast with an offset gives the instant in UTC
         "spark": f"CASE WHEN :x RLIKE '^{ISO_LOCAL}$' THEN TRY_CAST(:x AS TIMESTAMP) "
-        f"WHEN :x RLIKE '^{ISO_INSTANT}$' THEN from_utc_timestamp(TRY_CAST(:x AS TIMESTAMP), :z) "
+        f"WHEN :x RLIKE '^{ISO_INSTANT}$' THEN from_utc_timestamp({_SPARK_INSTANT}, :z) "
         + " ".join(
             f"WHEN :x RLIKE '^{pattern}$' THEN try_to_timestamp(:x, '{form}')"
             for pattern, _, form in DAY_FIRST
         )
         + " END",
+    },
+    "text_to_utc": {  # text with an offset as its instant, in UTC
+        "duckdb": "timezone('UTC', TRY_CAST(:x AS TIMESTAMPTZ))",
+        "spark": _SPARK_INSTANT,
     },
     "is_instant_text": {
         "duckdb": f"regexp_full_match(:x, '{ISO_INSTANT}')",
@@ -589,12 +600,20 @@ def instant(local: exp.Expression, zone: str, dialect: str) -> exp.Expression:
     return statement("CASE WHEN :s = :x THEN :e ELSE :u END", s=same, x=local, e=earlier, u=utc)
 
 
+def instant_of(node: ir.Node, compiled: exp.Expression, scope: Scope) -> exp.Expression:
+    """A date-time expression's instant: a datetime field's hidden instant column where the
+    table has one, else its local time placed in the dataset's zone."""
+    fields = scope.instant_fields.get(scope.dataset or "", frozenset())
+    if isinstance(node, ir.Reference) and node.via_link is None and node.column in fields:
+        return column(instant_column(node.column), scope.alias)
+    return instant(compiled, zone_of(scope.zones, scope.dataset), scope.dialect)
+
+
 def _time_between(unit: str) -> Callable[[Any, Any, Scope], exp.Expression]:
     """hours_between, minutes_between, seconds_between: elapsed time, with fractions."""
 
     def run(args, node, scope) -> exp.Expression:
-        zone = zone_of(scope.zones, scope.dataset)
-        a, b = (instant(x, zone, scope.dialect) for x in args)
+        a, b = (instant_of(n, x, scope) for n, x in zip(node.args, args, strict=True))
         seconds = exp.Sub(
             this=_paren(fill("epoch", scope.dialect, x=b)),
             expression=_paren(fill("epoch", scope.dialect, x=a)),

@@ -551,7 +551,7 @@ def evaluate_files(
     conn.install_calendar()
     loaded = FileData(plan, data, sql)
     sources = {name: exp.to_table(name) for name in plan.datasets}
-    layout = dataset_layout(plan, sql.dialect, sources)
+    layout = dataset_layout(plan, sql.dialect, sources, instants=True)
     for name, query, _ in layout.ctes:
         conn.create_view(name, query.sql(sql.dialect))
     loaded.issues += links_to_nothing(sql, plan, loaded.missing)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from specrules.datetimes import dataset_zones, zone_of
+from specrules.datetimes import dataset_zones
 from specrules.dsl import ir
 from specrules.dsl.types import SECONDS_IN
 from specrules.engine.sql_backend import (
@@ -30,7 +30,7 @@ from specrules.engine.sql_backend import (
     compile_column,
     compile_sql,
     fill,
-    instant,
+    instant_of,
     percentile_expression,
     shift,
     statement,
@@ -85,11 +85,16 @@ class Layout:
             keys=self.scope.keys,
             links=self.scope.links,
             zones=self.scope.zones,
+            instant_fields=self.scope.instant_fields,
         )
 
 
-def dataset_layout(plan: Plan, dialect: str, sources: dict[str, exp.Expression]) -> Layout:
-    """CTEs adding each dataset's derived fields, one layer per field, in dependency order."""
+def dataset_layout(
+    plan: Plan, dialect: str, sources: dict[str, exp.Expression], instants: bool = False
+) -> Layout:
+    """CTEs adding each dataset's derived fields, one layer per field, in dependency order.
+    With `instants`, the sources are the engines' typed tables, which hold each datetime
+    field's instant beside it (engine/sql_files.py)."""
     keys = {n: d.schema.key[0] for n, d in plan.datasets.items() if len(d.schema.key) == 1}
     links = {
         n: {name: (link.dataset, link.column) for name, link in d.schema.links.items()}
@@ -103,6 +108,12 @@ def dataset_layout(plan: Plan, dialect: str, sources: dict[str, exp.Expression])
         keys=keys,
         links=links,
         zones=dataset_zones(plan.spec),
+        instant_fields={
+            name: frozenset(f for f in ds.fields if ds.field_spec(f).type == "datetime")
+            for name, ds in plan.spec.datasets.items()
+        }
+        if instants
+        else {},
     )
     pending = [(ds.name, name, node) for ds in plan.datasets.values() for name, node in ds.derived]
     derived = {(d, n) for d, n, _ in pending}
@@ -292,10 +303,9 @@ def rule_columns(
         kind = limit_node.type.duration_kind if limit_node.type else "time"
         d = scope.dialect
         if model.clock in TIMED_CLOCKS:  # elapsed time: from instants, not wall clocks
-            zone = zone_of(scope.zones, scope.dataset)
-            begin = instant(start, zone, d)
+            begin = instant_of(e["start"], start, scope)
             deadline = shift(begin.copy(), limit, kind, scope)
-            finished = instant(end, zone, d)
+            finished = instant_of(e["end"], end, scope)
         else:
             begin = fill("day", d, x=start)
             deadline = shift(begin.copy(), limit, kind, scope)

@@ -32,8 +32,16 @@ from specrules.data import (
     undeclared_columns,
     undeclared_file,
 )
-from specrules.datetimes import EARLIEST, LARGEST_WHOLE, LATEST, NO_SUCH_TIME, TOO_LARGE, TWICE
-from specrules.engine.sql_backend import fill, sql_type, statement
+from specrules.datetimes import (
+    EARLIEST,
+    LARGEST_WHOLE,
+    LATEST,
+    NO_SUCH_TIME,
+    TOO_LARGE,
+    TWICE,
+    instant_column,
+)
+from specrules.engine.sql_backend import fill, instant, sql_type, statement
 from specrules.errors import DataError
 from specrules.files import (
     NO_COLUMNS,
@@ -269,6 +277,35 @@ def local_time_in_doubt(
     return nowhere, twice
 
 
+def _instant(
+    typed: exp.Expression,
+    raw_column: exp.Expression,
+    native: str,
+    staged: dict[str, exp.Expression] | None,
+    dialect: str,
+    zone: str,
+) -> exp.Expression:
+    """A datetime value's instant (UTC), kept beside its local time: from the offset the
+    file gave, else the local time placed in `zone` (see specrules.datetimes)."""
+    local = instant(typed.copy(), zone, dialect)
+    if "TIME ZONE" in native.upper():
+        return statement(
+            "CASE WHEN (:t) IS NOT NULL THEN CAST(:c AS TIMESTAMP) END",
+            t=typed.copy(),
+            c=raw_column,
+        )
+    if not staged or "instant" not in staged:
+        return local
+    given = fill("text_to_utc", dialect, x=staged["text"].copy())
+    return statement(
+        "CASE WHEN (:t) IS NULL THEN NULL WHEN :i THEN :g ELSE :l END",
+        t=typed.copy(),
+        i=staged["instant"].copy(),
+        g=given,
+        l=local,
+    )
+
+
 def union_all(selects: list[exp.Expression], alias: str) -> exp.Expression:
     """SELECT * over the UNION ALL of `selects`: one query, one round trip to the engine."""
     union = exp.union(*selects, distinct=False, copy=False) if len(selects) > 1 else selects[0]
@@ -359,6 +396,11 @@ class FileData:
             exp.cast(exp.null(), sql_type(_field_type(ds.field_spec(f)))).as_(f, quoted=True)
             for f in ds.fields
         ]
+        columns += [
+            exp.cast(exp.null(), "TIMESTAMP").as_(instant_column(f), quoted=True)
+            for f in ds.fields
+            if ds.field_spec(f).type == "datetime"
+        ]
         self.sql.table(name, exp.select(*columns).limit(0))
 
     def _load(self, index: int, name: str, ds, path: Path, notes: list):
@@ -409,6 +451,11 @@ class FileData:
                 staged.get(position),
             )
             typed_columns.append(typed.copy().as_(field, quoted=True, copy=False))
+            if spec.type == "datetime":
+                utc = _instant(
+                    typed, raw_column, column_type, staged.get(position), sql.dialect, zone
+                )
+                typed_columns.append(utc.as_(instant_column(field), quoted=True, copy=False))
             if not _read_natively(spec.type, column_type):
                 checks.append((field, spec, raw_column, typed, staged.get(position, {})))
         keys = list(ds.key_fields)
@@ -450,7 +497,11 @@ class FileData:
             "FROM (:typed) AS typed_rows",
             typed=typed_rows,
         )
-        kept = ", ".join([ROW] + [_q(f) for f in ds.fields])
+        kept = ", ".join(
+            [ROW]
+            + [_q(f) for f in ds.fields]
+            + [_q(instant_column(f)) for f in ds.fields if ds.field_spec(f).type == "datetime"]
+        )
         sql.table(
             name,
             f"SELECT {kept} FROM {_q(typed_name)} WHERE {key_present} AND __n = 1 ORDER BY {ROW}",
