@@ -45,6 +45,7 @@ def test_markdown_has_contract_facts_first_then_the_three_tables(spec: specrules
     assert facts["Term"] == "1 July 2019 to 30 June 2022"
     assert facts["Latest possible end"] == "30 June 2024"
     assert facts["Years"] == "contract years, from 1 July"
+    assert facts["Time zone"].startswith("Europe/London: date-times without a UTC offset")
     assert (
         facts["Lot 3 indicative budget"] == "£510,000 per year (FOI Answer 3 (line 36): indicative)"
     )

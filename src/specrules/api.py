@@ -56,7 +56,8 @@ class Spec:
         quarter (`2019/20-Q3`), month (`2020-01`), `contract`, or None/`all` for every
         contract year the data covers. `as_of` is the date the data was extracted: periods
         still running are then judged pro rata and open clocks not yet due are left out.
-        `progress(done, total, rule_id)`, if given, is called after each rule.
+        `progress(done, total, label)`, if given, is called as the files are read (no rule
+        done yet, `reading FILE 35%`) and after each rule (or each query of rules), on every engine.
 
         `engine` is `pandas` (the default: files or DataFrames, in memory), `duckdb` (files
         read by DuckDB, for data larger than memory) or `spark` (files read by Spark in local
@@ -73,7 +74,13 @@ class Spec:
         else:
             raise ValueError(f"unknown engine {engine!r}; choose one of: pandas, duckdb, spark")
         return evaluate_files(
-            self.plan, data, period, as_of, self.path, self.source.combined_text()
+            self.plan,
+            data,
+            period,
+            as_of,
+            self.path,
+            self.source.combined_text(),
+            progress=progress,
         )
 
     def evaluate_many(

@@ -98,7 +98,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             args.data,
             period=args.period,
             as_of=as_of,
-            progress=terminal_progress() if engine == "pandas" else None,
+            progress=terminal_progress(),
             engine=engine,
         )
     except (DataError, PeriodError) as exc:

@@ -13,6 +13,23 @@ from collections.abc import Callable
 from typing import TextIO
 
 Progress = Callable[[int, int, str], None]  # (rules done, rules in all, rule just done)
+ReadProgress = Callable[[int, int, str], None]  # (bytes read, bytes in all, file name)
+
+
+def reading(progress: Progress | None, rules: int) -> ReadProgress | None:
+    """A callback for bytes read that shows them on `progress` as "reading FILE 35%" with no
+    rule done yet, so the bar is there from the start of a long read (on every engine)."""
+    if progress is None:
+        return None
+    shown: dict[str, int] = {}
+
+    def tell(done: int, total: int, name: str) -> None:
+        percent = 100 * done // total if total else 100
+        if shown.get(name) != percent:  # once per percent, not once per block
+            shown[name] = percent
+            progress(0, rules, f"reading {name} {percent}%")
+
+    return tell
 
 
 class TerminalProgress:
@@ -25,7 +42,7 @@ class TerminalProgress:
 
     def __call__(self, done: int, total: int, label: str) -> None:
         columns = shutil.get_terminal_size((80, 20)).columns
-        if done >= total:
+        if done >= total and done:
             self.stream.write("\r" + " " * (columns - 1) + "\r")
             self.stream.flush()
             return

@@ -173,6 +173,17 @@ def _facts(spec: Spec) -> list[tuple[str, str]]:
         )
         start = dt.date(2001, int(month), int(day))
         facts.append(("Years", f"contract years, from {start.day} {start:%B}"))
+    zones = sorted(
+        {ds.timezone for ds in model.datasets.values() if ds.timezone} - {model.timezone}
+    )
+    facts.append(
+        (
+            "Time zone",
+            f"{model.timezone}: date-times without a UTC offset are local time there; "
+            "elapsed time is true elapsed time across clock changes"
+            + (f" (some datasets: {', '.join(zones)})" if zones else ""),
+        )
+    )
     reporting = contract.reporting
     if reporting is not None:
         parts = [

@@ -20,6 +20,7 @@ from specrules.engine.sql_engine import evaluate_files
 from specrules.engine.sql_files import ROW, DataInput, _lit, _q
 from specrules.errors import DataError
 from specrules.files import MAX_LINE, CsvLayout
+from specrules.progress import Progress
 from specrules.results import Evaluation
 from specrules.spec.compiler import Plan
 
@@ -97,6 +98,7 @@ def evaluate_spec_duckdb(
     spec_file: str | None = None,
     spec_text: str = "",
     memory_limit: str | None = None,
+    progress: Progress | None = None,
 ) -> Evaluation:
     """Evaluate `plan` on a folder (or list) of CSV/Parquet files inside DuckDB."""
     try:
@@ -110,6 +112,6 @@ def evaluate_spec_duckdb(
     try:
         if memory_limit:
             conn.run(f"SET memory_limit = {_lit(memory_limit)}")
-        return evaluate_files(conn, plan, data, period, as_of, spec_file, spec_text)
+        return evaluate_files(conn, plan, data, period, as_of, spec_file, spec_text, progress)
     finally:
         conn.close()

@@ -44,6 +44,7 @@ from specrules.periods import (
     period_containing,
     periods_within,
 )
+from specrules.progress import reading
 from specrules.results import (
     DataIssue,
     DatasetRows,
@@ -678,7 +679,9 @@ def evaluate_spec(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> Evaluation:
     """Evaluate a plan; `progress(done, total, rule_id)` is called after each rule."""
-    loaded = load_data(plan.spec, data)
+    if progress is not None:
+        progress(0, len(plan.rules), "reading the data")
+    loaded = load_data(plan.spec, data, reading(progress, len(plan.rules)))
     evaluator = Evaluator(plan, loaded, as_of)
     span = evaluator.data_span(loaded.issues)
     requested = requested_periods(plan, period, span)

@@ -48,6 +48,7 @@ except ImportError as missing:  # pragma: no cover - sqlglot comes with specrule
         f"the Spark engine needs sqlglot ({missing}): pip install 'specrules[spark]', "
         "or use --engine pandas"
     ) from None
+from specrules.progress import Progress
 from specrules.results import Evaluation
 from specrules.spec.compiler import Plan
 
@@ -279,10 +280,11 @@ def evaluate_spec_spark(
     as_of: dt.date | None = None,
     spec_file: str | None = None,
     spec_text: str = "",
+    progress: Progress | None = None,
 ) -> Evaluation:
     """Evaluate `plan` on a folder (or list) of CSV/Parquet files with Spark."""
     conn = SparkConnection(spark_session())
     try:
-        return evaluate_files(conn, plan, data, period, as_of, spec_file, spec_text)
+        return evaluate_files(conn, plan, data, period, as_of, spec_file, spec_text, progress)
     finally:
         conn.close()

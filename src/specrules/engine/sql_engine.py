@@ -60,6 +60,7 @@ from specrules.engine.sql_files import (
     union_all,
 )
 from specrules.errors import DataError
+from specrules.progress import Progress, reading
 from specrules.results import (
     DatasetRows,
     Evaluation,
@@ -474,8 +475,10 @@ def ratio_verdicts(sql: Runner, ratios: list, layout, judge: _Judge) -> dict[int
     return found
 
 
-def rule_verdicts(sql: Runner, plan: Plan, requested, layout, judge, missing) -> list[Verdict]:
-    """Every rule's verdicts, in the spec's order."""
+def rule_verdicts(
+    sql: Runner, plan: Plan, requested, layout, judge, missing, progress: Progress | None = None
+) -> list[Verdict]:
+    """Every rule's verdicts, in the spec's order; `progress` is told after each query."""
     found: dict[int, list[Verdict]] = {}
     waiting, ratios = [], []
     for index, rule in enumerate(plan.rules):
@@ -510,6 +513,11 @@ def rule_verdicts(sql: Runner, plan: Plan, requested, layout, judge, missing) ->
             for slot, (index, rule, periods) in enumerate(chunk)
         ]
         found.update(count_rules(sql, counts))
+        if progress is not None:
+            done = len(plan.rules) - len(waiting) + start + len(chunk)
+            progress(done, len(plan.rules), chunk[-1][1].id)
+    if progress is not None:
+        progress(len(plan.rules), len(plan.rules), "")
     return [verdict for index in range(len(plan.rules)) for verdict in found[index]]
 
 
@@ -540,16 +548,21 @@ def evaluate_files(
     as_of: dt.date | None = None,
     spec_file: str | None = None,
     spec_text: str = "",
+    progress: Progress | None = None,
 ) -> Evaluation:
-    """Evaluate `plan` on a folder (or list) of CSV/Parquet files read by `conn`'s engine."""
+    """Evaluate `plan` on a folder (or list) of CSV/Parquet files read by `conn`'s engine;
+    `progress(done, total, label)` is told of the reading, then of the rules counted."""
     if not isinstance(data, str | Path | list):
         raise DataError(
             f"the {conn.name} engine reads files: give a folder or files, not DataFrames "
             "(the pandas engine, the default, takes DataFrames)"
         )
     sql = Runner(conn)
+    rules = len(plan.rules)
+    if progress is not None:
+        progress(0, rules, "reading the data")
     conn.install_calendar()
-    loaded = FileData(plan, data, sql)
+    loaded = FileData(plan, data, sql, reading(progress, rules))
     sources = {name: exp.to_table(name) for name in plan.datasets}
     layout = dataset_layout(plan, sql.dialect, sources, instants=True)
     for name, query, _ in layout.ctes:
@@ -558,7 +571,7 @@ def evaluate_files(
     loaded.issues += dated_outside_contract(sql, plan, layout)
     judge = _Judge(plan, as_of)
     requested = requested_periods(plan, period, data_span(sql, plan, layout))
-    verdicts = rule_verdicts(sql, plan, requested, layout, judge, loaded.missing)
+    verdicts = rule_verdicts(sql, plan, requested, layout, judge, loaded.missing, progress)
     provenance = Provenance(
         library_version=__version__,
         spec_file=spec_file,
