@@ -348,3 +348,14 @@ def test_a_datetime_with_an_offset_gets_a_hint() -> None:
     found = lint_text(text, "t.yaml")
     assert len(found) == 1 and found[0].line == line
     assert "2024-10-27T01:30" in (found[0].hint or "")
+
+
+@pytest.mark.parametrize(
+    "text", ["\ufeff" + BASE, BASE.replace("\n", "\r\n"), "\ufeff" + BASE.replace("\n", "\r\n")]
+)
+def test_a_leading_bom_and_windows_line_ends_are_fine(text: str) -> None:
+    # Saved by Notepad or Excel: the spec is the same spec, read alike by both readers.
+    assert lint_text(text, "t.yaml") == []
+    fast = yaml_source._load(yaml.CSafeLoader, text, "t.yaml")
+    slow = yaml_source._load(yaml.SafeLoader, text, "t.yaml")
+    assert fast[0] == slow[0] and fast[1].values == slow[1].values
