@@ -113,6 +113,8 @@ def test_a_misspelt_enumeration_type_is_one_message_at_the_word() -> None:
         ("threshold: at least 80%", "threshold: at least 80%\n    amber: 250%", "E320", "250%"),
         ('title: "New service specification"', 'title: !!str "New"', "Y003", "!!str"),
         ("accept: age >= 18", "accept: age >= 12345678901234567", "E101", "too large"),
+        # pandas keeps dates to the year 2262: 9999 years cannot be added to any date
+        ("accept: age >= 18", "accept: received_on + 9999 years > 2024-01-01", "E211", "200"),
     ],
 )
 def test_what_validate_used_to_accept(old: str, new: str, code: str, words: str) -> None:

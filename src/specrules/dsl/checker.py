@@ -514,6 +514,41 @@ def _missing_test_hint(node: ir.Call) -> str | None:
     return f"write `{value} {test}`: the language tests for a missing value with `is missing`"
 
 
+# The longest length of time a spec may write: dates are kept to the nanosecond (pandas),
+# which reaches the year 2262, so a literal of centuries cannot be added to any date.
+MAX_DURATION_DAYS = 200 * 366
+_DAYS_IN = {"seconds": 1 / 86400, "minutes": 1 / 1440, "hours": 1 / 24, "weeks": 7}
+_DAYS_IN |= {"months": 31, "years": 366, "working days": 1.5}
+
+
+def constant_mistake(node: ir.Node, text: str) -> tuple[ir.Node, str, str, str] | None:
+    """A mistake in `node` whatever the data: (where, code, message, hint), or None.
+
+    A divisor that is always 0, and a length of time beyond MAX_DURATION_DAYS."""
+    divisor = zero_divisor(node)
+    if divisor is not None:
+        written = text[divisor.span[0] : divisor.span[1]]
+        return (
+            divisor,
+            "E210",
+            f"division by zero: the divisor `{written}` is always 0",
+            "divide by a figure that can be other than 0",
+        )
+    for sub in ir.walk(node):
+        if isinstance(sub, ir.Duration) and too_long(sub):
+            return (
+                sub,
+                "E211",
+                f"`{text[sub.span[0] : sub.span[1]]}` is longer than 200 years",
+                "write a length of time of at most 200 years",
+            )
+    return None
+
+
+def too_long(duration: ir.Duration) -> bool:
+    return abs(duration.amount) * _DAYS_IN.get(duration.unit, 1) > MAX_DURATION_DAYS
+
+
 def zero_divisor(node: ir.Node) -> ir.Node | None:
     """The first divisor in `node` that is 0 whatever the data (`age / 0`, `x / (x - x)`).
 

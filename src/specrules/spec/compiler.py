@@ -17,7 +17,8 @@ from specrules.dsl.checker import (
     RuleNames,
     TypeCheckError,
     check,
-    zero_divisor,
+    constant_mistake,
+    too_long,
 )
 from specrules.dsl.parser import ExpressionSyntaxError, parse_expression, parse_threshold
 from specrules.dsl.types import BOOLEAN, NUMBER, TEXT, TIME_UNITS, Type
@@ -198,20 +199,12 @@ class _Compiler:
                 Diagnostic(exc.code, exc.message, self.source.file_at(path), line, col, exc.hint)
             )
             return None
-        divisor = zero_divisor(node)
-        if divisor is not None:
-            start, end = divisor.span
+        mistake = constant_mistake(node, text)
+        if mistake is not None:
+            where, code, message, hint = mistake
+            start, end = where.span
             line, col = self.source.expression_position(path, start, text[start:end])
-            self.problems.append(
-                Diagnostic(
-                    "E210",
-                    f"division by zero: the divisor `{text[start:end]}` is always 0",
-                    self.source.file,
-                    line,
-                    col,
-                    "divide by a figure that can be other than 0",
-                )
-            )
+            self.problems.append(Diagnostic(code, message, self.source.file, line, col, hint))
             return None
         wanted = (want,) if isinstance(want, str) else want
         if wanted and node.type is not None and node.type.kind not in wanted:
@@ -732,6 +725,14 @@ class _Compiler:
         amounts = [node.baseline] if isinstance(node, ir.Reduction) else [node.amount]
         if isinstance(node, ir.Threshold) and node.upper is not None:
             amounts.append(node.upper)
+        if any(isinstance(a, ir.Duration) and too_long(a) for a in amounts):
+            self.problem(
+                path,
+                "E211",
+                f"`{text}`: a length of time longer than 200 years",
+                "write a length of time of at most 200 years",
+            )
+            return None
         is_share = kind != "kpi" or rule.scoring == "proportion"
         for amount in amounts:
             if is_share and not isinstance(amount, ir.Percent) and kind != "kpi":
