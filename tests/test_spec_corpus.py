@@ -406,6 +406,8 @@ NEW_EDITS = [
     ("start: 2024-04-01", "start: 2027-04-01", ("E309", "S003", "E304", "S305"), ""),
     ("end: 2027-03-31", "end: tomorrow", ("S003",), ""),
     ("until: 2028-03-31", "until: 2026-03-31", ("E309",), ""),
+    ("until: 2028-03-31", "until: 9999-12-31", ("E321",), "2199-12-31"),
+    ("start: 2024-04-01", "start: 0001-04-01", ("E321",), "1900-01-01"),
     ("periods: financial_year", "periods: fiscal_year", ("S003",), ""),
     ("monitoring: monthly", "monitoring: montly", ("S003",), "monthly"),
     ("kind: exception_report", "kind: exception", ("S003",), "exception_report"),

@@ -91,8 +91,26 @@ def _rules(spec: models.Spec) -> Iterator[tuple[Path_, Any]]:
 
 
 # ------------------------------------------------------------------ contract
+# Contract dates a period can be computed for and a data date can reach (pandas keeps dates
+# from 1677 to 2262; a year of the contract may run a year past its end).
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
 def _contract(spec: models.Spec, report: _Report) -> None:
     contract = spec.contract
+    dated = [(("contract", "start"), contract.start), (("contract", "end"), contract.end)]
+    dated += [
+        (("contract", "extensions", index, "until"), extension.until)
+        for index, extension in enumerate(contract.extensions)
+    ]
+    for path, day in dated:
+        if not EARLIEST <= day <= LATEST:
+            report.add(
+                path,
+                "E321",
+                f"{day} is not a date a contract can have",
+                f"write a date from {EARLIEST} to {LATEST}",
+            )
     previous = contract.end
     for index, extension in enumerate(contract.extensions):
         if extension.until <= previous:
