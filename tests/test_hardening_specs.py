@@ -238,6 +238,16 @@ def test_several_data_files_repeat_the_option(tmp_path: Path) -> None:
     assert main(["evaluate", *args, str(WIGAN), "--format", "json", "--output", "-"]) == 0
 
 
+def test_two_paths_after_one_data_option_say_to_repeat_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files = sorted(str(p) for p in WIGAN_DATA.glob("*.csv"))[:2]
+    with pytest.raises(SystemExit) as caught:
+        main(["evaluate", str(WIGAN), "--data", *files])
+    assert caught.value.code == 2
+    assert "repeat it (--data a.csv --data b.csv)" in capsys.readouterr().err
+
+
 def test_a_bare_year_is_refused_when_years_do_not_start_in_january(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -169,7 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        hint = ""
+        if getattr(args, "data", None) is not None and not extra[0].startswith("-"):
+            hint = "; --data takes one folder or file: repeat it (--data a.csv --data b.csv)"
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     if getattr(args, "data", None) is not None and len(args.data) == 1:
         args.data = args.data[0]
     try:
