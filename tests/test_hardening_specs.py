@@ -8,6 +8,7 @@ the column of the offending token is counted by hand in the comment beside it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -210,6 +211,16 @@ def test_a_missing_spec_file_is_exit_2_on_every_command(
     out = capsys.readouterr()
     assert f"{missing}: error: F001 no such file" in out.out + out.err
     assert ":0:0" not in out.out + out.err
+
+
+def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    pipe = tmp_path / "spec.yaml"
+    os.mkfifo(pipe)
+    (error,) = lint_file(pipe)  # opening it would block until something wrote to it
+    assert (error.code, error.message) == (
+        "F001",
+        "is not a regular file (a device, a pipe or a socket)",
+    )
 
 
 def test_a_folder_as_spec_is_exit_2(tmp_path: Path) -> None:

@@ -424,7 +424,12 @@ def read_spec_text(path: str | Path) -> str:
     a folder is refused before reading (a device reports size 0 and never ends)."""
     p = Path(path)
     try:
-        with open(p, "rb") as handle:  # opened once, so the file checked is the file read
+        mode = os.stat(p).st_mode
+        if stat.S_ISDIR(mode):
+            raise _unreadable(p, "is a directory, not a spec file")
+        if not stat.S_ISREG(mode):  # checked before opening: opening a pipe would block
+            raise _unreadable(p, "is not a regular file (a device, a pipe or a socket)")
+        with open(p, "rb") as handle:  # checked again once open: the file read is a file
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 raise _unreadable(p, "is not a regular file (a device, a pipe or a socket)")
             data = handle.read(MAX_BYTES + 1)
