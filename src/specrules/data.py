@@ -350,7 +350,23 @@ def _coerce(
     issues: list[DataIssue],
     zone: str,
 ) -> pd.Series:
-    """One column in its declared type; unreadable values become missing and are reported."""
+    """One column in its declared type; unreadable values become missing and are reported
+    (in row order, as the SQL engines list them)."""
+    first = len(issues)
+    values = _coerce_values(name, column, spec, raw, rows, issues, zone)
+    issues[first:] = sorted(issues[first:], key=lambda found: found.row or 0)
+    return values
+
+
+def _coerce_values(
+    name: str,
+    column: str,
+    spec: models.FieldSpec,
+    raw: pd.Series,
+    rows: pd.Series,
+    issues: list[DataIssue],
+    zone: str,
+) -> pd.Series:
     values = _typed_already(raw, spec.type, zone)
     if values is None:
         text = _as_text(raw, spec.type)
