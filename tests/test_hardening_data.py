@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -411,3 +412,38 @@ def test_a_folder_or_a_device_is_refused_not_read(tmp_path, spec) -> None:
             spec.evaluate(tmp_path, engine=engine)
         with pytest.raises(DataError, match="not a regular file"):
             spec.evaluate("/dev/zero", engine=engine)
+
+
+# One of each kind of case, read by Spark too (a Spark session is slow to start: a sample).
+ON_SPARK = [
+    "delimiter a tab",
+    "bom crlf",
+    "quoted newline",
+    "trailing delimiter everywhere",
+    "age '1e30'",
+    "cost '1e400'",
+    "urgent 'NaN'",
+    "received_on '12/31/2024'",
+    "received_on '3/6/24'",
+    "called_at '2025-03-30T01:30'",
+    "called_at '2024-10-27T01:30'",
+    "called_at '2024-06-03T18:00-030'",
+    "called_at '2024-10-27T01:30+01:'",
+    "parquet dates as int64",
+    "parquet age 1e30",
+    "parquet instants",
+]
+
+
+def test_spark_reads_the_sample_as_pandas_and_duckdb_do(spec, corpus) -> None:
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java")
+    numbers = {c.name: n for n, c in enumerate(CASES)}
+    for name in ON_SPARK:
+        folder = corpus / str(numbers[name])
+        figures = [
+            _figures(spec.evaluate(folder, period="2024/25", engine=e))
+            for e in ("pandas", "duckdb", "spark")
+        ]
+        assert figures[0] == figures[1] == figures[2], name

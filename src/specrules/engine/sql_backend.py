@@ -188,6 +188,13 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         )
         + " END",
     },
+    "float_text": {  # a float as Python's repr writes it: 1e+30, inf
+        "duckdb": "CAST(:x AS VARCHAR)",
+        "spark": "CASE WHEN :x = double('inf') THEN 'inf' WHEN :x = double('-inf') THEN '-inf' "
+        "WHEN abs(:x) >= 1e16 THEN regexp_replace(regexp_replace(regexp_replace("
+        "CAST(:x AS STRING), '[.]0E', 'E'), 'E([0-9])', 'e+$1'), 'E-', 'e-') "
+        "ELSE CAST(:x AS STRING) END",
+    },
     "text_to_utc": {  # text with an offset as its instant, in UTC
         "duckdb": "timezone('UTC', TRY_CAST(:x AS TIMESTAMPTZ))",
         "spark": _SPARK_INSTANT,

@@ -457,7 +457,9 @@ class FileData:
                 )
                 typed_columns.append(utc.as_(instant_column(field), quoted=True, copy=False))
             if not _read_natively(spec.type, column_type):
-                checks.append((field, spec, raw_column, typed, staged.get(position, {})))
+                checks.append(
+                    (field, spec, raw_column, typed, staged.get(position, {}), column_type)
+                )
         keys = list(ds.key_fields)
         key_present = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
         partition = ", ".join(_q(k) for k in keys)
@@ -559,7 +561,7 @@ class FileData:
     def _unreadable(self, index: int, raw: str, checks: list, zone: str) -> list[exp.Expression]:
         """Queries listing the values that could not be read as their type, row by row."""
         selects = []
-        for column, (field, spec, raw_column, typed, staged) in enumerate(checks):
+        for column, (field, spec, raw_column, typed, staged, native) in enumerate(checks):
             if spec.type not in UNREADABLE:
                 continue
             markers = _words(_markers(spec.type))
@@ -590,13 +592,20 @@ class FileData:
                     a=nowhere,
                     b=twice,
                 )
+            # a float as Python writes it (1e+30, inf), as the pandas engine reports it
+            value_text = (
+                fill("float_text", self.sql.dialect, x=raw_column.copy())
+                if native.upper() in _FLOATS
+                else statement("CAST(:c AS VARCHAR)", c=raw_column.copy())
+            )
             selects.append(
                 statement(
                     f"SELECT {index} AS bad_dataset, {column} AS bad_column, "
                     f"{_lit(field)} AS bad_field, "
-                    f"{ROW} AS bad_row, CAST(:c AS VARCHAR) AS bad_value, :m AS message "
+                    f"{ROW} AS bad_row, :s AS bad_value, :m AS message "
                     f"FROM {_q(raw)} WHERE :c IS NOT NULL AND lower(:t) NOT IN ({markers}) "
                     "AND (:v) IS NULL",
+                    s=value_text,
                     c=raw_column,
                     t=_raw_text(raw_column),
                     v=typed,
