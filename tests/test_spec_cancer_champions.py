@@ -2,8 +2,8 @@
 
 Fixture: tests/fixtures/cancer_champions_rules/. The contract runs 1 October 2017 to
 31 March 2019 (18 months, "to 31st March 2019"); periods follow the financial year, so its
-quarters are 2017/18-Q3 (Oct-Dec 2017) to 2018/19-Q4 (Jan-Mar 2019). The 12,000-champion target is also tested on
-generated registers of thousands of rows, whose sizes are chosen by hand.
+quarters are 2017/18-Q3 (Oct-Dec 2017) to 2018/19-Q4 (Jan-Mar 2019). The 12,000-champion
+target is also tested on generated registers of thousands of rows, whose sizes are chosen by hand.
 """
 
 from __future__ import annotations
