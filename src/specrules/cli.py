@@ -16,7 +16,6 @@ import sys
 from collections.abc import Sequence
 
 from specrules import __version__
-from specrules.authoring.lint import lint_file
 from specrules.errors import DataError, Diagnostic, PeriodError, SpecError, exit_code
 from specrules.progress import terminal_progress
 from specrules.report.cli import add_output_options
@@ -54,6 +53,9 @@ def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    # imported here: the linter (pydantic models, the grammar) is not needed for `--help`
+    from specrules.authoring.lint import lint_file
+
     found: list[Diagnostic] = []
     for path in args.specs:
         found.extend(lint_file(path))  # every problem, also past a schema error
