@@ -9,6 +9,7 @@ then times, each in a fresh subprocess on the same data:
 - `specrules-pandas`: `spec.evaluate(frames)` on the pandas engine;
 - `pandas-by-hand`: the same KPIs in idiomatic vectorized pandas (benchmarks/handwritten.py);
 - `duckdb-by-hand`: the same KPIs in DuckDB SQL over the Parquet files;
+- `polars-by-hand`: the same KPIs in Polars over the Parquet files (when Polars is installed);
 - `specrules-duckdb`: specrules on its SQL engine, reading the Parquet files itself;
 - `specrules-spark` (only when asked for: it needs PySpark and Java): the Spark engine in
   local mode on the same files, timed after its session has started. The JVM's memory and
@@ -16,8 +17,11 @@ then times, each in a fresh subprocess on the same data:
 
 Each specrules figure is also shown as a ratio to its hand-written yardstick. Memory is the
 process's peak resident set during the run (Linux VmHWM, reset after the inputs are loaded),
-reported as a multiple of the in-memory size of the input frames. Finally it times
-`specrules validate specs/*.yaml` end to end.
+reported as a multiple of the in-memory size of the input frames. CPU seconds (every thread
+of the measuring process) are printed beside wall seconds: on a shared machine they move
+less. The fixed cost of one evaluation is measured on its own at a small size (`--fixed-size`,
+1,000 referrals): the first evaluation in a fresh process, then the best of two more. Finally
+it times `specrules validate specs/*.yaml` end to end, and prints the load average.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ KINDS = (
     "specrules-pandas",
     "duckdb-by-hand",
     "specrules-duckdb",
+    "polars-by-hand",
     "full-spec-pandas",
     "full-spec-duckdb",
     "specrules-spark",
@@ -96,9 +101,44 @@ def sql_engine_available() -> bool:
     return True
 
 
-def measure(kind: str, folder: Path) -> dict:
-    """Run one kind once on the data in `folder`; seconds and memory, as a dict."""
-    from handwritten import duckdb_kpis, pandas_kpis
+def polars_available() -> bool:
+    try:
+        import polars  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _evaluate(kind: str, spec, frames: dict | None, folder: Path) -> dict:
+    """Run one kind once: its figures by rule and period."""
+    from handwritten import duckdb_kpis, pandas_kpis, polars_kpis
+
+    if kind == "pandas-by-hand":
+        return _by_hand_figures(pandas_kpis(frames))
+    if kind == "duckdb-by-hand":
+        return _by_hand_figures(duckdb_kpis(folder))
+    if kind == "polars-by-hand":
+        return _by_hand_figures(polars_kpis(folder))
+    if kind in ("specrules-pandas", "full-spec-pandas"):
+        evaluation = spec.evaluate(frames)
+    elif kind in ("specrules-duckdb", "full-spec-duckdb"):
+        from specrules.engine.duckdb_engine import evaluate_spec_duckdb
+
+        evaluation = evaluate_spec_duckdb(spec.plan, str(folder))
+    elif kind == "specrules-spark":
+        from specrules.engine.spark_engine import evaluate_spec_spark
+
+        evaluation = evaluate_spec_spark(spec.plan, str(folder))
+    else:
+        raise SystemExit(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+    return {f"{v.rule_id}@{v.period}": v.value for v in evaluation.verdicts}
+
+
+def measure(kind: str, folder: Path, repeat: int = 1) -> dict:
+    """Run one kind on the data in `folder`; seconds and memory of the first run, as a dict.
+
+    With `repeat` > 1 it runs again in the same process and adds the best of the later runs
+    (`warm_seconds`, `warm_cpu_seconds`): the cost once imports and caches are warm."""
     from wigan_data import frames_bytes
 
     import specrules
@@ -107,8 +147,8 @@ def measure(kind: str, folder: Path) -> dict:
     before = _status("VmRSS")
     frames = _load_frames(folder)
     input_bytes = frames_bytes(frames)
-    if "duckdb" in kind or "spark" in kind:
-        del frames  # these read the Parquet files themselves
+    if "duckdb" in kind or "spark" in kind or "polars" in kind:
+        frames = None  # these read the Parquet files themselves
     if kind == "specrules-spark":
         from specrules.engine.spark_engine import spark_session
 
@@ -116,39 +156,26 @@ def measure(kind: str, folder: Path) -> dict:
     gc.collect()
     loaded = _status("VmRSS")
     _reset_peak()
-    started, cpu_started = time.perf_counter(), time.process_time()
-    if kind == "pandas-by-hand":
-        figures = _by_hand_figures(pandas_kpis(frames))
-    elif kind == "duckdb-by-hand":
-        figures = _by_hand_figures(duckdb_kpis(folder))
-    elif kind in ("specrules-pandas", "full-spec-pandas"):
-        evaluation = spec.evaluate(frames)
-        figures = {f"{v.rule_id}@{v.period}": v.value for v in evaluation.verdicts}
-    elif kind in ("specrules-duckdb", "full-spec-duckdb"):
-        from specrules.engine.duckdb_engine import evaluate_spec_duckdb
-
-        evaluation = evaluate_spec_duckdb(spec.plan, str(folder))
-        figures = {f"{v.rule_id}@{v.period}": v.value for v in evaluation.verdicts}
-    elif kind == "specrules-spark":
-        from specrules.engine.spark_engine import evaluate_spec_spark
-
-        evaluation = evaluate_spec_spark(spec.plan, str(folder))
-        figures = {f"{v.rule_id}@{v.period}": v.value for v in evaluation.verdicts}
-    else:
-        raise SystemExit(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
-    seconds = time.perf_counter() - started
-    cpu = time.process_time() - cpu_started
-    peak = _status("VmHWM")
-    return {
+    timings = []
+    for _ in range(max(1, repeat)):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        figures = _evaluate(kind, spec, frames, folder)
+        timings.append((time.perf_counter() - started, time.process_time() - cpu_started))
+        if len(timings) == 1:
+            peak = _status("VmHWM")
+    result = {
         "kind": kind,
-        "seconds": seconds,
-        "cpu_seconds": cpu,
+        "seconds": timings[0][0],
+        "cpu_seconds": timings[0][1],
         "input_bytes": input_bytes,
         # memory the data needs: inputs held (pandas kinds) plus everything the run added
         "data_peak_bytes": max(0, peak - before),
         "extra_peak_bytes": max(0, peak - loaded),
         "figures": {k: None if v is None else round(float(v), 9) for k, v in figures.items()},
     }
+    if len(timings) > 1:
+        result["warm_seconds"], result["warm_cpu_seconds"] = min(timings[1:])
+    return result
 
 
 def _label(rule: str, index: int) -> str:
@@ -187,8 +214,9 @@ def disagreements(rows: list[dict]) -> list[str]:
     return found
 
 
-def run_measurement(kind: str, folder: Path, timeout: float) -> dict:
+def run_measurement(kind: str, folder: Path, timeout: float, repeat: int = 1) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--measure", kind, str(folder)]
+    command += ["--repeat", str(repeat)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -228,6 +256,33 @@ def table(rows: list[dict]) -> str:
                 f"{peak / row['input_bytes']:>10.2f}"
             )
     return "\n".join(lines)
+
+
+def fixed_cost(rows: list[dict], size: int) -> str:
+    """The fixed-cost section: each kind's first evaluation and its best warm one."""
+    lines = [
+        f"fixed cost per evaluation at {size:,} referrals (first: in a fresh process; "
+        "warm: the best of two more)"
+    ]
+    for row in rows:
+        if "error" in row:
+            lines.append(f"  {row['kind']:<17} {row['error']}")
+            continue
+        warm = ""
+        if "warm_seconds" in row:
+            warm = f"   warm {row['warm_seconds']:.3f} s ({row['warm_cpu_seconds']:.3f} s CPU)"
+        lines.append(
+            f"  {row['kind']:<17} first {row['seconds']:.3f} s ({row['cpu_seconds']:.3f} s CPU)"
+            + warm
+        )
+    return "\n".join(lines)
+
+
+def load_average() -> str:
+    try:
+        return "load average " + ", ".join(f"{n:.2f}" for n in os.getloadavg())
+    except OSError:
+        return "load average unknown"
 
 
 def time_validate() -> tuple[float, float]:
@@ -273,11 +328,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
     parser.add_argument("--data-dir", default=None, help="keep generated data here")
+    parser.add_argument(
+        "--fixed-size",
+        type=int,
+        default=1000,
+        help="referrals for the fixed cost per evaluation (default 1000; 0 to skip it)",
+    )
     parser.add_argument("--json", default=None, help="also write the results here")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
-        print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
+        print(json.dumps(measure(args.measure[0], Path(args.measure[1]), args.repeat)))
         return 0
 
     try:
@@ -295,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         import duckdb  # noqa: F401
     except ImportError:
         kinds = [k for k in kinds if "duckdb" not in k]
+    if "polars-by-hand" in kinds and not polars_available():
+        print("note: Polars is not installed (pip install polars); skipping polars-by-hand")
+        kinds.remove("polars-by-hand")
+    print(load_average(), file=sys.stderr)
     base = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="bench-"))
     rows = []
     for size in sizes:
@@ -311,8 +377,20 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {size:,} {kind}: {result.get('seconds', result.get('error'))}", file=sys.stderr
             )
+    fixed_rows = []
+    fixed_kinds = [k for k in kinds if not k.startswith("full-spec")]
+    if args.fixed_size > 0 and fixed_kinds:
+        folder = base / f"wigan_core_{args.fixed_size}"
+        if not (folder / "referrals.parquet").exists():
+            _write_data(folder, args.fixed_size, full=False)
+        for kind in fixed_kinds:
+            result = run_measurement(kind, folder, args.timeout, repeat=3)
+            result["size"] = args.fixed_size
+            fixed_rows.append(result)
     print(table(rows))
-    differ = disagreements(rows)
+    if fixed_rows:
+        print("\n" + fixed_cost(fixed_rows, args.fixed_size))
+    differ = disagreements(rows) + disagreements(fixed_rows)
     verdict = "all kinds agree" if not differ else "DISAGREE:\n  " + "\n  ".join(differ)
     print("\nfigures: " + verdict)
     validate, validate_cpu = time_validate()
@@ -325,10 +403,15 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"python {sys.version.split()[0]}, pandas {pandas.__version__}, "
-        f"duckdb {duckdb.__version__}, {cpu} cores"
+        f"duckdb {duckdb.__version__}, {cpu} cores; {load_average()}"
     )
     if args.json:
-        results = {"rows": rows, "validate": validate, "validate_cpu": validate_cpu}
+        results = {
+            "rows": rows,
+            "fixed_cost": fixed_rows,
+            "validate": validate,
+            "validate_cpu": validate_cpu,
+        }
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 1 if differ else 0
 

@@ -53,7 +53,7 @@ def test_conform_fills_every_declared_field_with_linked_keys():
 
 
 def test_every_kind_gives_the_same_figures(core_folder):
-    kinds = ["pandas-by-hand", "specrules-pandas", "duckdb-by-hand"]
+    kinds = ["pandas-by-hand", "specrules-pandas", "duckdb-by-hand", "polars-by-hand"]
     if bench_wigan.sql_engine_available():
         kinds.append("specrules-duckdb")
     rows = []
@@ -89,6 +89,8 @@ def test_the_script_runs_at_its_smallest_size(tmp_path):
             "pandas-by-hand,specrules-pandas",
             "--data-dir",
             str(tmp_path),
+            "--fixed-size",
+            "300",
             "--json",
             str(out),
         ],
@@ -102,6 +104,11 @@ def test_the_script_runs_at_its_smallest_size(tmp_path):
     results = json.loads(out.read_text())
     assert [r["kind"] for r in results["rows"]] == ["pandas-by-hand", "specrules-pandas"]
     assert all("error" not in r for r in results["rows"])
+    # the fixed cost: each kind's first evaluation and the best of two more, on its own line
+    fixed = results["fixed_cost"]
+    assert [r["kind"] for r in fixed] == ["pandas-by-hand", "specrules-pandas"]
+    assert all(r["warm_seconds"] > 0 and r["warm_cpu_seconds"] > 0 for r in fixed)
+    assert "fixed cost per evaluation at 300 referrals" in done.stdout
 
 
 def test_bad_sizes_are_a_clear_usage_error():
