@@ -272,11 +272,6 @@ def test_ambulance_response_by_hand() -> None:
 CLOCK_CHANGES = FIXTURES / "clock_changes"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engines keep date-times as local wall times, so an elapsed time across a "
-    "clock change is an hour out (issue 14 item 2: elapsed time is true elapsed time)",
-)
 @pytest.mark.parametrize("engine", ENGINES)
 def test_elapsed_times_across_the_2024_clock_changes(engine: str) -> None:
     # A9 arrives 00:30 BST on 27 October 2024 (23:30 UTC the day before) and leaves 04:00 GMT

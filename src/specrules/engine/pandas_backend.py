@@ -200,6 +200,10 @@ def _arithmetic(node: ir.Arithmetic, ctx: Context) -> Value:
         return shift_date(left, right, rt.duration_kind, sign=1 if node.op == "+" else -1)
     if lt.kind == "duration" and lt.duration_kind != "time" and rt.is_temporal:
         return shift_date(right, left, lt.duration_kind, sign=1)
+    if lt.kind == rt.kind == "datetime" and node.op == "-":
+        # The time between two moments is elapsed time: between instants, not wall clocks.
+        elapsed = instant_values(node.left, ctx) - instant_values(node.right, ctx)
+        return elapsed if ctx.frame is not None else elapsed.iloc[0]
     op = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[node.op]
     if node.op == "/":
         # A duration's zero is a zero Timedelta, which does not compare equal to 0.

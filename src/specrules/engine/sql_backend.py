@@ -431,6 +431,8 @@ def _arithmetic(node: ir.Arithmetic, scope: Scope) -> exp.Expression:
     if lt.kind == "duration" and rt.is_temporal:
         return shift(right, left, lt.duration_kind, scope)
     if lt.is_temporal and rt.is_temporal:  # a time between two moments, in seconds
+        if lt.kind == rt.kind == "datetime":  # elapsed time: between instants
+            left, right = instant_of(node.left, left, scope), instant_of(node.right, right, scope)
         return exp.Sub(
             this=_paren(fill("epoch", scope.dialect, x=left)),
             expression=_paren(fill("epoch", scope.dialect, x=right)),
