@@ -112,6 +112,16 @@ def test_dividing_by_a_zero_duration_is_missing() -> None:
     assert column("1 hour / (t1 - d1) is missing", [1, 2], t1=t1, d1=d1) == [False, True]
 
 
+def test_between_an_aggregate_over_no_dates_is_unknown_not_a_crash() -> None:
+    # Found by the property tests: `d1 between min(d1) and 2019-01-01` on a column with no
+    # dates raised TypeError (datetime64 compared with NA). min over no values is missing,
+    # so each row's `between` is unknown, as `d1 >= min(d1)` already was.
+    assert column("d1 between min(d1) and 2019-01-01", [1, 2], d1=[None, None]) == [None, None]
+    # With one date, 2018-06-01, min is that date: the row is between, the other unknown.
+    d1 = [dt.datetime(2018, 6, 1), None]
+    assert column("d1 between min(d1) and 2019-01-01", [1, 2], d1=d1) == [True, None]
+
+
 def test_round_takes_the_places_of_each_row() -> None:
     # Found by probing `round(n1 + 1.25, if b then 1 else 0)`: every row was rounded to the
     # places of the first row. 2.5 to 1 place is 2.5; 1.25 to 0 places is 1 (a half goes

@@ -159,13 +159,17 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _compare(node: ir.Compare, ctx: Context) -> Value:
-    left, right = evaluate(node.left, ctx), evaluate(node.right, ctx)
+    return _compared(node.op, evaluate(node.left, ctx), evaluate(node.right, ctx))
+
+
+def _compared(op: str, left: Value, right: Value) -> Value:
+    """A comparison in three-valued logic: unknown where either side is missing."""
     mask = _either_missing(left, right)
-    if mask is True:
+    if mask is True:  # a missing scalar (an aggregate over no values): unknown everywhere
         return pd.NA
     if isinstance(left, pd.Series) or isinstance(right, pd.Series):
         left, right = _fill(left), _fill(right)
-    return to_boolean(_COMPARE[node.op](left, right), mask)
+    return to_boolean(_COMPARE[op](left, right), mask)
 
 
 def _fill(value: Value) -> Value:
@@ -308,9 +312,7 @@ def _in_list(node: ir.InList, ctx: Context) -> Value:
 def _between(node: ir.Between, ctx: Context) -> Value:
     value = evaluate(node.operand, ctx)
     low, high = evaluate(node.low, ctx), evaluate(node.high, ctx)
-    above = to_boolean(_COMPARE[">="](_fill(value), _fill(low)), _either_missing(value, low))
-    below = to_boolean(_COMPARE["<="](_fill(value), _fill(high)), _either_missing(value, high))
-    return _kleene(above, below, "and")
+    return _kleene(_compared(">=", value, low), _compared("<=", value, high), "and")
 
 
 def _if_then_else(node: ir.IfThenElse, ctx: Context) -> Value:
