@@ -19,6 +19,7 @@ from specrules.dsl.printer import to_text
 from specrules.engine.sql_evaluator import spec_sql
 from specrules.report.figures import format_value
 from specrules.report.view import rows_file_name
+from specrules.verdicts import amount_value
 
 
 def test_seconds_and_minutes_are_units() -> None:
@@ -202,3 +203,21 @@ def test_an_id_that_cannot_be_used_gets_the_exact_id_to_write(written, hint) -> 
         specrules.loads(SPEC.replace("id: C1_mean", f"id: {written}"), "spec.yaml")
     (found,) = [d for d in caught.value.diagnostics if d.severity == "error"]
     assert (found.code, found.hint) == ("S003", hint)
+
+
+@pytest.mark.parametrize(
+    "amount, unit, expected",
+    [
+        # A month counts as 30.4375 days: 730.5 hours, 43,830 minutes.
+        (ir.Duration(1, "months"), "hours", 730.5),
+        (ir.Duration(1, "months"), "minutes", 43830.0),
+        # A year is 365.25 days; a working day counts as a day: 24 hours.
+        (ir.Duration(1, "years"), "days", 365.25),
+        (ir.Duration(2, "working days"), "hours", 48.0),
+        (ir.Duration(90, "seconds"), "minutes", 1.5),
+    ],
+)
+def test_a_threshold_of_months_or_working_days_is_read_in_the_figure_s_unit(
+    amount: ir.Duration, unit: str, expected: float
+) -> None:
+    assert amount_value(amount, unit) == pytest.approx(expected)

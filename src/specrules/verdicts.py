@@ -33,10 +33,12 @@ def amount_value(node: ir.Node, unit: str | None = None) -> float:
     if isinstance(node, ir.Number | ir.Money):
         return float(node.value)
     if isinstance(node, ir.Duration):
+        # Units of no fixed length count as their average days (a working day as a day).
         per_day = {"working days": 1, "months": 30.4375, "years": 365.25}
         if node.unit in per_day:
-            return float(node.amount) * per_day[node.unit]
-        seconds = float(node.amount) * SECONDS_IN[node.unit]
+            seconds = float(node.amount) * per_day[node.unit] * SECONDS_IN["days"]
+        else:
+            seconds = float(node.amount) * SECONDS_IN[node.unit]
         return seconds / SECONDS_IN[unit if unit in TIME_UNITS else "days"]
     raise TypeError(type(node).__name__)
 
