@@ -233,6 +233,16 @@ def test_extends_is_confined_to_the_spec_folder(folder: Path, target: str, code:
     assert (d.code, Path(d.file).name, d.line, d.column) == (code, "local.yaml", 1, 10)
 
 
+def test_a_spec_given_as_text_cannot_extend(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Text has no folder: without this refusal the base was looked up in the working folder.
+    _write(folder, "base.yaml", BASE)
+    monkeypatch.chdir(folder)
+    with pytest.raises(SpecError) as caught:
+        specrules.loads("extends: base.yaml\n")
+    (d,) = caught.value.diagnostics
+    assert d.code == "X001" and "given as text" in d.message
+
+
 def test_a_link_out_of_the_folder_is_refused(folder: Path) -> None:
     outside = _write(folder.parent, "outside.yaml", BASE)
     (folder / "link.yaml").symlink_to(outside)

@@ -660,6 +660,14 @@ class _Compiler:
                     "`within 48 hours`",
                 )
                 continue
+            if node.amount <= 0 or too_long(node):  # a due date must be later, and a real date
+                self.problem(
+                    ("consequences", name, "deadline"),
+                    "E311",
+                    f"`{text}`: a deadline is a length of time above 0 and at most 200 years",
+                    "write for instance `within 20 working days`",
+                )
+                continue
             found[name] = node
         return found
 

@@ -91,6 +91,14 @@ def _base_path(value: Any, source: SourceMap) -> Path:
             f"`extends: {value}` leaves the spec's folder (`..`)",
             "a spec extends specs in its own folder or a folder below it; " + _EXAMPLE,
         )
+    if source.file.startswith("<"):  # text with no file: no folder to stay inside
+        _fail(
+            source,
+            where,
+            "X001",
+            "a spec given as text cannot extend another: it has no folder",
+            "load the spec from its file (specrules.load(path)) so `extends:` has a folder",
+        )
     folder = Path(source.file).resolve().parent
     path = (folder / value).resolve()
     if not path.is_relative_to(folder):  # a link pointing out of the folder
