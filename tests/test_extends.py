@@ -178,6 +178,15 @@ def test_a_mistake_in_the_base_points_at_the_base_file(folder: Path) -> None:
     assert found[0].column == 16
 
 
+def test_a_division_by_zero_in_the_base_points_at_the_base_file(folder: Path) -> None:
+    # E210 (a divisor that is always 0) used the extending spec's file with the base's line.
+    broken = BASE.replace("<= 14", "<= 14 / 0")
+    _write(folder, "national/broken.yaml", broken)
+    local = _write(folder, "local.yaml", "extends: national/broken.yaml\ntitle: Local\n")
+    found = [d for d in lint_file(local) if d.severity == "error"]
+    assert [(d.code, Path(d.file).name, d.line) for d in found] == [("E210", "broken.yaml", 25)]
+
+
 def test_an_unknown_rule_in_overrides_suggests_the_id(folder: Path) -> None:
     local = _write(
         folder,

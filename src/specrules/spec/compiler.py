@@ -204,7 +204,8 @@ class _Compiler:
             where, code, message, hint = mistake
             start, end = where.span
             line, col = self.source.expression_position(path, start, text[start:end])
-            self.problems.append(Diagnostic(code, message, self.source.file, line, col, hint))
+            file = self.source.file_at(path)  # a base spec's expression: the base's file
+            self.problems.append(Diagnostic(code, message, file, line, col, hint))
             return None
         wanted = (want,) if isinstance(want, str) else want
         if wanted and node.type is not None and node.type.kind not in wanted:
