@@ -7,6 +7,9 @@ pandas backend, so that the property tests compare two independent readings:
   booleans are `bool`, dates and date-times are naive `datetime` (a date at midnight),
   fixed-length durations are `timedelta`, calendar durations are a number of months and
   working-day durations a number of working days;
+- elapsed time (`hours_between` and its kin, one date-time minus another) is true elapsed
+  time: local times are placed in Europe/London (the default zone), a time that happens
+  twice taken as the first, one that does not exist read with the offset before the change;
 - `and`, `or`, `not` follow Kleene's three-valued logic, any comparison or arithmetic with a
   missing operand is missing, division by zero is missing;
 - `if c then a else b` takes `b` unless `c` is true (an unknown condition takes `else`);
@@ -23,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from specrules.dsl import ir
 from specrules.engine.calendar import bank_holidays
@@ -31,6 +35,12 @@ Row = Mapping[str, Any]
 Tables = Mapping[str, Sequence[Row]]
 
 _ONE_DAY = dt.timedelta(days=1)
+_ZONE = ZoneInfo("Europe/London")
+
+
+def instant(local: dt.datetime) -> dt.datetime:
+    """A local wall-clock time as its UTC instant (fold=0: the first of a repeated hour)."""
+    return local.replace(tzinfo=_ZONE, fold=0).astimezone(dt.UTC)
 
 
 # ------------------------------------------------------------------ logic
@@ -178,6 +188,8 @@ def arithmetic(node: ir.Arithmetic, left: Any, right: Any) -> Any:
         return shift(left, steps, rt.duration_kind)
     if lt.kind == "duration" and lt.duration_kind != "time" and rt.is_temporal:
         return shift(right, _whole(left), lt.duration_kind)
+    if op == "-" and lt.kind == rt.kind == "datetime":
+        return instant(left) - instant(right)
     if op == "/":
         if right == 0 or right == dt.timedelta(0):
             return None
@@ -218,7 +230,7 @@ def _row_function(name: str, args: list[Any]) -> Any:
         return float(working_days_between(_days(args[0]), _days(args[1])))
     if name in ("hours_between", "minutes_between", "seconds_between"):
         per = {"hours": 3600, "minutes": 60, "seconds": 1}[name.removesuffix("_between")]
-        return (args[1] - args[0]).total_seconds() / per
+        return (instant(args[1]) - instant(args[0])).total_seconds() / per
     if name == "age_at":
         return float(age_at(_days(args[0]), _days(args[1])))
     if name == "pct_change":

@@ -122,6 +122,15 @@ def test_between_an_aggregate_over_no_dates_is_unknown_not_a_crash() -> None:
     assert column("d1 between min(d1) and 2019-01-01", [1, 2], d1=d1) == [True, None]
 
 
+def test_hours_between_counts_the_hour_lost_at_the_clock_change() -> None:
+    # Found by the property tests once elapsed time became true elapsed time: 1 January to
+    # 1 April 2019 is 90 days, 2,160 hours on the wall clock, but London's clocks went
+    # forward on 31 March, so 2,159 hours passed; the reference had kept wall-clock hours.
+    assert column("hours_between(2019-01-01, 2019-04-01)", [1], n1=[None]) == [2159.0]
+    # Within one season nothing is lost: 1 to 2 January is 24 hours.
+    assert column("hours_between(2019-01-01, 2019-01-02)", [1], n1=[None]) == [24.0]
+
+
 def test_round_takes_the_places_of_each_row() -> None:
     # Found by probing `round(n1 + 1.25, if b then 1 else 0)`: every row was rounded to the
     # places of the first row. 2.5 to 1 place is 2.5; 1.25 to 0 places is 1 (a half goes
