@@ -5,6 +5,7 @@ its small fixture (tests/fixtures/national/<name>/)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -352,6 +353,21 @@ def test_list_standards_shows_each_standard_with_its_sources(capsys) -> None:
 def test_list_standards_without_a_library_is_a_usage_error(tmp_path: Path, capsys) -> None:
     assert main(["list-standards", "--folder", str(tmp_path / "none")]) == 2
     assert "no folder of standards" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "text", ["datasets: [a, b]\n", "kpis: [just_text]\n", "datasets: {a: text}\n"]
+)
+def test_list_standards_reports_a_broken_spec_and_lists_the_others(
+    tmp_path: Path, capsys, text: str
+) -> None:
+    # These shapes raised AttributeError when the library was read as raw YAML.
+    shutil.copy(LIBRARY / "early_intervention_psychosis.yaml", tmp_path / "eip.yaml")
+    (tmp_path / "broken.yaml").write_text(text, encoding="utf-8")
+    assert main(["list-standards", "--folder", str(tmp_path), "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    assert [s["name"] for s in json.loads(captured.out)] == ["eip"]
+    assert "broken.yaml:1:" in captured.err and "Traceback" not in captured.err
 
 
 def test_the_worked_examples_in_every_national_spec_pass(capsys) -> None:

@@ -1,8 +1,8 @@
 """`specrules list-standards`: the national standards that ship with specrules, and sources.
 
 The library is the folder `specs/national` of this repository (or any folder given with
-`--folder`): one spec per national operational standard. Each spec is read as YAML only (no
-pandas, no engine), so the list comes up at once; `specrules validate` checks them.
+`--folder`): one spec per national operational standard. Each spec is loaded and checked as
+`specrules validate` would (no data is read); one that is not valid is reported, not listed.
 """
 
 from __future__ import annotations
@@ -40,54 +40,44 @@ class Standard:
     rules: list[RuleEntry] = field(default_factory=list)
 
 
-def list_standards(folder: str | Path = LIBRARY) -> list[Standard]:
-    """Every spec in `folder`, in name order, with its rules' thresholds and sources."""
-    from specrules.spec.extends import load_spec_yaml
-    from specrules.spec.yaml_source import read_spec_text
+def list_standards(folder: str | Path = LIBRARY) -> tuple[list[Standard], list[SpecError]]:
+    """Every valid spec in `folder`, in name order, with its rules' thresholds and sources,
+    and the errors of the specs that are not valid (listed apart, never half read)."""
+    from specrules.api import load
 
-    found = []
+    found, broken = [], []
     for path in sorted(Path(folder).glob("*.yaml")):
-        raw, _ = load_spec_yaml(read_spec_text(path), str(path))
-        if not isinstance(raw, dict):
+        try:
+            spec = load(path).model
+        except SpecError as exc:
+            broken.append(exc)
             continue
         standard = Standard(
             name=path.stem,
             path=_shown(path),
-            title=str(raw.get("title", "")),
-            source_document=_words(raw.get("source_document", "")),
-            datasets={
-                str(name): _words((ds or {}).get("description", ""))
-                for name, ds in (raw.get("datasets") or {}).items()
-            },
-            columns={
-                str(name): [str(f) for f in (ds or {}).get("fields") or {}]
-                for name, ds in (raw.get("datasets") or {}).items()
-            },
+            title=spec.title,
+            source_document=_words(spec.source_document),
+            datasets={n: _words(ds.description or "") for n, ds in spec.datasets.items()},
+            columns={n: list(ds.fields) for n, ds in spec.datasets.items()},
         )
-        for section in RULE_SECTIONS:
-            for rule in raw.get(section) or []:
-                standard.rules.append(_rule(rule))
+        for rule in [*spec.eligibility, *spec.response_times, *spec.kpis]:
+            standard.rules.append(_rule(rule))
         found.append(standard)
-    return found
+    return found, broken
 
 
-def _rule(rule: dict[str, Any]) -> RuleEntry:
-    source = rule.get("source") or {}
-    text = _words(source.get("section", ""))
-    if source.get("quote"):
-        text += f": {_words(source['quote'])}"
-    return RuleEntry(str(rule.get("id")), str(rule.get("title", "")), _threshold(rule), text)
+def _rule(rule: Any) -> RuleEntry:
+    text = _words(rule.source.section)
+    if rule.source.quote:
+        text += f": {_words(rule.source.quote)}"
+    return RuleEntry(rule.id, rule.title, _threshold(rule), text)
 
 
-def _threshold(rule: dict[str, Any]) -> str:
-    value = rule.get("threshold", rule.get("target"))
-    if isinstance(value, list):  # values in force from dates
-        value = "; ".join(
-            f"{item.get('value')} from {item.get('from')}"
-            for item in value
-            if isinstance(item, dict)
-        )
-    if rule.get("monitoring_only") or value is None:
+def _threshold(rule: Any) -> str:
+    value = getattr(rule, "threshold", None) or getattr(rule, "target", None)
+    if isinstance(value, list):  # values in force from dates, each until the next
+        value = "; ".join(f"{item.value} from {item.from_}" for item in value)
+    if getattr(rule, "monitoring_only", False) or value is None:
         return f"monitoring ({value})" if value is not None else "monitoring"
     return str(value)
 
@@ -121,18 +111,16 @@ def _cmd_list_standards(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         print(f"error: no folder of standards at {folder}; pass --folder DIR", file=sys.stderr)
         return 2
-    try:
-        standards = list_standards(folder)
-    except SpecError as exc:
+    standards, broken = list_standards(folder)
+    for exc in broken:  # a spec that is not valid is reported, and the others still listed
         for diagnostic in exc.diagnostics:
             print(diagnostic, file=sys.stderr)
-        return 1
     if args.format == "json":
         print(json.dumps([asdict(s) for s in standards], indent=2, ensure_ascii=False))
     else:
         _print_text(standards)
         print(f"{len(standards)} standard(s) in {folder}", file=sys.stderr)
-    return 0
+    return 1 if broken else 0
 
 
 def register(commands: Any) -> None:
