@@ -213,3 +213,13 @@ def test_overlaps_and_gaps_are_located_spec_errors(threshold, where, words) -> N
         specrules.loads(text, "spec.yaml")
     message = str(caught.value)
     assert f"spec.yaml:{line}:" in message and words in message and "E306" in message
+
+
+def test_a_mistake_inside_a_schedule_is_reported_once_inside_it() -> None:
+    # A value with no `from` is S002 at its item; before, pydantic's other reading of the
+    # union (`threshold` as text) also printed "S003 … should be a valid string".
+    text = _bad("threshold:\n  - {until: 2024-03-31, value: at least 75%}\n")
+    with pytest.raises(SpecError) as caught:
+        specrules.loads(text, "spec.yaml")
+    found = [(d.code, d.message) for d in caught.value.diagnostics]
+    assert found == [("S002", "missing required key `from`")]

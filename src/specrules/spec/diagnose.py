@@ -100,8 +100,9 @@ def diagnostics_from_validation(
         for e in errors
         if e["type"] == "extra_forbidden"
     }
-    # A union such as `text | {type: ..., values: ...}` reports a mapping once as "not one of
-    # the words" and once with the real mistake inside it: keep only the one inside.
+    # A union such as `text | {type: ..., values: ...}` (or `text | [dated values]`) reports a
+    # mapping or list once as "not one of the words" (or "not text") and once with the real
+    # mistake inside it: keep only the one inside.
     inner = {
         _data_path(raw, tuple(e["loc"])) + ((str(e["loc"][-1]),) if e["type"] == "missing" else ())
         for e in errors
@@ -110,7 +111,7 @@ def diagnostics_from_validation(
         here = _data_path(raw, tuple(error["loc"]))
         if (
             error["type"] != "missing"
-            and isinstance(error.get("input"), dict)
+            and isinstance(error.get("input"), dict | list)
             and any(len(p) > len(here) and p[: len(here)] == here for p in inner)
         ):
             continue
