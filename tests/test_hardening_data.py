@@ -242,6 +242,9 @@ def _cases() -> list[Case]:
         ("called_at", "2024-06-03T18:00:00+05:30", None),
         ("called_at", "2024-06-03T18:00-0300", None),
         ("called_at", "2024-06-03T25:00", "not a date"),
+        # 24:00 was read by DuckDB as the next midnight and refused by pandas: now by both.
+        ("called_at", "2024-06-03T24:00:00", "not a date"),
+        ("called_at", "2024-06-03T18:60", "not a date"),
         ("called_at", "2024-06-03T18:00+25:00", "not a date"),
         ("called_at", "03/06/2024 18:00", None),
         ("called_at", "03/06/2024 18:00:30", None),

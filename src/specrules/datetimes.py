@@ -37,11 +37,12 @@ def zone_of(zones: Mapping[str, str] | None, dataset: str | None) -> str:
 
 # ISO 8601 with or without a time, with or without a UTC offset, or day/month/year as spreadsheets
 # write it. Nothing else: pandas alone would also read `2024-01`, `20240105` or `12/31/2022`.
-ISO_LOCAL = "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?"
+# A time of day from 00:00 to 23:59:59: engines differ on `24:00` (DuckDB reads the next
+# midnight, pandas refuses it), so it is not a time here, on any engine.
+_TIME = "([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,9})?)?"
+ISO_LOCAL = f"[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}([T ]{_TIME})?"
 ISO_INSTANT = (
-    "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
-    "[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?"
-    "(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)"
+    f"[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}[T ]{_TIME}(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)"
 )
 # Day first: (pattern, strftime format, Spark's format); a two-digit year is 20xx.
 DAY_FIRST = (
