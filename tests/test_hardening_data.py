@@ -416,6 +416,22 @@ def test_a_folder_or_a_device_is_refused_not_read(tmp_path, spec) -> None:
             spec.evaluate("/dev/zero", engine=engine)
 
 
+@pytest.mark.parametrize("name", ["referrals.PARQUET", "referrals.Csv"])
+def test_a_suffix_in_capitals_is_read_as_its_kind_on_every_engine(tmp_path, spec, name) -> None:
+    # DuckDB and Spark chose their reader by the exact suffix `.parquet`, so an upper-case
+    # one fell to the CSV reader and stopped with an AssertionError.
+    if name.endswith("PARQUET"):
+        pq.write_table(
+            pa.Table.from_pylist([dict(zip(HEADER, r, strict=True)) for r in ROWS]), tmp_path / name
+        )
+    else:
+        (tmp_path / name).write_text(csv_text(), encoding="utf-8")
+    found = [_figures(spec.evaluate(tmp_path, engine=e)) for e in ("pandas", "duckdb")]
+    assert found[0] == found[1]
+    # The four good rows are all read (rows: every row evaluated, none rejected).
+    assert found[0][2]["referrals"]["read"] == 4
+
+
 # One of each kind of case, read by Spark too (a Spark session is slow to start: a sample).
 ON_SPARK = [
     "delimiter a tab",

@@ -44,7 +44,7 @@ def available_memory(
 def in_memory_size(path: Path) -> int:
     """About how many bytes the file's values take once read (a lower estimate)."""
     size = path.stat().st_size
-    if path.suffix == ".parquet":
+    if path.suffix.lower() == ".parquet":
         try:
             import pyarrow.parquet as pq
 
@@ -52,7 +52,7 @@ def in_memory_size(path: Path) -> int:
             return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         except Exception:  # an unreadable file is reported when it is read, not here
             return size
-    if path.suffix in (".xlsx", ".xls"):
+    if path.suffix.lower() in (".xlsx", ".xls"):
         return size * SPREADSHEET_EXPANSION
     return size  # CSV: the text itself, held as Arrow strings
 

@@ -49,7 +49,7 @@ class DuckDBConnection:
         return self.con.execute(sql).df()
 
     def raw_view(self, name: str, path: Path, layout: CsvLayout | None) -> list[tuple[str, str]]:
-        if path.suffix == ".parquet":
+        if layout is None:  # Parquet (a workbook's sheet comes as a Parquet copy too)
             # the reader numbers the rows itself: twice as fast as a window over the file
             select = (
                 f"SELECT file_row_number + 1 AS {ROW}, * EXCLUDE (file_row_number) "

@@ -180,7 +180,7 @@ class SparkConnection:
 
     def raw_view(self, name: str, path: Path, layout: CsvLayout | None) -> list[tuple[str, str]]:
         try:
-            if path.suffix == ".parquet":
+            if layout is None:  # Parquet (a workbook's sheet comes as a Parquet copy too)
                 frame = self.spark.read.parquet(str(path))
             else:
                 # All text, quotes doubled as in RFC 4180, values over several lines allowed
