@@ -209,3 +209,35 @@ def test_duckdb_reads_a_workbook_as_the_pandas_engine_does(
     sheet_issues = [i.message for i in duckdb.data_issues if "sheet `" in i.message]
     assert sheet_issues == [i.message for i in pandas.data_issues if "sheet `" in i.message]
     assert any("cell B2 holds the date as text" in m for m in sheet_issues)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_excel_s_lock_file_and_a_stray_xls_are_passed_over(
+    tmp_path: Path, spec: specrules.Spec, engine: str
+) -> None:
+    # Excel keeps `~$referrals.xlsx` beside a workbook it has open: it is no workbook (it
+    # raised zipfile.BadZipFile), and an .xls named after no dataset is no data of ours.
+    referrals_book(spec).save(tmp_path / "referrals.xlsx")
+    (tmp_path / "~$referrals.xlsx").write_bytes(b"\x00lock")
+    (tmp_path / "old_backup.xls").write_bytes(b"not a workbook")
+    with_lock = spec.evaluate(tmp_path, period="all", engine=engine)
+    (tmp_path / "~$referrals.xlsx").unlink()
+    (tmp_path / "old_backup.xls").unlink()
+    alone = spec.evaluate(tmp_path, period="all", engine=engine)
+    assert figures(with_lock) == figures(alone)
+
+
+def test_a_broken_workbook_is_a_message_not_a_traceback(tmp_path: Path, spec) -> None:
+    (tmp_path / "referrals.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(specrules.DataError, match="cannot read .*referrals.xlsx as an Excel"):
+        spec.evaluate(tmp_path, period="all")
+
+
+def test_a_sheet_naming_a_column_twice_is_refused(tmp_path: Path, spec) -> None:
+    # The last of two `age` columns used to win silently, changing every age figure.
+    book = referrals_book(spec)
+    sheet = book["referrals"]
+    column = sheet.max_column + 1
+    sheet.cell(row=1, column=column, value="age")
+    with pytest.raises(specrules.DataError, match="names column `age` twice"):
+        excel_issues(tmp_path, spec, book)

@@ -22,6 +22,7 @@ import atexit
 import datetime as dt
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from specrules.errors import DataError
+from specrules.files import refuse_repeated_names
 from specrules.results import DataIssue
 from specrules.spec import models
 
@@ -70,7 +72,7 @@ def _load(path: Path) -> tuple[Any, Any]:
 
     try:
         return load_workbook(path, data_only=False), load_workbook(path, data_only=True)
-    except (OSError, InvalidFileException, KeyError, ValueError) as exc:
+    except (OSError, InvalidFileException, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read {path} as an Excel workbook: {exc}") from None
 
 
@@ -149,6 +151,7 @@ def _read_sheet(
             )
         )
     header = [_cell_text(v).strip() if v is not None else "" for v in grid.iloc[header_at]]
+    refuse_repeated_names(header, f"{where} of the workbook", dataset)
     body = grid.iloc[header_at + 1 :]
     written = written.iloc[header_at + 1 :]
     excel_rows = body.index.to_numpy() + 1  # the sheet's own row numbers

@@ -128,7 +128,13 @@ def find_files(
         for entry in entries:
             if suffix(entry) not in suffixes:
                 continue
+            if entry.name.startswith("~$"):  # the lock file Excel keeps beside an open workbook
+                found.ignored.append((dataset_name(entry), entry.name))
+                continue
             why = _not_regular(entry)
+            if suffix(entry) == ".xls" and dataset_name(entry) not in names:
+                found.ignored.append((dataset_name(entry), entry.name))  # unreadable; not ours
+                continue
             if suffix(entry) in WORKBOOKS:
                 if why:
                     raise DataError(f"{entry} {why}")
@@ -188,16 +194,23 @@ def choose_delimiter(header: str) -> str:
 
 def column_names(header: str, delimiter: str, path: Path, dataset: str) -> tuple[str, ...]:
     names = [n.strip() or f"(column {i})" for i, n in enumerate(_split(header, delimiter), 1)]
+    refuse_repeated_names(names, path.name, dataset)
+    return tuple(names)
+
+
+def refuse_repeated_names(names: list[str], where: str, dataset: str) -> None:
+    """A header that names a column twice is refused: which of the two is meant is a guess.
+
+    Blank names (a sheet's empty header cells) are not compared."""
     seen: dict[str, int] = {}
     for position, name in enumerate(names, 1):
-        if name in seen:
+        if name and name in seen:
             raise DataError(
-                f"{path.name}: the header names column `{name}` twice (columns {seen[name]} "
+                f"{where}: the header names column `{name}` twice (columns {seen[name]} "
                 f"and {position}); keep one, or rename the other",
                 dataset=dataset,
             )
         seen[name] = position
-    return tuple(names)
 
 
 def _scan_bytes(path: Path, done: Callable[[int], None]) -> tuple[str, int]:
