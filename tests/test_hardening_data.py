@@ -157,6 +157,12 @@ def _cases() -> list[Case]:
     cases.append(Case("many short rows", many.encode(), refused="and 3 more rows"))
     unclosed = good.replace(",second", ',"second')
     cases.append(Case("unclosed quote", unclosed.encode(), refused="line 3"))
+    # A blank first line: DuckDB read no columns and lost every row, pandas gave pyarrow's words.
+    cases.append(Case("a blank line above the header", ("\n" + good).encode(), refused="blank"))
+    # A quote inside a value that is not quoted (5" tall) is that character, on every engine:
+    # an odd count of quotes alone used to refuse the whole file.
+    inch = good.replace(",second", ',5" tall')
+    cases.append(Case("a quote inside an unquoted value", inch.encode(), 4))
     header_twice = csv_text(header=[*HEADER[:-1], "age"])
     cases.append(Case("a declared column twice", header_twice.encode(), refused="`age` twice"))
     extra_twice = csv_text(header=[*HEADER, "x", "x"], rows=[[*r, "1", "2"] for r in ROWS])

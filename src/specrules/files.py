@@ -171,6 +171,12 @@ def _header_line(path: Path, dataset: str) -> str:
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
     if line.startswith(codecs.BOM_UTF8):
         line = line[len(codecs.BOM_UTF8) :]
+    if not line.strip():  # pyarrow would read no columns and every row as too long
+        raise DataError(
+            f"{path.name} line 1 is blank; the first line must name the columns: remove the "
+            "blank line above them",
+            dataset=dataset,
+        )
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -292,12 +298,13 @@ def scan_csv(
     delimiter = choose_delimiter(header)
     columns = column_names(header, delimiter, path, dataset)
     sha256, quotes = _scan_bytes(path, done)
-    if quotes % 2:
-        line = _unclosed_quote_line(path, delimiter)
-        where = f" line {line}:" if line else ""
+    # An odd count of quotes may be a quote inside an unquoted value (`5" tall`), which every
+    # engine reads as it is; only a quote that opens a value and never closes is refused.
+    line = _unclosed_quote_line(path, delimiter) if quotes % 2 else None
+    if line is not None:
         raise DataError(
-            f'{path.name}{where} a quote (") is opened and never closed, so the rest of the '
-            'file would be one value; close it, or double a quote inside a value ("")',
+            f'{path.name} line {line}: a quote (") is opened and never closed, so the rest of '
+            'the file would be one value; close it, or double a quote inside a value ("")',
             dataset=dataset,
         )
     broken: list[tuple[int, int, str]] = []
