@@ -126,6 +126,15 @@ def test_an_instant_is_placed_in_its_local_month(spec, folder, engine) -> None:
     assert june.verdict("called_before_one").denominator == 0
 
 
+def test_the_rows_behind_a_verdict_show_the_fields_not_the_hidden_instants(spec, folder):
+    # Each date-time keeps its instant in a hidden column (`called_at__utc`) for the engines;
+    # the rows a user is shown hold the declared fields only.
+    rows = spec.evaluate(folder, period="2024").rows_behind("answered_within_two_hours")
+    assert list(rows["call_id"]) == ["F1"]  # the one late call (see above)
+    assert {"called_at", "answered_at"} <= set(rows.columns)
+    assert not [c for c in rows.columns if c.endswith("__utc")]
+
+
 def test_both_2024_clock_changes_on_spark(spec, folder) -> None:
     # Without Java, Spark fails to start (DataError): a failure, never a skip.
     _check_clock_changes(spec.evaluate(folder, period="2024", engine="spark"))

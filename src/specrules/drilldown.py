@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from specrules.datetimes import instant_column
+
 ROW_COLUMN = "__row__"  # same name as specrules.data.ROW (1-based position in the input)
 
 #: Columns `rows()` adds in front of the data.
@@ -124,7 +126,9 @@ def rule_rows(
         unit = (outcome.elapsed_unit or "days").replace(" ", "_")
         added[f"elapsed_{unit}"] = outcome.elapsed.astype("Float64")
         added[f"limit_{unit}"] = outcome.limit.astype("Float64")
-    body = _safe_names(frame.drop(columns=[ROW_COLUMN]), [PERIOD, *added.columns])
+    # Each date-time's instant is kept beside it for the engines; it is not a field to show.
+    hidden = [instant_column(c) for c in frame.columns if instant_column(c) in frame.columns]
+    body = _safe_names(frame.drop(columns=[ROW_COLUMN, *hidden]), [PERIOD, *added.columns])
     joined = pd.concat([added, body], axis=1)
     wanted = outcome.considered if all_rows else failing
     parts = []
