@@ -31,25 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from specrules.data import issue
 from specrules.errors import DataError
 from specrules.files import refuse_repeated_names
 from specrules.results import DataIssue
 from specrules.spec import models
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # serial 1 is 1900-01-01 (Excel's leap-year bug kept)
-
-
-def _issue(
-    dataset: str,
-    message: str,
-    row: int | None = None,
-    column: str | None = None,
-    value: str | None = None,
-    severity: str = "warning",
-) -> DataIssue:
-    return DataIssue(
-        dataset=dataset, message=message, row=row, column=column, value=value, severity=severity
-    )
 
 
 def _cell_text(value: Any) -> str:
@@ -98,7 +86,7 @@ def read_workbook(
             sheets[values.sheetnames[0]] = stem
         else:
             issues.append(
-                _issue(
+                issue(
                     stem,
                     f"{path.name} has no sheet named `{stem}` (its sheets: "
                     f"{', '.join(values.sheetnames)}); rename the sheet that holds the "
@@ -108,7 +96,7 @@ def read_workbook(
             )
     if not sheets and stem not in datasets:
         issues.append(
-            _issue(
+            issue(
                 stem,
                 f"{path.name}: no sheet is named after a dataset of this spec (sheets: "
                 f"{', '.join(values.sheetnames)}; datasets: {', '.join(datasets)}); ignored",
@@ -143,7 +131,7 @@ def _read_sheet(
     hidden = {r for r, d in value_sheet.row_dimensions.items() if d.hidden}
     if header_at + 1 in hidden:
         issues.append(
-            _issue(
+            issue(
                 dataset,
                 f"{where}: the header row {header_at + 1} is hidden in Excel; unhide it "
                 "(Home > Format > Hide & Unhide) and check these are the column names meant",
@@ -197,7 +185,7 @@ class _Column:
             value = shown.iloc[i]
             text = None if value is None or value is pd.NA else _cell_text(value)
             self.issues.append(
-                _issue(self.dataset, message, int(self.rows.iloc[i]), self.name, text)
+                issue(self.dataset, message, int(self.rows.iloc[i]), self.name, text)
             )
 
 
@@ -260,7 +248,7 @@ def _merged(sheet: Any, header_at: int, dataset: str, where: str, issues: list[D
             continue
         first = f"{merged.coord.split(':')[0]}"
         issues.append(
-            _issue(
+            issue(
                 dataset,
                 f"{where}: cells {merged.coord} are merged, so only {first} holds a value and "
                 "the other cells are read as empty; unmerge them (Home > Merge & Center) and "
@@ -282,7 +270,7 @@ def _hidden_rows(
     at = np.isin(excel_rows, sorted(hidden))
     for excel_row, row in zip(excel_rows[at], rows[at], strict=True):
         issues.append(
-            _issue(
+            issue(
                 dataset,
                 f"{where}: row {excel_row} is hidden in Excel but is read and evaluated; "
                 "unhide it, or delete it if it should not count",

@@ -340,7 +340,6 @@ def _number(value: float, dialect: str | None = None) -> exp.Expression:
 
 
 # ------------------------------------------------------------------ literals
-_SECONDS = SECONDS_IN
 
 
 def duration_amount(node: ir.Duration) -> float:
@@ -349,7 +348,7 @@ def duration_amount(node: ir.Duration) -> float:
         return float(node.amount)
     if node.unit in ("months", "years"):
         return float(node.amount) * (12 if node.unit == "years" else 1)
-    return float(node.amount) * _SECONDS[node.unit]
+    return float(node.amount) * SECONDS_IN[node.unit]
 
 
 def _timestamp(value: dt.date | dt.datetime, dialect: str) -> exp.Expression:
