@@ -98,6 +98,9 @@ _SPARK_INSTANT = (
     "TRY_CAST(regexp_replace(:x, '^([^T ]+[T ][0-9]{1,2}:[0-9]{2})([Z+-])', '$1:00$2') "
     "AS TIMESTAMP)"
 )
+# A number as pandas reads it: a plain decimal, with an exponent, or infinity.
+_PLAIN_NUMBER = "(?i)[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?|inf|infinity)"
+
 _TEMPLATES: dict[str, dict[str, str]] = {
     "epoch": {  # seconds since 1970 of a timestamp, with fractions
         "duckdb": "epoch(:x)",
@@ -163,10 +166,11 @@ _TEMPLATES: dict[str, dict[str, str]] = {
     },
     # Reading files (engine/sql_engine.py, for the engines that evaluate: duckdb and spark).
     "text_to_number": {  # trimmed text without commas or £ → DOUBLE, NULL if not a number
-        "duckdb": "TRY_CAST(:x AS DOUBLE)",
-        # Java also reads '1.5d', '0x1p3': only plain decimals, as DuckDB and pandas read.
-        "spark": "CASE WHEN :x RLIKE '(?i)^[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?"
-        "|inf|infinity)$' THEN TRY_CAST(:x AS DOUBLE) END",
+        # Only plain decimals, as pandas reads them: DuckDB also reads '1_000', Java '1.5d'
+        # and '0x1p3'.
+        "duckdb": f"CASE WHEN regexp_full_match(:x, '{_PLAIN_NUMBER}') "
+        "THEN TRY_CAST(:x AS DOUBLE) END",
+        "spark": f"CASE WHEN :x RLIKE '^{_PLAIN_NUMBER}$' THEN TRY_CAST(:x AS DOUBLE) END",
     },
     # Date-times as specrules.data reads them: ISO local (as written), ISO with an offset
     # (an instant, given as local time in zone :z), else day/month/year; NULL if none.
