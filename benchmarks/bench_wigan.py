@@ -95,7 +95,7 @@ def sql_engine_available() -> bool:
     try:
         import duckdb  # noqa: F401
 
-        import specrules.engine.duckdb_engine  # noqa: F401
+        import specrules.engine.sql.on_duckdb  # noqa: F401
     except ImportError:
         return False
     return True
@@ -122,11 +122,11 @@ def _evaluate(kind: str, spec, frames: dict | None, folder: Path) -> dict:
     if kind in ("specrules-pandas", "full-spec-pandas"):
         evaluation = spec.evaluate(frames)
     elif kind in ("specrules-duckdb", "full-spec-duckdb"):
-        from specrules.engine.duckdb_engine import evaluate_spec_duckdb
+        from specrules.engine.sql.on_duckdb import evaluate_spec_duckdb
 
         evaluation = evaluate_spec_duckdb(spec.plan, str(folder))
     elif kind == "specrules-spark":
-        from specrules.engine.spark_engine import evaluate_spec_spark
+        from specrules.engine.sql.on_spark import evaluate_spec_spark
 
         evaluation = evaluate_spec_spark(spec.plan, str(folder))
     else:
@@ -150,7 +150,7 @@ def measure(kind: str, folder: Path, repeat: int = 1) -> dict:
     if "duckdb" in kind or "spark" in kind or "polars" in kind:
         frames = None  # these read the Parquet files themselves
     if kind == "specrules-spark":
-        from specrules.engine.spark_engine import spark_session
+        from specrules.engine.sql.on_spark import spark_session
 
         spark_session()  # started before the clock: minutes on a cold JVM, once per process
     gc.collect()

@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from specrules.dsl import ir
-from specrules.engine.calendar import bank_holidays
+from specrules.engine.common.calendar import bank_holidays
 
 Row = Mapping[str, Any]
 Tables = Mapping[str, Sequence[Row]]

@@ -17,7 +17,7 @@ import specrules
 from specrules import SpecError
 from specrules.authoring.explain import explain
 from specrules.dsl import ir
-from specrules.engine.calendar import due_date
+from specrules.engine.common.calendar import due_date
 from specrules.report.fhir import to_fhir_json
 from specrules.report.render import render_report
 

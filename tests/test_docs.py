@@ -33,8 +33,8 @@ from specrules.data import load_data
 from specrules.dsl.checker import check
 from specrules.dsl.functions import FUNCTIONS
 from specrules.dsl.parser import parse_expression, parse_threshold
-from specrules.engine.evaluator import _context, add_derived
-from specrules.engine.pandas_backend import evaluate
+from specrules.engine.pandas.evaluator import _context, add_derived
+from specrules.engine.pandas.expressions import evaluate
 from specrules.spec import models
 
 ROOT = Path(__file__).parents[1]

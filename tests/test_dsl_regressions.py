@@ -15,7 +15,7 @@ from specrules.dsl import ir
 from specrules.dsl.checker import check
 from specrules.dsl.parser import parse_expression
 from specrules.dsl.printer import to_text
-from specrules.engine.pandas_backend import Context, evaluate_column
+from specrules.engine.pandas.expressions import Context, evaluate_column
 from strategies import CATALOG, DTYPES
 
 

@@ -149,7 +149,7 @@ def test_explain_lists_the_names_in_order() -> None:
 
 
 def test_sql_export_names_each_rows_reason() -> None:
-    from specrules.engine.sql_evaluator import spec_sql
+    from specrules.engine.sql.rule_rows import spec_sql
 
     sql = spec_sql(specrules.loads(SPEC).plan)
     assert "exclusion_reason" in sql and "exception_reason" in sql

@@ -22,8 +22,8 @@ from specrules import SpecError
 from specrules.dsl.parser import parse_expression
 from specrules.dsl.percentiles import label, nearest_rank
 from specrules.dsl.printer import to_text
-from specrules.engine.aggregates import grouped_percentile, percentile_of
-from specrules.engine.sql_backend import percentile_expression
+from specrules.engine.pandas.aggregates import grouped_percentile, percentile_of
+from specrules.engine.sql.expressions import percentile_expression
 
 # (values, centile, linear, nearest rank), each worked by hand
 CASES = [
@@ -257,7 +257,7 @@ def test_centile_kpis_worked_by_hand_on_spark(folder) -> None:
 
 def test_sql_export_computes_exact_centiles(folder) -> None:
     from specrules.data import load_data
-    from specrules.engine.sql_evaluator import spec_sql
+    from specrules.engine.sql.rule_rows import spec_sql
 
     spec = specrules.load(folder / "spec.yaml")
     duck, spark = spec_sql(spec.plan, "duckdb"), spec_sql(spec.plan, "spark")

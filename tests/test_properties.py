@@ -24,7 +24,7 @@ from specrules.dsl import ir
 from specrules.dsl.checker import check
 from specrules.dsl.parser import parse_expression, parse_threshold
 from specrules.dsl.printer import to_text
-from specrules.engine.pandas_backend import Context, dtype_for, evaluate, evaluate_column
+from specrules.engine.pandas.expressions import Context, dtype_for, evaluate, evaluate_column
 from strategies import (
     CATALOG,
     ROW_KINDS,

@@ -191,7 +191,7 @@ def test_one_period_end_can_be_drilled_into(folder) -> None:
 def test_sql_export_runs_each_row_at_every_period_end(folder) -> None:
     import duckdb
 
-    from specrules.engine.sql_evaluator import spec_sql
+    from specrules.engine.sql.rule_rows import spec_sql
 
     sql = spec_sql(specrules.loads(SPEC).plan)
     con = duckdb.connect()

@@ -29,9 +29,9 @@ from specrules.dsl.checker import check
 from specrules.dsl.parser import parse_expression
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import Type
-from specrules.engine import sql_backend as sb
-from specrules.engine.pandas_backend import Context, evaluate_column
-from specrules.engine.spark_engine import SparkConnection, evaluate_spec_spark, spark_session
+from specrules.engine.pandas.expressions import Context, evaluate_column
+from specrules.engine.sql import expressions as sb
+from specrules.engine.sql.on_spark import SparkConnection, evaluate_spec_spark, spark_session
 from specrules.errors import DataError
 from strategies import CATALOG, FIELDS, KINDS, expressions, frames
 from test_sql_backend import (

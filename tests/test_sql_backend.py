@@ -26,9 +26,9 @@ from specrules.dsl.checker import check
 from specrules.dsl.parser import parse_expression
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import Type
-from specrules.engine import sql_backend as sb
-from specrules.engine.duckdb_engine import evaluate_spec_duckdb
-from specrules.engine.pandas_backend import Context, evaluate_column
+from specrules.engine.pandas.expressions import Context, evaluate_column
+from specrules.engine.sql import expressions as sb
+from specrules.engine.sql.on_duckdb import evaluate_spec_duckdb
 from specrules.errors import DataError
 from strategies import CATALOG, FIELDS, KINDS, expressions, frames
 

@@ -17,9 +17,9 @@ import pytest
 import specrules
 from specrules.cli import main
 from specrules.data import load_data
-from specrules.engine.sql_backend import install_calendar
-from specrules.engine.sql_evaluator import UnknownDialect, spec_sql
-from specrules.engine.sql_verdicts import verdict_sql
+from specrules.engine.sql.expressions import install_calendar
+from specrules.engine.sql.rule_rows import UnknownDialect, spec_sql
+from specrules.engine.sql.verdict_table import verdict_sql
 
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "wigan_core"

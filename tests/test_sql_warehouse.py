@@ -24,15 +24,15 @@ import pytest
 import postgres_server
 import specrules
 from specrules.cli import main
-from specrules.engine.sql_backend import (
+from specrules.engine.sql.create_tables import create_tables
+from specrules.engine.sql.expressions import (
     CALENDAR,
     WORKDAYS,
     UnsupportedInDialect,
     fill,
     install_calendar,
 )
-from specrules.engine.sql_ddl import create_tables
-from specrules.engine.sql_verdicts import verdict_sql
+from specrules.engine.sql.verdict_table import verdict_sql
 from specrules.sql_cli import calendar_sql
 
 ROOT = Path(__file__).parent.parent

@@ -16,7 +16,7 @@ from specrules import SpecError
 from specrules.dsl import ir
 from specrules.dsl.parser import parse_expression
 from specrules.dsl.printer import to_text
-from specrules.engine.sql_evaluator import spec_sql
+from specrules.engine.sql.rule_rows import spec_sql
 from specrules.report.figures import format_value
 from specrules.report.view import rows_file_name
 from specrules.verdicts import amount_value

@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from specrules.data import DataInput
-from specrules.engine.evaluator import evaluate_spec
+from specrules.engine.pandas.evaluator import evaluate_spec
 from specrules.errors import Diagnostic, SpecError
 from specrules.results import Evaluation
 from specrules.spec import models
@@ -68,9 +68,9 @@ class Spec:
                 self.plan, data, period, as_of, self.path, self.source.combined_text(), progress
             )
         if engine == "duckdb":
-            from specrules.engine.duckdb_engine import evaluate_spec_duckdb as evaluate_files
+            from specrules.engine.sql.on_duckdb import evaluate_spec_duckdb as evaluate_files
         elif engine == "spark":
-            from specrules.engine.spark_engine import evaluate_spec_spark as evaluate_files
+            from specrules.engine.sql.on_spark import evaluate_spec_spark as evaluate_files
         else:
             raise ValueError(f"unknown engine {engine!r}; choose one of: pandas, duckdb, spark")
         return evaluate_files(

@@ -22,9 +22,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     try:
-        from specrules.engine.sql_backend import CALENDAR, WORKDAYS, UnsupportedInDialect
-        from specrules.engine.sql_ddl import create_tables
-        from specrules.engine.sql_verdicts import verdict_sql
+        from specrules.engine.sql.create_tables import create_tables
+        from specrules.engine.sql.expressions import CALENDAR, WORKDAYS, UnsupportedInDialect
+        from specrules.engine.sql.verdict_table import verdict_sql
     except ImportError:
         print(
             "error: `specrules sql` needs sqlglot: pip install 'specrules[sql]'",
@@ -69,7 +69,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def calendar_sql(calendar: str, workdays: str) -> str:
     """CREATE TABLE and INSERT statements for the working-day calendar (standard SQL)."""
-    from specrules.engine.sql_backend import calendar_rows
+    from specrules.engine.sql.expressions import calendar_rows
 
     days, work = calendar_rows()
     lines = [

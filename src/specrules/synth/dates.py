@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from specrules.dsl import ir
-from specrules.engine.calendar import working_day_calendar
-from specrules.engine.pandas_backend import shift_date
+from specrules.engine.common.calendar import working_day_calendar
+from specrules.engine.pandas.expressions import shift_date
 from specrules.periods import Period, periods_within
 from specrules.spec.compiler import CompiledRule
 from specrules.spec.models import TIMED_CLOCKS
@@ -232,7 +232,7 @@ class DatesAndClocks:
         limit_node = exprs["limit"]
         limit = self._eval(dataset, limit_node)
         kind = limit_node.type.duration_kind if limit_node.type else "time"
-        # the deadline exactly as engine.rules computes it
+        # the deadline exactly as engine.pandas.rule_rows computes it
         if model.clock in TIMED_CLOCKS:
             deadline = start + limit if kind == "time" else shift_date(start, limit, kind, 1)
         else:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from specrules.dsl import ir
-from specrules.engine.pandas_backend import Context, evaluate_column, true_mask
+from specrules.engine.pandas.expressions import Context, evaluate_column, true_mask
 from specrules.periods import contract_end
 from specrules.spec.compiler import SNAPSHOT_NAMES
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from specrules.dsl import ir
-from specrules.engine.pandas_backend import true_mask
+from specrules.engine.pandas.expressions import true_mask
 from specrules.synth.common import _FLIP, _GAP_FUNCTIONS, _NEGATE, _compare, _literal_value
 from specrules.synth.values import _label, _sample_number
 

@@ -16,8 +16,9 @@ import pandas as pd
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import SECONDS_IN
-from specrules.engine.calendar import working_day_calendar
-from specrules.engine.pandas_backend import (
+from specrules.engine.common.calendar import working_day_calendar
+from specrules.engine.common.judging import late_reasons
+from specrules.engine.pandas.expressions import (
     Context,
     as_series,
     duration_value,
@@ -208,37 +209,6 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
     )
     outcome.elapsed, outcome.allowed, outcome.elapsed_unit = elapsed, allowed, unit
     return outcome
-
-
-def late_reasons(elapsed, allowed, unit: str) -> np.ndarray:
-    """'late: 16 days after the start; limit 10 days' for each late row, from its time taken
-    and time allowed in `unit` (hours, to a tenth; days or working days, whole); None where
-    either is missing. Every engine words a late row with this function.
-
-    Late rows share few distinct (taken, allowed) pairs, so each pair is worded once and the
-    rows point at its text: a string per row cost more than the rule (0.6 s per 700,000 late
-    rows). A pair is keyed as one complex number, so one hash-table pass finds them.
-    """
-    places = 1 if unit in TIMED_CLOCKS else 0
-    taken = np.round(pd.Series(elapsed).to_numpy(dtype=float, na_value=np.nan), places)
-    limit = np.round(pd.Series(allowed).to_numpy(dtype=float, na_value=np.nan), places)
-    worded = np.full(len(taken), None, dtype=object)
-    known = ~(np.isnan(taken) | np.isnan(limit))
-    if not known.any():
-        return worded
-    codes, pairs = pd.factorize(taken[known] + 1j * limit[known])
-
-    def shown(values: np.ndarray) -> pd.Series:
-        number = pd.Series(values, dtype="Float64")
-        return (
-            number.astype("string")
-            if unit in TIMED_CLOCKS
-            else number.astype("Int64").astype("string")
-        )
-
-    text = "late: " + shown(pairs.real) + f" {unit} after the start; limit " + shown(pairs.imag)
-    worded[known] = (text + f" {unit}").to_numpy(dtype=object)[codes]
-    return worded
 
 
 def _elapsed(

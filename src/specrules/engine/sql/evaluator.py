@@ -1,10 +1,10 @@
 """Evaluate a spec inside a SQL engine that reads the files itself (DuckDB, Spark).
 
 Shared by the engines, written once: the files are typed and checked by
-engine/sql_files.py; each rule is the CTE of engine/sql_evaluator.py, kept as a table,
+engine/sql/files.py; each rule is the CTE of engine/sql/rule_rows.py, kept as a table,
 joined to its periods and counted with GROUPING SETS (the whole rule and each breakdown
 group in one pass), and the rows that fail it are listed; a ratio's two aggregates are
-computed over each period's rows. Figures are judged by the same `Evaluator.decide` (and
+computed over each period's rows. Figures are judged by the same `Judge.decide` (and
 so `verdicts.judge`) as the pandas engine, so the decisions are shared too.
 
 Several rules are counted by one query (a UNION ALL) where the engine pays more for each
@@ -14,7 +14,6 @@ query than for its size (Spark): `Connection.rules_per_query`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from pathlib import Path
 
@@ -22,50 +21,56 @@ import numpy as np
 import pandas as pd
 from sqlglot import exp
 
-from specrules import __version__
-from specrules.engine.evaluator import (
-    _RULE,
+from specrules.engine.common.evaluation import assemble_evaluation
+from specrules.engine.common.judging import (
     MISSING_GROUP,
-    Evaluator,
-    absent_dataset,
-    dated_by_dataset,
+    USE_RULE,
+    Judge,
     exclusions,
+    late_reasons,
     name_counts,
+)
+from specrules.engine.common.scope import (
+    absent_dataset,
+    counted_days,
+    dated_by_dataset,
     requested_periods,
     rule_periods,
     snapshot_gap,
 )
-from specrules.engine.rules import late_reasons
-from specrules.engine.sql_backend import compile_sql, percentile_expression, statement
-from specrules.engine.sql_checks import (
+from specrules.engine.sql.checks import (
     dated_outside_contract,
     links_to_nothing,
     value_text,
 )
-from specrules.engine.sql_evaluator import (
-    Layout,
-    ReasonCodes,
-    at_period_ends,
-    dataset_layout,
-    observation_in_time,
-    rule_columns,
+from specrules.engine.sql.expressions import (
+    compile_sql,
+    percentile_expression,
+    sql_text,
+    statement,
 )
-from specrules.engine.sql_files import (
+from specrules.engine.sql.files import (
     ROW,
     Connection,
     DataInput,
     FileData,
     Runner,
-    _lit,
     union_all,
+)
+from specrules.engine.sql.rule_rows import (
+    Layout,
+    ReasonCodes,
+    at_period_ends,
+    dataset_layout,
+    observation_in_time,
+    rows_in_period,
+    rule_columns,
 )
 from specrules.errors import DataError
 from specrules.progress import Progress, reading
 from specrules.results import (
-    DatasetRows,
     Evaluation,
     Exclusion,
-    Provenance,
     Verdict,
     breach_rows,
 )
@@ -75,31 +80,13 @@ from specrules.verdicts import is_missing
 RULE_TABLE = "specrules_rule"  # a rule's row classification: specrules_rule_0, _1, …
 
 
-class _Judge:
-    """What `Evaluator.base`/`empty`/`decide` read, so the pandas engine's decisions are used."""
-
-    base = Evaluator.base
-    empty = Evaluator.empty
-    decide = Evaluator.decide
-    cumulative = staticmethod(Evaluator.cumulative)
-
-    def __init__(self, plan: Plan, as_of: dt.date | None):
-        self.plan = plan
-        self.as_of = as_of
-
-
-def _bounds(rule: CompiledRule, period, judge: _Judge) -> tuple[dt.date, dt.date]:
-    """The days of `period` a rule counts (from the contract's start if it is cumulative)."""
-    start = judge.plan.spec.contract.start if judge.cumulative(rule) else period.start
-    end = period.end if judge.as_of is None else min(period.end, judge.as_of)
-    return start, end
-
-
-def _periods_table(rule: CompiledRule, periods, judge: _Judge) -> str:
+def _periods_table(rule: CompiledRule, periods, judge: Judge) -> str:
     rows = []
     for p in periods:
-        start, end = _bounds(rule, p, judge)
-        rows.append(f"({_lit(p.label)}, DATE {_lit(str(start))}, DATE {_lit(str(end))})")
+        start, end = counted_days(rule, p, judge.plan, judge.as_of)
+        rows.append(
+            f"({sql_text(p.label)}, DATE {sql_text(str(start))}, DATE {sql_text(str(end))})"
+        )
     return "(VALUES " + ", ".join(rows) + ") AS periods(label, first_day, last_day)"
 
 
@@ -283,7 +270,7 @@ class RuleCount:
             where = (label, None if whole_rule == 1 else group)
             reasons.setdefault(where, []).append((self.reasons.left_out[code], int(count)))
 
-        def make(period, figures, breaches, excluded, threshold=_RULE) -> Verdict:
+        def make(period, figures, breaches, excluded, threshold=USE_RULE) -> Verdict:
             considered, denominator, numerator_count, figure, exclusion, not_eligible = figures
             populations = {"initial_population": int(considered)}
             unit = "share"
@@ -358,7 +345,7 @@ class RuleCount:
                 for group in sorted(present | named):
                     threshold = rule.group_thresholds.get(group)
                     if threshold is None and getattr(rule.model, "per_group", False):
-                        threshold = _RULE
+                        threshold = USE_RULE
                     sub = make(
                         period,
                         by_group.get((label, group), empty_counts),
@@ -419,32 +406,15 @@ def count_rules(sql: Runner, counts: list[RuleCount]) -> dict[int, list[Verdict]
     }
 
 
-def _period_rows(rule: CompiledRule, period, layout, judge: _Judge) -> dict[str, exp.Expression]:
-    """Each dataset's relation cut to the rows dated in `period` (undated ones whole)."""
-    relations = {}
-    for name, relation in layout.relations.items():
-        date = judge.plan.datasets[name].date
-        if date is None:
-            relations[name] = relation
-            continue
-        start, end = _bounds(rule, period, judge)
-        condition = statement(
-            f"CAST(:d AS DATE) BETWEEN DATE {_lit(str(start))} AND DATE {_lit(str(end))}",
-            d=compile_sql(date, layout.scope_of(name, "p")),
-        )
-        relations[name] = exp.paren(
-            exp.select("*").from_(relation.copy().as_("p")).where(condition)
-        )
-    return relations
-
-
-def ratio_verdicts(sql: Runner, ratios: list, layout, judge: _Judge) -> dict[int, list[Verdict]]:
+def ratio_verdicts(sql: Runner, ratios: list, layout, judge: Judge) -> dict[int, list[Verdict]]:
     """Ratios of two aggregates, each over the rows of its dataset dated in the period: every
     ratio rule and period in one query."""
     selects = []
     for index, rule, periods in ratios:
         for position, period in enumerate(periods):
-            top = layout.scope_of(tables=_period_rows(rule, period, layout, judge))
+            top = layout.scope_of(
+                tables=rows_in_period(rule, period, layout, judge.plan, judge.as_of)
+            )
             selects.append(
                 statement(
                     f"SELECT {index} AS rule_index, {position} AS period_index, "
@@ -569,28 +539,10 @@ def evaluate_files(
         conn.create_view(name, query.sql(sql.dialect))
     loaded.issues += links_to_nothing(sql, plan, loaded.missing)
     loaded.issues += dated_outside_contract(sql, plan, layout)
-    judge = _Judge(plan, as_of)
+    judge = Judge(plan, as_of)
     requested = requested_periods(plan, period, data_span(sql, plan, layout))
     verdicts = rule_verdicts(sql, plan, requested, layout, judge, loaded.missing, progress)
-    provenance = Provenance(
-        library_version=__version__,
-        spec_file=spec_file,
-        spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(),
-        data_sha256=loaded.hashes,
-        period=period or "all",
-        as_of=as_of,
-        evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-    )
-    return Evaluation(
-        spec_title=plan.spec.title,
-        provenance=provenance,
-        verdicts=verdicts,
-        data_issues=loaded.issues,
-        rows={
-            n: DatasetRows(read=a.read, evaluated=a.evaluated, rejected=a.rejected)
-            for n, a in loaded.accounts.items()
-        },
-    )
+    return assemble_evaluation(plan, loaded, verdicts, period, as_of, spec_file, spec_text)
 
 
 __all__ = ["Connection", "RuleCount", "evaluate_files"]

@@ -23,7 +23,7 @@ from specrules.data import instants
 from specrules.datetimes import ELAPSED_FUNCTIONS, instant_column, zone_of
 from specrules.dsl import ir
 from specrules.dsl.types import SECONDS_IN, Type
-from specrules.engine.calendar import working_day_calendar
+from specrules.engine.common.calendar import working_day_calendar
 
 Value = Any  # a pandas Series or a scalar
 
@@ -334,7 +334,7 @@ def _if_then_else(node: ir.IfThenElse, ctx: Context) -> Value:
 # ------------------------------------------------------------------ functions
 def _call(node: ir.Call, ctx: Context) -> Value:
     if node.over is not None:
-        from specrules.engine.aggregates import evaluate_aggregate
+        from specrules.engine.pandas.aggregates import evaluate_aggregate
 
         return evaluate_aggregate(node, ctx)
     index = ctx.frame.index if ctx.frame is not None else pd.RangeIndex(1)

@@ -2,7 +2,7 @@
 
 The data never goes through pandas: each file is read by DuckDB (CSV with every column as
 text) and typed, checked and evaluated by the SQL shared with the Spark engine
-(engine/sql_engine.py). The typed tables are kept in DuckDB, which spills to disk when they
+(engine/sql/evaluator.py). The typed tables are kept in DuckDB, which spills to disk when they
 do not fit in memory. This module is only the DuckDB side: how a file becomes a view, how a
 query runs, how a table is made.
 """
@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from specrules.engine.sql_backend import install_calendar
-from specrules.engine.sql_engine import evaluate_files
-from specrules.engine.sql_files import ROW, DataInput, _lit, _q
+from specrules.engine.sql.evaluator import evaluate_files
+from specrules.engine.sql.expressions import install_calendar, sql_name, sql_text
+from specrules.engine.sql.files import ROW, DataInput
 from specrules.errors import DataError
 from specrules.files import MAX_LINE, CsvLayout
 from specrules.progress import Progress
@@ -26,7 +26,7 @@ from specrules.spec.compiler import Plan
 
 
 class DuckDBConnection:
-    """engine/sql_engine.py's `Connection` over an in-memory DuckDB database."""
+    """engine/sql/evaluator.py's `Connection` over an in-memory DuckDB database."""
 
     name = "DuckDB"
     dialect = "duckdb"
@@ -38,7 +38,7 @@ class DuckDBConnection:
 
         self.con = con
         self.errors = duckdb.Error
-        # Instants are turned into local times explicitly (sql_backend's utc_to_local): the
+        # Instants are turned into local times explicitly (expressions.utc_to_local): the
         # session's own zone (the machine's, by default) must not shift them.
         con.execute("SET TimeZone = 'UTC'")
 
@@ -53,35 +53,35 @@ class DuckDBConnection:
             # the reader numbers the rows itself: twice as fast as a window over the file
             select = (
                 f"SELECT file_row_number + 1 AS {ROW}, * EXCLUDE (file_row_number) "
-                f"FROM read_parquet({_lit(str(path))}, file_row_number = true)"
+                f"FROM read_parquet({sql_text(str(path))}, file_row_number = true)"
             )
         else:
             # DuckDB keeps a file's order (preserve_insertion_order), so row_number() counts it.
             # Nothing is sniffed: the delimiter and names are those specrules.files decided.
             assert layout is not None
-            columns = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in layout.columns)
+            columns = ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in layout.columns)
             select = (
-                f"SELECT row_number() OVER () AS {ROW}, * FROM read_csv({_lit(str(path))}, "
-                f"auto_detect = false, header = true, delim = {_lit(layout.delimiter)}, "
+                f"SELECT row_number() OVER () AS {ROW}, * FROM read_csv({sql_text(str(path))}, "
+                f"auto_detect = false, header = true, delim = {sql_text(layout.delimiter)}, "
                 f"quote = '\"', escape = '\"', columns = {{{columns}}}, "
                 f"max_line_size = {MAX_LINE})"
             )
         try:  # a file DuckDB cannot read is bad input: a message, not a traceback
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {select}")
-            described = self.run(f"DESCRIBE {_q(name)}")
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {sql_name(name)} AS {select}")
+            described = self.run(f"DESCRIBE {sql_name(name)}")
         except self.errors as exc:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"DuckDB could not read {path.name}: {message}") from None
         return [(str(r[0]), str(r[1])) for r in described if str(r[0]) != ROW]
 
     def create_table(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS {sql}")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {sql_name(name)} AS {sql}")
 
     def drop_table(self, name: str) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+        self.con.execute(f"DROP TABLE IF EXISTS {sql_name(name)}")
 
     def create_view(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {sql}")
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {sql_name(name)} AS {sql}")
 
     def install_calendar(self) -> None:
         install_calendar(self.con)
@@ -111,7 +111,7 @@ def evaluate_spec_duckdb(
     conn = DuckDBConnection(duckdb.connect())
     try:
         if memory_limit:
-            conn.run(f"SET memory_limit = {_lit(memory_limit)}")
+            conn.run(f"SET memory_limit = {sql_text(memory_limit)}")
         return evaluate_files(conn, plan, data, period, as_of, spec_file, spec_text, progress)
     finally:
         conn.close()

@@ -2,7 +2,7 @@
 
 1. Load and check the data (specrules.data): typed frames, and every bad row accounted for.
 2. Compute derived fields on whole datasets, in dependency order.
-3. For each rule, classify every row once (engine.rules), then for each period and
+3. For each rule, classify every row once (engine.pandas.rule_rows), then for each period and
    breakdown group count with boolean masks, judge the figure (verdicts.judge) and record
    the rows behind any breach.
 """
@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,48 +17,52 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from specrules import __version__
 from specrules.data import ROW, DataInput, LoadedData, issue, load_data
 from specrules.datetimes import dataset_zones
 from specrules.drilldown import EvaluationData, RuleRows
 from specrules.dsl import ir
-from specrules.dsl.percentiles import label as percentile_label
 from specrules.dsl.printer import to_text
-from specrules.dsl.types import TIME_UNITS
-from specrules.engine.aggregates import percentile_of
-from specrules.engine.calendar import due_date
-from specrules.engine.pandas_backend import Context, as_series, evaluate, evaluate_column
-from specrules.engine.rules import (
+from specrules.engine.common.evaluation import assemble_evaluation
+from specrules.engine.common.judging import (
+    MISSING_GROUP,
+    USE_RULE,
+    Judge,
+    exclusions,
+    name_counts,
+)
+from specrules.engine.common.scope import (
+    absent_dataset,
+    cumulative,
+    datasets_under,
+    dated_by_dataset,
+    requested_periods,
+    rule_periods,
+    snapshot_cover,
+    snapshot_gap,
+)
+from specrules.engine.pandas.aggregates import percentile_of
+from specrules.engine.pandas.expressions import Context, as_series, evaluate, evaluate_column
+from specrules.engine.pandas.rule_rows import (
     RowOutcome,
     classify_eligibility,
     classify_kpi,
     classify_response_time,
 )
-from specrules.errors import DataError, PeriodError
+from specrules.errors import DataError
 from specrules.periods import (
-    GRANULARITY,
     Period,
     contract_end,
-    parse_period,
-    period_containing,
-    periods_within,
 )
 from specrules.progress import reading
 from specrules.results import (
     DataIssue,
-    DatasetRows,
     Evaluation,
     Exclusion,
-    Provenance,
-    SourceRef,
     Verdict,
     breach_rows,
 )
 from specrules.spec.compiler import CompiledRule, Plan
-from specrules.verdicts import is_missing, judge
-
-MISSING_GROUP = "(missing)"
-_RULE = object()  # "use the rule's own threshold"
+from specrules.verdicts import is_missing
 
 
 # ------------------------------------------------------------------ derived fields
@@ -104,7 +107,7 @@ def add_derived(plan: Plan, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
             names = ", ".join(f"{d}.{n}" for d, n, _ in pending)
             raise DataError(f"derived fields depend on each other in a circle: {names}")
         for dataset, name, node in ready:
-            if _datasets_under(plan, dataset, [node]) - set(frames):
+            if datasets_under(plan, dataset, [node]) - set(frames):
                 # typed, so a rule reading it gets unknowns rather than an object column
                 frames[dataset][name] = as_series(None, frames[dataset].index, node.type)
             else:
@@ -114,116 +117,12 @@ def add_derived(plan: Plan, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
     return frames
 
 
-def _datasets_under(plan: Plan, dataset: str, nodes: list[ir.Node]) -> set[str]:
-    """Every dataset expressions on `dataset` read: itself, through links, aggregates and the
-    derived fields they use (followed to the end, so a derived field over a dataset that was
-    not supplied is seen)."""
-    derived = {(ds.name, name): node for ds in plan.datasets.values() for name, node in ds.derived}
-    found, seen = {dataset}, set()
-    todo = [(dataset, node) for node in nodes]
-    while todo:
-        on, node = todo.pop()
-        for sub in ir.walk(node):
-            if isinstance(sub, ir.Reference) and sub.column:
-                target = (sub.dataset or on, sub.column)
-                found.add(target[0])
-                if target in derived and target not in seen:
-                    seen.add(target)
-                    todo.append((target[0], derived[target]))
-            elif isinstance(sub, ir.Call) and sub.over:
-                found.add(sub.over)
-    return found
-
-
-def datasets_read(rule: CompiledRule, plan: Plan) -> set[str]:
-    """Every dataset a rule needs: its own, and those its expressions, date and breakdowns
-    read. A rule needing one that was not supplied has no data (on every engine)."""
-    dataset = rule.model.dataset
-    nodes = [*rule.expressions.values(), *([rule.date] if rule.date is not None else [])]
-    nodes += [ir.Reference((field,), dataset, field) for field in rule.model.breakdowns or []]
-    return _datasets_under(plan, dataset, nodes)
-
-
-def absent_dataset(rule: CompiledRule, plan: Plan, missing: dict[str, str]) -> str | None:
-    """The dataset, not supplied, that leaves a rule with no data: its own first."""
-    dataset = rule.model.dataset
-    if dataset in missing:
-        return dataset
-    absent = sorted(datasets_read(rule, plan) & set(missing))
-    return absent[0] if absent else None
-
-
 # ------------------------------------------------------------------ periods
 def group_labels(values: pd.Series) -> pd.Series:
     """Breakdown labels as the language writes values: true/false, and a named missing group."""
     if str(values.dtype) == "boolean":
         values = values.map({True: "true", False: "false"}, na_action="ignore")
     return values.astype("string").fillna(MISSING_GROUP)
-
-
-def requested_periods(
-    plan: Plan, period: str | None, span: tuple[dt.date, dt.date] | None
-) -> list[Period]:
-    contract = plan.spec.contract
-    if period is not None and period.lower() != "all":
-        return [parse_period(period, contract)]
-    first, last = contract.start, contract_end(contract)
-    if span is not None:
-        first, last = max(first, span[0]), min(last, span[1])
-        if first > last:
-            raise PeriodError(
-                f"the data's dates ({span[0]} to {span[1]}) lie outside the contract "
-                f"({contract.start} to {contract_end(contract)})"
-            )
-    outer = Period(first, last, "span", "all")
-    return periods_within(outer, "year", contract)
-
-
-def rule_periods(rule: CompiledRule, requested: list[Period], plan: Plan) -> list[Period]:
-    contract = plan.spec.contract
-    if rule.period == "contract":
-        return [period_containing(contract.start, "contract", contract)]
-    found: list[Period] = []
-    for outer in requested:
-        if GRANULARITY[rule.period] < GRANULARITY.get(outer.kind, 3):
-            found.extend(periods_within(outer, rule.period, contract))
-        else:
-            found.append(outer)
-    # A period wholly outside the contract (a financial-year quarter before a mid-year start,
-    # or one after the end) has nothing to judge, so it gets no verdict.
-    last = contract_end(contract)
-    found = [p for p in found if p.end >= contract.start and p.start <= last]
-    return list(dict.fromkeys(found))
-
-
-def dated_by_dataset(plan: Plan) -> list[str]:
-    """Datasets some rule places in periods by the dataset's own date (a rule with its own
-    `date:` places its rows itself)."""
-    # a snapshot places no row in a period: its rows are counted at every period end
-    placed = {
-        rule.model.dataset
-        for rule in plan.rules
-        if rule.model.date is None and not rule.model.snapshot
-    }
-    return [name for name, ds in plan.datasets.items() if ds.date is not None and name in placed]
-
-
-def snapshot_cover(days: np.ndarray | None) -> tuple[dt.date, dt.date] | None:
-    """The first and last date of a snapshot rule's rows: the periods whose end it is taken
-    at are those these dates reach."""
-    if days is None:
-        return None
-    known = days[~np.isnat(days)]
-    if not len(known):
-        return None
-    return known.min().astype(object), known.max().astype(object)
-
-
-def snapshot_gap(covered: tuple[dt.date, dt.date] | None) -> str:
-    """Why a snapshot has no figure in a period: the data's dates do not reach it."""
-    if covered is None:
-        return "no dated rows, so no period end the data covers"
-    return f"the data's dates ({covered[0]} to {covered[1]}) do not reach this period"
 
 
 # ------------------------------------------------------------------ figures
@@ -235,30 +134,6 @@ class Figure:
     populations: dict[str, int]
     excluded: list[Exclusion]
     failing: np.ndarray | None
-
-
-def exclusions(counts) -> list[Exclusion]:
-    """Rows left out, by reason (pairs of reason and count), most rows first, then by reason,
-    so that every engine lists them in one order."""
-    ordered = sorted(((str(r), int(c)) for r, c in counts or () if r), key=lambda p: (-p[1], p[0]))
-    return [Exclusion(reason=r, count=c) for r, c in ordered]
-
-
-def name_counts(rule: CompiledRule, verdict: Verdict) -> None:
-    """Fill a verdict's counts per named exclusion and exception (every name, in order) from
-    its rows left out, which the engines word `<prefix>: <name>`."""
-    counts = {e.reason: e.count for e in verdict.excluded}
-    excluded = "denominator exclusion" if verdict.scoring == "proportion" else "excluded"
-    for key, prefix in (
-        ("denominator_exclusions", excluded),
-        ("denominator_exceptions", "denominator exception"),
-    ):
-        if key in rule.named:
-            found = {name: counts.get(f"{prefix}: {name}", 0) for name, _ in rule.named[key]}
-            if key == "denominator_exclusions":
-                verdict.exclusions = found
-            else:
-                verdict.exceptions = found
 
 
 def _exclusions(reasons: pd.Series | None, rows: np.ndarray) -> list[Exclusion]:
@@ -304,21 +179,13 @@ def continuous_value(outcome: RowOutcome, rows: np.ndarray, model: Any) -> float
     return None if is_missing(result) else float(result)
 
 
-def continuous_measure(model: Any) -> str | None:
-    """What a continuous KPI's figure is, as results name it (None for other rules)."""
-    if getattr(model, "scoring", None) != "continuous":
-        return None
-    if model.aggregate == "percentile":
-        return percentile_label(model.percentile, model.percentile_method)
-    return model.aggregate
-
-
 # ------------------------------------------------------------------ the evaluator
-class Evaluator:
+class Evaluator(Judge):
+    """The pandas engine: each rule's rows classified once, then counted per period with masks."""
+
     def __init__(self, plan: Plan, loaded: LoadedData, as_of: dt.date | None):
-        self.plan = plan
+        super().__init__(plan, as_of)
         self.loaded = loaded
-        self.as_of = as_of
         self.frames = add_derived(plan, loaded.frames)
         self.ctx = _context(plan, self.frames)
         # Row-level outcomes kept for drill-down and charts (Evaluation._data, not serialised).
@@ -485,13 +352,8 @@ class Evaluator:
             # Undated rows still count over the whole contract; rows dated outside it (reported
             # as data issues) or after the as-of date do not.
             return ~((days < np.datetime64(period.start)) | (days > end))
-        start = self.plan.spec.contract.start if self.cumulative(rule) else period.start
+        start = self.plan.spec.contract.start if cumulative(rule) else period.start
         return (days >= np.datetime64(start)) & (days <= end)
-
-    @staticmethod
-    def cumulative(rule: CompiledRule) -> bool:
-        thresholds = [rule.threshold, *rule.group_thresholds.values()]
-        return any(isinstance(t, ir.Threshold) and t.by is not None for t in thresholds)
 
     def group_verdicts(self, rule, period, outcome, rows, frame, keys) -> list[Verdict]:
         if not rule.model.breakdowns:
@@ -506,7 +368,7 @@ class Evaluator:
             group_rows = rows & (labels == label).to_numpy(dtype=bool)
             threshold = rule.group_thresholds.get(label)
             if threshold is None and getattr(rule.model, "per_group", False):
-                threshold = _RULE
+                threshold = USE_RULE
             verdict = self.verdict(rule, period, outcome, group_rows, frame, keys, threshold)
             if label in rule.group_thresholds:
                 verdict.threshold = rule.model.group_thresholds[label]
@@ -514,36 +376,8 @@ class Evaluator:
             found.append(verdict)
         return found
 
-    def base(self, rule: CompiledRule, period: Period) -> dict:
-        model = rule.model
-        consequence = self.plan.spec.consequences.get(model.consequence or "")
-        threshold = getattr(model, "threshold", None) or getattr(model, "target", None)
-        if rule.schedule:  # the value in force on the period's last day
-            entry = rule.in_force(period.end)
-            threshold = entry.text if entry is not None else None
-        if rule.kind == "eligibility" and model.decision is None:
-            threshold = None  # reported, not judged
-        return dict(
-            rule_id=model.id,
-            kind=rule.kind,
-            title=model.title,
-            period=period.label,
-            period_start=period.start,
-            period_end=period.end,
-            scoring=getattr(model, "scoring", "proportion"),
-            measure=continuous_measure(model),
-            threshold=threshold,
-            consequence=consequence.text if consequence else None,
-            source=SourceRef(**model.source.model_dump()),
-            note=model.note,
-        )
-
-    def empty(self, rule: CompiledRule, period: Period, reason: str) -> Verdict:
-        unit = "share" if getattr(rule.model, "scoring", "proportion") == "proportion" else "count"
-        return Verdict(**self.base(rule, period), status="no data", unit=unit, reason=reason)
-
     def verdict(
-        self, rule, period, outcome: RowOutcome, rows, frame, keys, threshold: Any = _RULE
+        self, rule, period, outcome: RowOutcome, rows, frame, keys, threshold: Any = USE_RULE
     ) -> Verdict:
         model = rule.model
         figure = figure_for(outcome, rows)
@@ -571,55 +405,6 @@ class Evaluator:
                 )
         self.decide(rule, period, verdict, value, threshold)
         return verdict
-
-    def decide(self, rule, period, verdict: Verdict, value, threshold: Any = _RULE) -> None:
-        """Set the verdict's status; `threshold` None means figures only (monitoring)."""
-        if threshold is _RULE:
-            threshold = rule.threshold
-            if rule.schedule:  # the value in force on the period's last day decides
-                entry = rule.in_force(period.end)
-                threshold = entry.threshold if entry is not None else None
-                if entry is None:
-                    verdict.reason = f"no threshold in force on {period.end}"
-                else:
-                    verdict.threshold_from, verdict.threshold_until = entry.start, entry.end
-        model = rule.model
-        if self.as_of is not None and period.start > self.as_of:
-            verdict.status = "not due"
-            verdict.reason = f"the period starts after the as-of date {self.as_of}"
-            return
-        if self.as_of is not None and model.snapshot and period.end > self.as_of:
-            verdict.status = "not due"
-            verdict.reason = f"the snapshot is taken on {period.end}, after the as-of date"
-            return
-        if getattr(model, "monitoring_only", False) or threshold is None:
-            verdict.status = "monitoring"
-            if is_missing(value):
-                verdict.reason = "nothing to measure in this period"
-            return
-        if is_missing(value):
-            verdict.status = "no data"
-            verdict.reason = "nothing to measure in this period (zero denominator or no rows)"
-            return
-        unit = verdict.unit if verdict.unit in TIME_UNITS else None
-        judgement = judge(
-            float(value),
-            threshold,
-            period,
-            self.plan.spec.contract.start,
-            unit,
-            model.amber,
-            self.as_of,
-            getattr(model, "judged", "pro_rata") == "period_end",
-        )
-        verdict.status = judgement.status
-        verdict.target = judgement.target
-        verdict.gap = judgement.gap
-        verdict.judged_against = judgement.judged_against
-        verdict.rag = judgement.rag
-        deadline = self.plan.deadlines.get(model.consequence or "")
-        if verdict.status == "not met" and deadline is not None:
-            verdict.due = due_date(period.end, deadline)
 
     def ratio_verdict(self, rule: CompiledRule, period: Period) -> Verdict:
         frames = {}
@@ -690,25 +475,7 @@ def evaluate_spec(
         verdicts.extend(evaluator.rule_verdicts(rule, requested))
         if progress is not None:
             progress(done, len(plan.rules), rule.id)
-    provenance = Provenance(
-        library_version=__version__,
-        spec_file=spec_file,
-        spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(),
-        data_sha256=loaded.hashes,
-        period=period or "all",
-        as_of=as_of,
-        evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-    )
-    evaluation = Evaluation(
-        spec_title=plan.spec.title,
-        provenance=provenance,
-        verdicts=verdicts,
-        data_issues=loaded.issues,
-        rows={
-            name: DatasetRows(read=a.read, evaluated=a.evaluated, rejected=a.rejected)
-            for name, a in loaded.accounts.items()
-        },
-    )
+    evaluation = assemble_evaluation(plan, loaded, verdicts, period, as_of, spec_file, spec_text)
     evaluation._data = evaluator.drill  # frames and row outcomes for drill-down; not serialised
     return evaluation
 

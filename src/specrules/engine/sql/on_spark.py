@@ -1,7 +1,7 @@
 """`--engine spark`: evaluate a spec with Spark (PySpark, local mode), reading the files itself.
 
 Spark reads each CSV (every column as text) or Parquet file, and the SQL shared with the
-DuckDB engine (engine/sql_engine.py) types, checks and evaluates it, printed in Spark's
+DuckDB engine (engine/sql/evaluator.py) types, checks and evaluates it, printed in Spark's
 dialect. This module is only the Spark side: the session, how a file becomes a view
 numbered in file order, how a query runs, how a table is kept.
 
@@ -39,9 +39,9 @@ import pandas as pd
 from specrules.errors import DataError
 
 try:  # the SQL is written with sqlglot: without it, a message rather than a traceback
-    from specrules.engine.sql_backend import CALENDAR, WORKDAYS, calendar_columns
-    from specrules.engine.sql_engine import evaluate_files
-    from specrules.engine.sql_files import ROW, DataInput
+    from specrules.engine.sql.evaluator import evaluate_files
+    from specrules.engine.sql.expressions import CALENDAR, WORKDAYS, calendar_columns
+    from specrules.engine.sql.files import ROW, DataInput
     from specrules.files import CsvLayout
 except ImportError as missing:  # pragma: no cover - sqlglot comes with specrules[spark]
     raise DataError(
@@ -158,7 +158,7 @@ def _stop(folder: Path) -> None:
 
 
 class SparkConnection:
-    """engine/sql_engine.py's `Connection` over a Spark session (temporary views)."""
+    """engine/sql/evaluator.py's `Connection` over a Spark session (temporary views)."""
 
     name = "Spark"
     dialect = "spark"
@@ -245,7 +245,7 @@ class SparkConnection:
         self.views.add(name)
 
     def install_calendar(self) -> None:
-        """The calendar tables, from sql_backend's numpy columns through a Parquet file."""
+        """The calendar tables, from expressions.py's numpy columns through a Parquet file."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 

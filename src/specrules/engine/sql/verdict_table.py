@@ -2,7 +2,7 @@
 
 `verdict_sql(plan, dialect)` gives the rows and columns of `Evaluation.to_frame()` (one row
 per rule × contract period × breakdown group, with the figure, the target for the period,
-the status and the RAG), built on the row classification of engine/sql_evaluator.py:
+the status and the RAG), built on the row classification of engine/sql/rule_rows.py:
 
 1. a CTE per dataset adds its derived fields, and `specrules_span` finds the first and last
    dates in the data, which decide the contract years the data covers (as the engines do);
@@ -29,29 +29,32 @@ from sqlglot import exp
 
 from specrules.dsl import ir
 from specrules.dsl.types import TIME_UNITS
-from specrules.engine.evaluator import (
-    MISSING_GROUP,
-    Evaluator,
+from specrules.engine.common.judging import MISSING_GROUP, Judge
+from specrules.engine.common.scope import (
+    cumulative,
     dated_by_dataset,
     rule_periods,
     snapshot_gap,
 )
-from specrules.engine.sql_backend import (
+from specrules.engine.sql.expressions import (
     CALENDAR,
     WORKDAYS,
     UnsupportedInDialect,
     aggregate_expression,
     compile_sql,
     percentile_expression,
+    sql_name,
+    sql_text,
     statement,
 )
-from specrules.engine.sql_evaluator import (
+from specrules.engine.sql.rule_rows import (
     UnknownDialect,
     _comment,
     _indent,
     at_period_ends,
     dataset_layout,
     observation_in_time,
+    rows_in_period,
     rule_columns,
 )
 from specrules.periods import Period, contract_end, periods_within
@@ -129,16 +132,6 @@ def target_for(rule: CompiledRule, threshold, period: Period, plan: Plan) -> Tar
 
 
 # ------------------------------------------------------------------ SQL pieces
-def _text(value: str | None) -> str:
-    if value is None:
-        return "CAST(NULL AS VARCHAR)"
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _q(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql()
-
-
 Row = list[tuple[str, str, object]]  # a row of literals: (column, text|double|date, value)
 
 
@@ -196,7 +189,7 @@ def _group_expression(plan: Plan, rule: CompiledRule, dialect: str) -> exp.Expre
         elif kind == "text":
             text = statement("CAST(:c AS VARCHAR)", c=column)
         else:
-            from specrules.engine.sql_checks import value_text
+            from specrules.engine.sql.checks import value_text
 
             try:
                 text = value_text(plan, dataset, name, dialect, "t")
@@ -206,7 +199,7 @@ def _group_expression(plan: Plan, rule: CompiledRule, dialect: str) -> exp.Expre
                 ) from None
         parts[f"p{i}"] = text
         prefix = ("" if i == 0 else ", ") + f"{name}="
-        pieces.append(f"{_text(prefix)} || COALESCE(:p{i}, {_text(MISSING_GROUP)})")
+        pieces.append(f"{sql_text(prefix)} || COALESCE(:p{i}, {sql_text(MISSING_GROUP)})")
     return statement(" || ".join(pieces), **parts)
 
 
@@ -225,7 +218,7 @@ def candidate_periods(rule: CompiledRule, plan: Plan) -> list[tuple[Period, dt.d
 
 def _counting_days(rule: CompiledRule, period: Period, plan: Plan) -> tuple[dt.date, dt.date]:
     """The days whose rows count in `period` (from the contract's start if cumulative)."""
-    return (plan.spec.contract.start if Evaluator.cumulative(rule) else period.start), period.end
+    return (plan.spec.contract.start if cumulative(rule) else period.start), period.end
 
 
 def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
@@ -253,9 +246,9 @@ def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
         keep = "s.first_day IS NULL OR (c.year_last >= s.first_day AND c.year_first <= s.last_day)"
     no_data, cover = "CAST(NULL AS VARCHAR)", ""
     if rule.model.snapshot:  # the period ends the rule's dates reach; the others have no data
-        cover = f" CROSS JOIN {_q(rule.id + '__cover')} AS v"
+        cover = f" CROSS JOIN {sql_name(rule.id + '__cover')} AS v"
         no_data = (
-            f"CASE WHEN v.first_day IS NULL THEN {_text(snapshot_gap(None))} "
+            f"CASE WHEN v.first_day IS NULL THEN {sql_text(snapshot_gap(None))} "
             "WHEN c.period_start > v.last_day OR c.period_end < v.first_day THEN "
             "'the data''s dates (' || CAST(v.first_day AS VARCHAR) || ' to ' || "
             "CAST(v.last_day AS VARCHAR) || ') do not reach this period' END"
@@ -285,11 +278,9 @@ def rule_threshold(
     rule: CompiledRule, period: Period, plan: Plan
 ) -> tuple[object, str | None, str | None]:
     """The rule's own threshold over `period`, its text as verdicts show it
-    (`Evaluator.base`), and why there is none: a dated threshold's value in force on the
-    period's last day (as `Evaluator.decide`)."""
-    from specrules.engine.sql_engine import _Judge
-
-    text = _Judge(plan, None).base(rule, period)["threshold"]
+    (`Judge.base`), and why there is none: a dated threshold's value in force on the
+    period's last day (as `Judge.decide`)."""
+    text = Judge(plan, None).base(rule, period)["threshold"]
     text = None if text is None else str(text)
     if rule.schedule:
         entry = rule.in_force(period.end)
@@ -371,7 +362,7 @@ def _counts(rule: CompiledRule) -> str:
         parts.append("CAST(NULL AS DOUBLE) AS measure")
     for column, names in _named(rule):
         parts += [
-            f"SUM(CASE WHEN r.{column} = {_text(n)} THEN 1 ELSE 0 END) AS {column}_{i}"
+            f"SUM(CASE WHEN r.{column} = {sql_text(n)} THEN 1 ELSE 0 END) AS {column}_{i}"
             for i, n in enumerate(names)
         ]
     return ", ".join(parts)
@@ -394,7 +385,7 @@ def _named_counts(rule: CompiledRule) -> str:
     found = {}
     for column, names in _named(rule):
         pieces = [
-            f"{_text((', ' if i else '') + n + ' ')} || "
+            f"{sql_text((', ' if i else '') + n + ' ')} || "
             f"CAST(COALESCE(f.{column}_{i}, 0) AS VARCHAR)"
             for i, n in enumerate(names)
         ]
@@ -436,16 +427,16 @@ def _head(index: int, rule: CompiledRule) -> str:
     """The columns every rule's figures start with (`empty_unit`: a period without data)."""
     empty = "share" if getattr(rule.model, "scoring", "proportion") == "proportion" else "count"
     return (
-        f"{index} AS rule_order, {_text(rule.id)} AS rule_id, {_text(rule.kind)} AS kind, "
-        f"{_text(rule.model.title)} AS title, {_text(_unit(rule))} AS unit, "
-        f"{_text(empty)} AS empty_unit"
+        f"{index} AS rule_order, {sql_text(rule.id)} AS rule_id, {sql_text(rule.kind)} AS kind, "
+        f"{sql_text(rule.model.title)} AS title, {sql_text(_unit(rule))} AS unit, "
+        f"{sql_text(empty)} AS empty_unit"
     )
 
 
 def figures_cte(index: int, rule: CompiledRule, name: str, groups: str | None) -> str:
     """One row per period (group NULL) and per period and group, with figures and targets."""
-    periods = _q(f"{name}__periods")
-    rows = _q(f"{name}__rows")  # not the rule id alone: a dataset may share it
+    periods = sql_name(f"{name}__periods")
+    rows = sql_name(f"{name}__rows")  # not the rule id alone: a dataset may share it
     counted = f"FROM {rows} AS r JOIN {periods} AS p ON {_in_period(rule)}"
     head = _head(index, rule)
     targets = ", ".join(f"p.{c}" for c in TARGET_COLUMNS)
@@ -460,7 +451,7 @@ def figures_cte(index: int, rule: CompiledRule, name: str, groups: str | None) -
         return whole
     # a group's target: its own, else the rule's for every group (`per_group`), else none
     if groups is not None:
-        targets_table = _q(f"{name}__group_targets")
+        targets_table = sql_name(f"{name}__group_targets")
         chosen = ", ".join(
             f"CASE WHEN t.period IS NOT NULL THEN t.{c} WHEN o.period IS NOT NULL THEN o.{c} "
             f"ELSE p.{c} END AS {c}"
@@ -502,18 +493,16 @@ def ratio_figures_cte(
 ) -> str:
     """A ratio of two aggregates, each over its dataset's rows dated in the period (the
     aggregates go into `parts`)."""
-    from specrules.engine.sql_engine import _Judge, _period_rows
-
     selects = []
     for i, (period, _, _) in enumerate(candidate_periods(rule, plan)):
-        top = layout.scope_of(tables=_period_rows(rule, period, layout, _Judge(plan, None)))
+        top = layout.scope_of(tables=rows_in_period(rule, period, layout, plan, None))
         parts[f"n{i}"] = compile_sql(rule.expressions["numerator"], top)
         parts[f"d{i}"] = compile_sql(rule.expressions["denominator"], top)
         selects.append(
-            f"SELECT {_text(period.label)} AS period, CAST(:n{i} AS DOUBLE) AS numerator, "
+            f"SELECT {sql_text(period.label)} AS period, CAST(:n{i} AS DOUBLE) AS numerator, "
             f"CAST(:d{i} AS DOUBLE) AS denominator"
         )
-    periods = _q(f"{name}__periods")
+    periods = sql_name(f"{name}__periods")
     targets = ", ".join(f"p.{c}" for c in TARGET_COLUMNS)
     union = "\n  UNION ALL\n  ".join(selects)
     return (
@@ -542,7 +531,7 @@ def span_cte(plan: Plan, layout, parts: dict) -> str:
 def judging_sql(kinds: set[str]) -> str:
     """The status, target, gap, RAG and reason of every figure, as verdicts.judge and
     Evaluator.decide give them."""
-    met = "\n      OR ".join(f"(f.comparison = {_text(k)} AND {MET[k]})" for k in sorted(kinds))
+    met = "\n      OR ".join(f"(f.comparison = {sql_text(k)} AND {MET[k]})" for k in sorted(kinds))
     met = met or "FALSE"
     gap = "f.value - f.target"
     if "between" in kinds:
@@ -683,7 +672,7 @@ def verdict_sql(plan: Plan, dialect: str = "duckdb") -> str:
     ctes.append((VERDICTS, "each figure judged against its target", judged))
     body = ",\n".join(
         "\n".join(f"-- {line}" for line in comment.splitlines())
-        + f"\n{_q_dialect(name, dialect)} AS (\n{_indent(sql)}\n)"
+        + f"\n{sql_name(name, dialect)} AS (\n{_indent(sql)}\n)"
         for name, comment, sql in ctes
     )
     header = HEADER.format(title=plan.spec.title, dialect=dialect)
@@ -693,10 +682,6 @@ def verdict_sql(plan: Plan, dialect: str = "duckdb") -> str:
             "`specrules sql --calendar` prints them."
         )
     return f"{header}\nWITH\n{body}\n{_render(FINAL, dialect)};\n"
-
-
-def _q_dialect(name: str, dialect: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(dialect)
 
 
 def _cover(rule: CompiledRule, layout, dialect: str) -> str:

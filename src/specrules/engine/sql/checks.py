@@ -2,7 +2,7 @@
 
 A link whose value is no row of the linked dataset, and a row dated outside the contract
 (so in no period), are reported row by row with the same words as specrules.data and
-engine/evaluator.py, so that an evaluation lists the same data issues on every engine.
+engine/pandas/evaluator.py, so that an evaluation lists the same data issues on every engine.
 Each check is one query over every dataset (a UNION ALL): an engine such as Spark pays for
 each query more than for its size.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 from sqlglot import exp
 
 from specrules.data import issue
-from specrules.engine.evaluator import dated_by_dataset
-from specrules.engine.sql_backend import compile_sql, fill, statement
-from specrules.engine.sql_evaluator import Layout
-from specrules.engine.sql_files import ROW, Runner, _lit, union_all
+from specrules.engine.common.scope import dated_by_dataset
+from specrules.engine.sql.expressions import compile_sql, fill, sql_text, statement
+from specrules.engine.sql.files import ROW, Runner, union_all
+from specrules.engine.sql.rule_rows import Layout
 from specrules.periods import contract_end
 from specrules.results import DataIssue
 from specrules.spec.compiler import Plan
@@ -90,7 +90,7 @@ def dated_outside_contract(sql: Runner, plan: Plan, layout: Layout) -> list[Data
             statement(
                 f"SELECT {index} AS dataset_index, t.{ROW} AS row_number, "
                 "CAST(:d AS DATE) AS day FROM :r WHERE CAST(:d AS DATE) "
-                f"NOT BETWEEN DATE {_lit(str(first))} AND DATE {_lit(str(last))}",
+                f"NOT BETWEEN DATE {sql_text(str(first))} AND DATE {sql_text(str(last))}",
                 d=day,
                 r=relation,
             )

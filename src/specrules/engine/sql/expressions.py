@@ -1,6 +1,6 @@
 """Checked IR → SQL expressions (sqlglot trees), for DuckDB and for export to other dialects.
 
-The twin of `pandas_backend`: one function per node type in `_HANDLERS`, walking the same
+The twin of pandas/expressions.py: one function per node type in `_HANDLERS`, walking the same
 checked tree, so a construct means the same thing in both engines. SQL is natively
 three-valued, so `and`/`or`/`not`, comparisons, `in` and `between` map one to one; the
 places where SQL and pandas differ are handled here, each where it happens:
@@ -12,7 +12,7 @@ places where SQL and pandas differ are handled here, each where it happens:
 - a fixed-length duration is a number of seconds (DOUBLE), calendar months and working days
   are counts, as in the pandas engine (Timedelta / months / days);
 - working days use a calendar table of England and Wales bank holidays
-  (`specrules_calendar`, built from `engine.calendar.bank_holidays`), since no SQL engine has
+  (`specrules_calendar`, built from `engine.common.calendar.bank_holidays`), since no SQL engine has
   numpy's busday functions;
 - `round` rounds halves to even, as pandas does (DuckDB `round_even`, Spark `bround`).
 
@@ -53,6 +53,18 @@ class UnsupportedInDialect(Exception):
             f"{what} has no equivalent in {dialect} SQL that gives the same result; "
             f"{where}or evaluate with `specrules evaluate --engine pandas` (or duckdb)"
         )
+
+
+def sql_name(name: str, dialect: str = "duckdb") -> str:
+    """A table or column name, always quoted, as `dialect` writes it."""
+    return exp.to_identifier(name, quoted=True).sql(dialect)
+
+
+def sql_text(text: str | None) -> str:
+    """A string literal (quotes doubled); a missing one as a typed NULL."""
+    if text is None:
+        return "CAST(NULL AS VARCHAR)"
+    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -164,7 +176,7 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "bigquery": "STRPOS(:a, :b) > 0",
         "tsql": "CHARINDEX(:b, :a COLLATE Latin1_General_BIN2) > 0 OR (LEN(:b) = 0)",
     },
-    # Reading files (engine/sql_engine.py, for the engines that evaluate: duckdb and spark).
+    # Reading files (engine/sql/evaluator.py, for the engines that evaluate: duckdb and spark).
     "text_to_number": {  # trimmed text without commas or £ → DOUBLE, NULL if not a number
         # Only plain decimals, as pandas reads them: DuckDB also reads '1_000', Java '1.5d'
         # and '0x1p3'.
@@ -598,7 +610,7 @@ def _working_days_between(args, node, scope) -> exp.Expression:
 
 
 def instant(local: exp.Expression, zone: str, dialect: str) -> exp.Expression:
-    """A local wall-clock time in `zone` as its UTC instant, as pandas_backend.instants: a
+    """A local wall-clock time in `zone` as its UTC instant, as the pandas engine's `instants`: a
     time that happens twice is the first (the engines differ in which they pick, so the one
     an hour earlier is taken when it is the same local time). A dialect that cannot name an
     IANA zone (T-SQL) keeps the wall-clock time: `specrules sql` says elapsed time there is
@@ -904,7 +916,7 @@ def calendar_columns() -> tuple[dict[str, Any], dict[str, Any]]:
     """The two calendar tables as numpy columns: {day, cum, fwd} and {n, day}."""
     import numpy as np
 
-    from specrules.engine.calendar import working_day_calendar
+    from specrules.engine.common.calendar import working_day_calendar
 
     days = np.arange(
         np.datetime64(CALENDAR_FIRST), np.datetime64(CALENDAR_LAST) + 1, dtype="datetime64[D]"
@@ -921,10 +933,6 @@ def calendar_rows() -> tuple[list[tuple[dt.date, int, int]], list[tuple[int, dt.
     rows = list(zip(*(calendar[c].tolist() for c in ("day", "cum", "fwd")), strict=True))
     work = list(zip(workdays["n"].tolist(), workdays["day"].tolist(), strict=True))
     return rows, work
-
-
-def sql_text(e: exp.Expression, dialect: str, pretty: bool = False) -> str:
-    return e.sql(dialect=dialect, pretty=pretty)
 
 
 __all__ = [

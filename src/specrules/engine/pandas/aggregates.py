@@ -13,7 +13,7 @@ import pandas as pd
 
 from specrules.dsl import ir
 from specrules.dsl.percentiles import DEFAULT_METHOD, centile_fraction, nearest_rank
-from specrules.engine.pandas_backend import Context, Value, as_series, evaluate, true_mask
+from specrules.engine.pandas.expressions import Context, Value, as_series, evaluate, true_mask
 
 
 def _frame_for(node: ir.Call, ctx: Context) -> pd.DataFrame:

@@ -6,13 +6,14 @@ commented with the rule's id, title and source, whose rows say which rows the ru
 (`considered`), which are in its denominator and which meet it, with the row's date for
 placing it in a period. A final SELECT counts them per rule.
 
-The classification mirrors engine/rules.py: a condition that is unknown is not true, a
+The classification mirrors the pandas rule_rows: a condition that is unknown is not true, a
 clock with no end event has not met its standard, an exception removes a row only when it
 has not met the numerator.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -20,7 +21,8 @@ from sqlglot import exp
 from specrules.datetimes import dataset_zones
 from specrules.dsl import ir
 from specrules.dsl.types import SECONDS_IN
-from specrules.engine.sql_backend import (
+from specrules.engine.common.scope import counted_days
+from specrules.engine.sql.expressions import (
     CALENDAR,
     DIALECTS,
     WORKDAYS,
@@ -33,6 +35,7 @@ from specrules.engine.sql_backend import (
     instant_of,
     percentile_expression,
     shift,
+    sql_text,
     statement,
 )
 from specrules.periods import Period, contract_end, periods_within
@@ -94,7 +97,7 @@ def dataset_layout(
 ) -> Layout:
     """CTEs adding each dataset's derived fields, one layer per field, in dependency order.
     With `instants`, the sources are the engines' typed tables, which hold each datetime
-    field's instant beside it (engine/sql_files.py)."""
+    field's instant beside it (engine/sql/files.py)."""
     keys = {n: d.schema.key[0] for n, d in plan.datasets.items() if len(d.schema.key) == 1}
     links = {
         n: {name: (link.dataset, link.column) for name, link in d.schema.links.items()}
@@ -154,7 +157,7 @@ def dataset_layout(
 class ReasonCodes:
     """Why rows fail or are left out, as numbered texts: the SQL gives each row a code (a
     small number, cheap to keep and fetch) and the engine turns codes into text. A late row's
-    reason is worded from its `elapsed` and `allowed` columns by engine/rules.py's
+    reason is worded from its `elapsed` and `allowed` columns by the pandas rule_rows's
     `late_reasons`, so both engines' words come from one function."""
 
     failure: list[str | None] = field(default_factory=list)  # None: late (worded from numbers)
@@ -167,7 +170,7 @@ Cases = list[tuple[exp.Expression, str | None]]
 
 def _first_code(cases: Cases, texts: list) -> exp.Expression:
     """CASE WHEN … THEN code …: the first reason that applies to a row wins, as in
-    engine/rules.py's `Reasons`; NULL where none does. Each text is appended to `texts`."""
+    the pandas rule_rows's `Reasons`; NULL where none does. Each text is appended to `texts`."""
     ifs = []
     for where, text in cases:
         ifs.append(exp.If(this=where, true=exp.Literal.number(len(texts))))
@@ -189,7 +192,7 @@ def _named_cases(
     rule: CompiledRule, name: str, scope: Scope, rows: exp.Expression, prefix: str
 ) -> Cases:
     """Why `rows` were taken out by exclusions or exceptions `name`: the condition as written,
-    or the name of the first of a named list that applies (as engine/rules.py words it)."""
+    or the name of the first of a named list that applies (as the pandas rule_rows words it)."""
     named = rule.named.get(name)
     if named is None:
         return [(rows, f"{prefix}: {getattr(rule.model, name)}")]
@@ -214,7 +217,7 @@ def rule_columns(
     """Row-level columns of one rule: considered, denominator, numerator (and more).
 
     With `reasons` (filled in here), also `failure` (why a denominator row fails) and
-    `left_out` (why a row is not counted) as codes into its texts, worded as engine/rules.py
+    `left_out` (why a row is not counted) as codes into its texts, worded as the pandas rule_rows
     words them, for the engines that evaluate.
     """
     model = rule.model
@@ -244,7 +247,7 @@ def rule_columns(
             None if rule.eligible is None else _true(compile_sql(rule.eligible, scope), False)
         )
         if model.decision is not None:
-            # as engine/rules.py: taken on though not eligible, or eligible and turned away
+            # as the pandas rule_rows: taken on though not eligible, or eligible and turned away
             decision = get("decision")
             taken = _true(decision, False)
             failure.append(
@@ -457,7 +460,7 @@ def observation_in_time(rule: CompiledRule) -> bool:
 
 def _time_between(a: exp.Expression, b: exp.Expression, unit: str, dialect: str):
     """Hours (minutes, seconds), calendar days or working days from `a` to `b`, as
-    engine/rules.py's `_elapsed` counts them for a late row's reason."""
+    the pandas rule_rows's `_elapsed` counts them for a late row's reason."""
     if unit in TIMED_CLOCKS:
         seconds = statement(
             f"(:b - :a) / {float(SECONDS_IN[unit])!r}",
@@ -513,7 +516,7 @@ def at_period_ends(relation: exp.Expression, periods: list) -> exp.Expression:
         ends = f"({periods_sql}) AS sp"
     else:
         values = ", ".join(
-            f"({_literal(p.label)}, DATE {_literal(str(p.start))}, DATE {_literal(str(p.end))})"
+            f"({sql_text(p.label)}, DATE {sql_text(str(p.start))}, DATE {sql_text(str(p.end))})"
             for p in periods
         )
         ends = f"(VALUES {values}) AS sp(label, period_start, period_end)"
@@ -525,8 +528,25 @@ def at_period_ends(relation: exp.Expression, periods: list) -> exp.Expression:
     return exp.paren(query).as_("t", copy=False)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def rows_in_period(
+    rule: CompiledRule, period: Period, layout: Layout, plan: Plan, as_of: dt.date | None
+) -> dict[str, exp.Expression]:
+    """Each dataset's relation cut to the rows dated in `period` (undated ones whole)."""
+    relations = {}
+    for name, relation in layout.relations.items():
+        date = plan.datasets[name].date
+        if date is None:
+            relations[name] = relation
+            continue
+        start, end = counted_days(rule, period, plan, as_of)
+        condition = statement(
+            f"CAST(:d AS DATE) BETWEEN DATE {sql_text(str(start))} AND DATE {sql_text(str(end))}",
+            d=compile_sql(date, layout.scope_of(name, "p")),
+        )
+        relations[name] = exp.paren(
+            exp.select("*").from_(relation.copy().as_("p")).where(condition)
+        )
+    return relations
 
 
 def contract_periods(rule: CompiledRule, contract) -> list[Period]:

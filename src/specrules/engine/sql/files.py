@@ -6,12 +6,12 @@ the rules of specrules.data (missing-value words, yes/no booleans, numbers with 
 becomes missing and is reported with its row, column and value), and rows with a missing or
 duplicate key are rejected and counted.
 
-An engine supplies a `Connection` (engine/duckdb_engine.py, engine/spark_engine.py): its
+An engine supplies a `Connection` (engine/sql/on_duckdb.py, engine/sql/on_spark.py): its
 dialect, how to run a query, how to expose a file as a raw view numbered in file order, and
 how to make a table. Statements are written here in sqlglot's generic SQL with `:name`
 placeholders for compiled expressions, and printed in the engine's dialect; the few
 spellings sqlglot does not carry across (day/month/year dates, dates and numbers as text)
-are templates in engine/sql_backend.py.
+are templates in engine/sql/expressions.py.
 """
 
 from __future__ import annotations
@@ -41,7 +41,14 @@ from specrules.datetimes import (
     TWICE,
     instant_column,
 )
-from specrules.engine.sql_backend import fill, instant, sql_type, statement
+from specrules.engine.sql.expressions import (
+    fill,
+    instant,
+    sql_name,
+    sql_text,
+    sql_type,
+    statement,
+)
 from specrules.errors import DataError
 from specrules.files import (
     NO_COLUMNS,
@@ -87,22 +94,14 @@ class Connection(Protocol):
         """Free table `name`: nothing reads it again."""
 
     def install_calendar(self) -> None:
-        """Create the working-day calendar tables sql_backend's working days read."""
+        """Create the working-day calendar tables expressions.py's working days read."""
 
     def close(self) -> None:
         """Free what the evaluation made (tables, views)."""
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _words(words: set[str]) -> str:
-    return ", ".join(_lit(w) for w in sorted(words))
+    return ", ".join(sql_text(w) for w in sorted(words))
 
 
 class Runner:
@@ -227,7 +226,7 @@ def typed_value(
         if field_type == "text":
             return text
         if field_type == "enumeration":
-            cases = " ".join(f"WHEN {_lit(v.lower())} THEN {_lit(v)}" for v in values or ())
+            cases = " ".join(f"WHEN {sql_text(v.lower())} THEN {sql_text(v)}" for v in values or ())
             return statement(f"CASE lower(:t) {cases} END", t=text)
         if field_type == "boolean":
             return statement(
@@ -426,7 +425,7 @@ class FileData:
         if extra and not absent:
             notes.append(extra)
         if absent:
-            account.read = sql.one(f"SELECT count(*) FROM {_q(raw)}")[0] if native else 0
+            account.read = sql.one(f"SELECT count(*) FROM {sql_name(raw)}")[0] if native else 0
             why = missing_columns(ds, absent, list(native)) if native else NO_COLUMNS
             notes.append(issue(name, why, severity="error"))
             account.rejected[why] = account.read
@@ -461,8 +460,8 @@ class FileData:
                     (field, spec, raw_column, typed, staged.get(position, {}), column_type)
                 )
         keys = list(ds.key_fields)
-        key_present = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
-        partition = ", ".join(_q(k) for k in keys)
+        key_present = " AND ".join(f"{sql_name(k)} IS NOT NULL" for k in keys)
+        partition = ", ".join(sql_name(k) for k in keys)
         typed_rows = exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True), copy=False)
         read, no_key, repeated = sql.one(
             f"WITH k AS (:keys) SELECT count(*), count(*) FILTER (WHERE NOT ({key_present})), "
@@ -501,18 +500,23 @@ class FileData:
         )
         kept = ", ".join(
             [ROW]
-            + [_q(f) for f in ds.fields]
-            + [_q(instant_column(f)) for f in ds.fields if ds.field_spec(f).type == "datetime"]
+            + [sql_name(f) for f in ds.fields]
+            + [
+                sql_name(instant_column(f))
+                for f in ds.fields
+                if ds.field_spec(f).type == "datetime"
+            ]
         )
         sql.table(
             name,
-            f"SELECT {kept} FROM {_q(typed_name)} WHERE {key_present} AND __n = 1 ORDER BY {ROW}",
+            f"SELECT {kept} FROM {sql_name(typed_name)} "
+            f"WHERE {key_present} AND __n = 1 ORDER BY {ROW}",
         )
         counts = statement(
             f"SELECT {index} AS dataset, count(*) AS rows_read, "
             f"count(*) FILTER (WHERE NOT ({key_present})) AS no_key, "
             f"count(*) FILTER (WHERE {key_present} AND __n > 1) AS duplicates "
-            f"FROM {_q(typed_name)}"
+            f"FROM {sql_name(typed_name)}"
         )
         return counts, self._unreadable(index, raw, checks, zone)
 
@@ -574,8 +578,8 @@ class FileData:
                     "number", None, raw_column, "VARCHAR", self.sql.dialect, staged=staged
                 )
                 message = statement(
-                    f"CASE WHEN (:n) IS NULL THEN {_lit(UNREADABLE['number'])} "
-                    f"WHEN abs(:n) > {LARGEST_WHOLE:.0f} THEN {_lit(TOO_LARGE)} ELSE :m END",
+                    f"CASE WHEN (:n) IS NULL THEN {sql_text(UNREADABLE['number'])} "
+                    f"WHEN abs(:n) > {LARGEST_WHOLE:.0f} THEN {sql_text(TOO_LARGE)} ELSE :m END",
                     n=number,
                     m=message,
                 )
@@ -585,8 +589,8 @@ class FileData:
                 )
                 nowhere_text, twice_text = NO_SUCH_TIME.format(zone=zone), TWICE.format(zone=zone)
                 message = statement(
-                    f"CASE WHEN (:p) IS NULL THEN :m WHEN :a THEN {_lit(nowhere_text)} "
-                    f"WHEN :b THEN {_lit(twice_text)} ELSE :m END",
+                    f"CASE WHEN (:p) IS NULL THEN :m WHEN :a THEN {sql_text(nowhere_text)} "
+                    f"WHEN :b THEN {sql_text(twice_text)} ELSE :m END",
                     p=staged["parsed"],
                     m=message,
                     a=nowhere,
@@ -601,9 +605,9 @@ class FileData:
             selects.append(
                 statement(
                     f"SELECT {index} AS bad_dataset, {column} AS bad_column, "
-                    f"{_lit(field)} AS bad_field, "
+                    f"{sql_text(field)} AS bad_field, "
                     f"{ROW} AS bad_row, :s AS bad_value, :m AS message "
-                    f"FROM {_q(raw)} WHERE :c IS NOT NULL AND lower(:t) NOT IN ({markers}) "
+                    f"FROM {sql_name(raw)} WHERE :c IS NOT NULL AND lower(:t) NOT IN ({markers}) "
                     "AND (:v) IS NULL",
                     s=value_text,
                     c=raw_column,
