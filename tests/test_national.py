@@ -4,13 +4,16 @@ its small fixture (tests/fixtures/national/<name>/)."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
 
 import specrules
+from specrules import standards
 from specrules.authoring.lint import lint_file
 from specrules.cli import main
 from test_sql_backend import assert_same_evaluation
@@ -348,6 +351,40 @@ def test_list_standards_shows_each_standard_with_its_sources(capsys) -> None:
         "organisation_code_provider",
     ]
     assert "Waiting List Minimum Data Set" in listed["rtt_incomplete"]["datasets"]["rtt_pathways"]
+
+
+def test_the_library_ships_inside_the_package_as_its_one_copy() -> None:
+    # An installed wheel has no specs/ folder: the library is package data, found beside the
+    # code. In a checkout, src/specrules/national links to specs/national: one copy, edited there.
+    shipped = Path(specrules.__file__).parent / "national"
+    assert shipped.is_symlink() and shipped.resolve() == LIBRARY.resolve()
+    assert LIBRARY.resolve() == standards.LIBRARY
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["specrules"]
+    for path in SPECS:
+        inside = f"national/{path.name}"
+        assert any(fnmatch.fnmatch(inside, p) for p in patterns), f"{inside} is not package data"
+
+
+def test_a_spec_in_any_folder_extends_the_shipped_library(tmp_path: Path) -> None:
+    # no national/ folder beside it: `national/<name>.yaml` is the library that ships
+    (tmp_path / "local.yaml").write_text(
+        "extends: national/rtt_incomplete.yaml\ntitle: Local RTT\n", encoding="utf-8"
+    )
+    spec = specrules.load(tmp_path / "local.yaml")
+    assert spec.model.title == "Local RTT"
+    # the 4/6 and 2/5 of test_rtt_incomplete_by_hand, from the national rules
+    found = {
+        v.period: (v.numerator, v.denominator)
+        for v in spec.evaluate(str(FIXTURES / "rtt_incomplete"), period="all").verdicts
+        if v.rule_id == "incomplete_within_18_weeks"
+    }
+    assert (found["2024-03"], found["2024-04"]) == ((4, 6), (2, 5))
+    # a name the library does not have is still the folder's missing file
+    (tmp_path / "other.yaml").write_text("extends: national/none.yaml\n", encoding="utf-8")
+    with pytest.raises(specrules.SpecError, match="no such spec file"):
+        specrules.load(tmp_path / "other.yaml")
 
 
 def test_list_standards_without_a_library_is_a_usage_error(tmp_path: Path, capsys) -> None:

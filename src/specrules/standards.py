@@ -1,7 +1,8 @@
 """`specrules list-standards`: the national standards that ship with specrules, and sources.
 
-The library is the folder `specs/national` of this repository (or any folder given with
-`--folder`): one spec per national operational standard. Each spec is loaded and checked as
+The library ships inside the package as `specrules/national/*.yaml` (package data, so an
+installed wheel has it); in the repository that folder is a link to `specs/national`, the one
+copy that is edited. `--folder` lists any other folder. Each spec is loaded and checked as
 `specrules validate` would (no data is read); one that is not valid is reported, not listed.
 """
 
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from specrules.errors import SpecError
+from specrules.spec.extends import NATIONAL_LIBRARY
 
-LIBRARY = Path(__file__).resolve().parents[2] / "specs" / "national"
+LIBRARY = NATIONAL_LIBRARY  # resolved: in a checkout, specs/national (the path typed there)
 RULE_SECTIONS = ("eligibility", "response_times", "kpis")
 
 

@@ -1,7 +1,8 @@
 """`extends:` — a spec built on another (a local spec on a national standard), without copying.
 
 A spec says `extends: national/rtt_incomplete.yaml` (relative to its own folder and inside it,
-like a consequence's template), may change the base's rules by id under `overrides:`, and may
+like a consequence's template; `national/<name>.yaml` with no such file there is the library
+that ships with specrules), may change the base's rules by id under `overrides:`, and may
 add rules, datasets and fields of its own. The two files are merged as plain YAML values,
 before the model is built, and each value keeps its position in the file it came from, so a
 mistake in either is reported at its own file:line:col.
@@ -29,6 +30,8 @@ from specrules.errors import Diagnostic, SpecError, did_you_mean
 from specrules.spec.yaml_source import Path_, SourceMap, load_yaml, read_spec_text
 
 RULE_LISTS = ("eligibility", "response_times", "kpis")
+# The national standards shipped as package data (in a checkout, a link to specs/national).
+NATIONAL_LIBRARY = (Path(__file__).parents[1] / "national").resolve()
 MAX_CHAIN = 5  # a spec extending a spec extending …: more than this is surely a mistake
 
 
@@ -103,6 +106,9 @@ def _base_path(value: Any, source: SourceMap) -> Path:
     path = (folder / value).resolve()
     if not path.is_relative_to(folder):  # a link pointing out of the folder
         _fail(source, where, "X001", f"`extends: {value}` leads out of the spec's folder")
+    shipped = NATIONAL_LIBRARY / parts[-1]
+    if not path.is_file() and len(parts) == 2 and parts[0] == "national" and shipped.is_file():
+        return shipped  # the library that ships with specrules, when the folder has no copy
     if not path.is_file():
         _fail(
             source,
