@@ -1,6 +1,6 @@
 """The library of national standards (specs/national): each spec validates with no warning,
-gives the same figures on pandas and DuckDB, and gives the figures worked out by hand below on
-its small fixture (tests/fixtures/national/<name>/)."""
+gives the same figures on pandas, DuckDB and Spark, and gives the figures worked out by hand
+below on its small fixture (tests/fixtures/national/<name>/)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,24 @@ def test_example_data_gives_the_same_verdicts_on_pandas_and_duckdb(path: Path) -
     on_pandas = spec.evaluate(str(data), period="all")
     assert any(v.status in ("met", "not met", "monitoring") for v in on_pandas.verdicts)
     assert_same_evaluation(on_pandas, spec.evaluate(str(data), period="all", engine="duckdb"))
+
+
+@pytest.fixture(scope="module")
+def pandas_on_examples() -> dict[str, specrules.Evaluation]:
+    """Each spec's example data evaluated once on pandas, the yardstick of the other engines."""
+    return {
+        path.stem: specrules.load(path).evaluate(str(EXAMPLES / path.stem), period="all")
+        for path in SPECS
+    }
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_example_data_gives_the_same_verdicts_on_spark(path: Path, pandas_on_examples) -> None:
+    # One Spark evaluation per spec: the session is the one the Spark tests use when they ran
+    # first (spark_session() hands back the running session), else it starts one for all.
+    spec = specrules.load(path)
+    on_spark = spec.evaluate(str(EXAMPLES / path.stem), period="all", engine="spark")
+    assert_same_evaluation(pandas_on_examples[path.stem], on_spark)
 
 
 # ------------------------------------------------------------------ worked by hand
