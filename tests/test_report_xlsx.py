@@ -150,3 +150,71 @@ def test_due_dates_are_excel_dates(tmp_path: Path) -> None:
     )
     # 20 working days after 2019-12-31, worked in tests/test_report_markdown.py
     assert q2["Due"].date().isoformat() == "2020-01-29"
+
+
+# ------------------------------------------------------------------ formula injection
+HOSTILE_KEY = "=cmd|' /C calc'!A0"
+HOSTILE_VALUE = '=HYPERLINK("http://evil.example","x")'
+
+
+def hostile_copy(tmp_path: Path) -> Path:
+    """The wigan_core fixture with text Excel would run: R04 (aged 15, a breach of
+    age_minimum) keyed `=cmd…`, R05's age a HYPERLINK formula (a data issue: not a number),
+    the spec titled `=1+2` and age_minimum titled `@SUM(1)`."""
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    for source in FIXTURE.iterdir():
+        text = source.read_text()
+        if source.name == "referrals.csv":
+            text = text.replace("R04,", f'"{HOSTILE_KEY}",', 1)
+            text = text.replace(
+                "R05,2019-07-05,,",
+                f'R05,2019-07-05,"{HOSTILE_VALUE.replace(chr(34), chr(34) * 2)}",',
+                1,
+            )
+        if source.name == "spec.yaml":
+            text = text.replace(
+                "title: Wigan Lot 1 — Health Improvement Service", 'title: "=1+2"', 1
+            )
+            text = text.replace(
+                "    title: Clients are 16 or over (12 or over and Fraser competent for stop "
+                "smoking prescribing)",
+                '    title: "@SUM(1)"',
+                1,
+            )
+        (folder / source.name).write_text(text)
+    return folder
+
+
+def test_no_value_from_the_data_or_the_spec_becomes_a_formula(tmp_path: Path) -> None:
+    folder = hostile_copy(tmp_path)
+    out = tmp_path / "report.xlsx"
+    rows_dir = tmp_path / "rows"
+    code = main(
+        [
+            "evaluate",
+            str(folder / "spec.yaml"),
+            "--data",
+            str(folder),
+            "--format",
+            "xlsx",
+            "--output",
+            str(out),
+            "--rows-dir",
+            str(rows_dir),
+        ]
+    )
+    assert code in (0, 1)
+    book = load_workbook(out)
+    cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    # each hostile text is there, exactly as written, as text
+    assert HOSTILE_KEY in texts  # the breach row's key (R04 is 15: fails age_minimum)
+    assert HOSTILE_VALUE in texts  # the data issue's value
+    assert "=1+2" in {c.value for c in book["Provenance"]["B"]} | texts
+    assert any(t.startswith("@SUM(1)") or t == "@SUM(1)" for t in texts)
+    # the CSV of the rows behind the breach escapes the key with an apostrophe
+    written = "".join(p.read_text() for p in rows_dir.glob("age_minimum*.csv"))
+    assert "'" + HOSTILE_KEY in written.replace('""', '"')
+    assert "\n=" not in written and ",=" not in written

@@ -3,8 +3,8 @@
 
 - `common/`: what every engine shares. `scope.py` (the datasets a rule reads and the periods
   it is judged in), `judging.py` (a figure turned into a verdict: threshold in force, status,
-  named exclusions, the words for a late row), `calendar.py` (working days, due dates), `evaluation.py` (the Evaluation
-  handed back, with its provenance).
+  named exclusions, the words for a late row), `calendar.py` (working days, due dates),
+  `evaluation.py` (the Evaluation handed back, with its provenance).
 - `pandas/`: the default engine, on DataFrames. `expressions.py` (checked IR → whole-column
   pandas operations), `aggregates.py`, `rule_rows.py` (each kind of rule classifies every
   row once), `evaluator.py` (loads the data, counts each period with masks, judges).

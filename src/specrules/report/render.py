@@ -21,6 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from specrules.errors import SpecificationError
 from specrules.report.disclosure import Disclosure
+from specrules.report.formulas import csv_text
 from specrules.report.view import FOLD_AFTER, build_view, rows_file_name, spec_dir
 from specrules.results import Evaluation, Verdict
 
@@ -239,9 +240,8 @@ def write_rows(evaluation: Evaluation, rows_dir: str | Path) -> dict[int, Path]:
                 writer = csv.writer(handle)
                 writer.writerow(["rule_id", "period", "group", "key", "row", "reason"])
                 for row in verdict.breaches:
-                    writer.writerow(
-                        [verdict.rule_id, verdict.period, group, row.key, row.row, row.reason]
-                    )
+                    cells = [verdict.rule_id, verdict.period, group, row.key, row.row, row.reason]
+                    writer.writerow([csv_text(cell) for cell in cells])
         except OSError as exc:
             raise ReportError(f"cannot write {path}: {exc}") from None
         written[id(verdict)] = path

@@ -19,6 +19,7 @@ import pandas as pd
 
 from specrules.report.disclosure import SUPPRESSED, Disclosure
 from specrules.report.figures import DURATIONS, display_unit
+from specrules.report.formulas import keep_as_text
 from specrules.report.summary import COUNTED
 from specrules.report.view import SummaryRow, build_view
 from specrules.report.words import reason_in_words
@@ -237,6 +238,7 @@ def write_workbook(
     _summary_sheet(summary, view, rows_sheets)
     _issues_sheet(book.create_sheet("Data issues"), evaluation)
     _provenance_sheet(book.create_sheet("Provenance"), view, disclosure)
+    keep_as_text(book)  # no value from the data or the spec runs as a formula
     target = Path(path)
     book.save(target)
     return target
