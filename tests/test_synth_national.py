@@ -133,3 +133,65 @@ def test_a_spec_that_names_no_time_zone_keeps_its_times_of_day() -> None:
     frame = synthesize(specrules.loads(text), rows=1000, seed=2)["ecds_attendances"]
     hours = frame.emergency_care_arrival_datetime.dt.hour
     assert hours.min() >= 8  # office hours, as for any spec
+
+
+RTT = ROOT / "specs" / "national" / "rtt_incomplete.yaml"
+
+
+def test_a_snapshot_is_shaped_at_every_period_end_not_only_the_last() -> None:
+    # Shaped as at the last month end only, the lists piled up (rows made open and never
+    # closed) and 20 of 24 months breached, worse each month. Each row now has a census of
+    # its own and leaves the list after it.
+    spec = specrules.load(RTT)
+    frames = synthesize(spec, rows=400, seed=15)
+    verdicts = [
+        v
+        for v in spec.evaluate(frames, period="all").verdicts
+        if v.rule_id == "incomplete_within_18_weeks"
+    ]
+    assert len(verdicts) == 24
+    statuses = [v.status for v in verdicts]
+    assert statuses.count("met") >= 16 and "not met" in statuses
+    sizes = [v.denominator for v in verdicts]
+    assert max(sizes) <= 3 * sorted(sizes)[12]  # no list piles up
+    pathways = frames["rtt_pathways"]
+    # every pathway's clock stopped but those still waiting at the contract's end
+    still = pathways.referral_to_treatment_period_end_date.isna()
+    started = pathways.referral_to_treatment_period_start_date
+    assert (started[still] >= pd.Timestamp("2024-11-01")).all()
+
+
+DATED = """\
+specrules: 1
+title: Dated target
+commissioner: Test
+source_document: Test
+contract: {start: 2023-04-01, end: 2025-03-31, periods: financial_year}
+datasets:
+  referrals:
+    key: referral_id
+    date: referred_on
+    fields: {referral_id: text, referred_on: date, seen_on_time: boolean}
+kpis:
+  - id: seen_on_time
+    title: Seen on time
+    dataset: referrals
+    scoring: proportion
+    period: year
+    numerator: seen_on_time
+    threshold:
+      - {from: 2023-04-01, until: 2024-03-31, value: at least 50%}
+      - {from: 2024-04-01, value: at least 95%}
+    source: {section: test}
+"""
+
+
+def test_a_dated_threshold_is_shaped_against_the_value_in_force_each_year() -> None:
+    # At breach rate 0 a share is aimed half-way from the threshold to 100%: 75% for the 50%
+    # of 2023/24, 97.5% for the 95% of 2024/25. Shaped against the first value only, 2024/25
+    # came out near 75% and missed its 95%.
+    spec = specrules.loads(DATED)
+    frames = synthesize(spec, rows=2000, seed=5, breach_rate=0.0)
+    found = {v.period: v for v in spec.evaluate(frames, period="all").verdicts}
+    assert 0.70 <= found["2023/24"].value <= 0.80 and found["2023/24"].status == "met"
+    assert found["2024/25"].value >= 0.95 and found["2024/25"].status == "met"

@@ -36,7 +36,10 @@ Where each part lives (the generator is one class, `generator._Synth`, made of t
 - `dates`: dates and clocks: a row's dates in order, response-time ends within (or past)
   the limit, gaps between dates, dates kept inside the contract.
 - `solver`: solving a condition for the columns it names, so rows pass or fail as intended.
-- `shaping`: rules-driven shaping: KPI populations, numerators and counts, eligibility.
+- `shaping`: rules-driven shaping: KPI populations, numerators and counts, eligibility;
+  dated thresholds read as the value in force for each row's period.
+- `snapshots`: snapshot rules: each row shaped as at a period end of its own (its census)
+  and taken off the list after it, a breach_rate share of period ends made to miss.
 - `evaluation`: evaluating checked IR on the working frames, derived columns kept fresh.
 - `writing`: writing the frames as CSV or Parquet files.
 - `common`: constants, errors and small IR helpers shared by the parts.

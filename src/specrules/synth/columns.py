@@ -186,6 +186,7 @@ class Columns:
         for name, frame in self.frames.items():
             ds = self.spec.datasets[name]
             protected = {*ds.key_fields, *self.link_fields[name], self.anchor[name]}
+            protected |= self._snapshot_columns(name)  # a missing clock stop: still waiting
             for field_name, spec in self.fields[name].items():
                 if spec.nullable and field_name not in protected:
                     self._blank(name, field_name, self.rng.random(len(frame)) < rate)

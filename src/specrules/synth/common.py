@@ -26,6 +26,9 @@ APPLIES_SHARE = 0.7  # applies_to: the rows a standard is about (accepted referr
 POPULATION_SHARE = 0.25  # a KPI's initial population, at least this share of the dataset
 
 
+SNAPSHOT_POPULATION_SHARE = 1.0  # a snapshot's rows: each on the list at its own census
+
+
 DENOMINATOR_SHARE = 0.5  # a proportion's denominator, within its initial population
 
 

@@ -358,9 +358,11 @@ class DatesAndClocks:
             values = {f: frame[f].to_numpy("datetime64[ns]") for f in dated}
             zero = np.zeros(len(frame), dtype="timedelta64[ns]")
             late, early = zero.copy(), zero.copy()
+            # a row only snapshots read may start before the contract (already waiting)
+            first = None if self._placed_by_snapshots_only(name) else self.t0
             for f in dated:
                 over = values[f] - limits[f].to_datetime64()
-                under = self.t0.to_datetime64() - values[f]
+                under = zero if first is None else first.to_datetime64() - values[f]
                 late = np.maximum(late, np.where(np.isnat(over), zero, over))
                 early = np.maximum(early, np.where(np.isnat(under), zero, under))
             weeks = np.ceil(late / week) - np.ceil(early / week)
@@ -369,7 +371,7 @@ class DatesAndClocks:
                 shifted = values[f] - weeks.astype(np.int64) * week
                 self._set(name, f, moved & ~np.isnat(values[f]), shifted)
                 last = limits[f]
-                frame[f] = self.frames[name][f].clip(self.t0, last)
+                frame[f] = self.frames[name][f].clip(first, last)
                 self._changed(name, f)
 
 

@@ -145,9 +145,12 @@ class Evaluation:
             and sub.column not in frame
             for sub in ir.walk(node)
         ):
-            # a snapshot rule's data is shaped as at the contract's last period end
-            end = pd.Timestamp(contract_end(self.spec.contract))
-            frame = frame.assign(period_end=end, period_start=end.replace(day=1))
+            if dataset in self.census_of:  # each row as at its own census (snapshots.py)
+                end, start = self._census_columns(dataset, self.census_later)
+                frame = frame.assign(period_end=end, period_start=start)
+            else:
+                end = pd.Timestamp(contract_end(self.spec.contract))
+                frame = frame.assign(period_end=end, period_start=end.replace(day=1))
         ctx = Context(frames, dataset, frame, frames, self.keys, self.links)
         return evaluate_column(node, ctx)
 

@@ -19,11 +19,12 @@ from specrules.synth.evaluation import Evaluation
 from specrules.synth.layout import _layout, _volumes
 from specrules.synth.rows import Rows
 from specrules.synth.shaping import Shaping
+from specrules.synth.snapshots import Snapshots
 from specrules.synth.solver import Solver
 from specrules.synth.values import _is_birth, _prefix
 
 
-class _Synth(Evaluation, Columns, Rows, DatesAndClocks, Solver, Shaping):
+class _Synth(Evaluation, Columns, Rows, DatesAndClocks, Solver, Shaping, Snapshots):
     """The generator: the parts it is made of live in the modules of this package."""
 
     def __init__(self, plan: Plan, rows: int, seed: int, breach_rate: float):
@@ -78,6 +79,10 @@ class _Synth(Evaluation, Columns, Rows, DatesAndClocks, Solver, Shaping):
         self.anchor = {n: self._anchor_field(n) for n in self.spec.datasets}
         self.text_literals, self.number_literals = self._literals()
         self.blocks: dict[tuple[str, str], np.ndarray] = {}  # (dataset, rule id) -> its rows
+        # snapshot rules: each row's census (its period end) and the period ends shaped to miss
+        self.census_of: dict[str, tuple[list, np.ndarray]] = {}
+        self.missed_periods: dict[str, np.ndarray] = {}
+        self.census_later = 0  # read the census this many periods on (closing rows after it)
         self.block_datasets: set[str] = set()
         prefixes: dict[str, str] = {}
         for name in self.spec.datasets:
@@ -161,6 +166,7 @@ class _Synth(Evaluation, Columns, Rows, DatesAndClocks, Solver, Shaping):
         self._fill_links()
         self._across_clock_changes()
         rules = [r for r in self.plan.rules if r.model.dataset in self.frames]
+        self._censuses(rules)
         for rule in rules:
             self._shape(rule, self._populations)
         # KPIs first, then the 100% standards (criteria, clocks), which one stray row breaks
@@ -173,6 +179,9 @@ class _Synth(Evaluation, Columns, Rows, DatesAndClocks, Solver, Shaping):
             if rule.kind == "eligibility":
                 self._shape(rule, self._eligibility)
         self._repair()
+        for rule in rules:
+            if getattr(rule.model, "snapshot", False):
+                self._shape(rule, self._close_after_census)
         self._clip_dates()
         for rule in rules:
             if rule.kind == "response_time":

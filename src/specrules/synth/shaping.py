@@ -19,6 +19,7 @@ from specrules.synth.common import (
     DENOMINATOR_SHARE,
     EXCLUSION_SHARE,
     POPULATION_SHARE,
+    SNAPSHOT_POPULATION_SHARE,
     SynthWarning,
 )
 from specrules.verdicts import amount_value, scale_factor
@@ -49,6 +50,8 @@ class Shaping:
             node = exprs.get(name)
             if node is None or node.type is None or node.type.kind != "boolean":
                 continue
+            if name == "initial_population" and getattr(rule.model, "snapshot", False):
+                share = SNAPSHOT_POPULATION_SHARE
             if block is not None:
                 self.satisfy(dataset, node, block, True)
             elif dataset not in self.block_datasets:
@@ -142,9 +145,13 @@ class Shaping:
             if isinstance(threshold, ir.Reduction):  # a share that must fall: at most the target
                 low_share = self._reduction_target(rule, threshold) * 0.8
                 share = low_share + (1 - low_share) * b
+            elif model.snapshot and dataset in self.census_of:
+                share = self._snapshot_share(rule, dataset, threshold)
             else:
-                low = amount_value(threshold.amount)
-                high = amount_value(threshold.upper) if threshold.upper is not None else low
+                low = self._in_force(rule, dataset, lambda t: amount_value(t.amount))
+                high = self._in_force(
+                    rule, dataset, lambda t: amount_value(t.upper if t.upper else t.amount)
+                )
                 kind = threshold.kind
                 if kind in ("at least", "more than"):
                     share = np.full(n, (low + (1 - low) * 0.5) * (1 - b))
@@ -153,6 +160,11 @@ class Shaping:
                 else:  # exactly, between: the middle of the band, missed by the breaching rows
                     share = np.full(n, (low + high) / 2 * (1 - b))
             hit = rng.random(n) < share
+            if model.snapshot and dataset in self.census_of:
+                # every row first meets it as at its census (a recent arrival on the list), so
+                # the rows made to fail miss by the solver's step, not by however long they
+                # happened to wait: a long wait would count against many period ends
+                self.satisfy(dataset, numerator, rows, True)
             # row expressions: changing the hit rows leaves the others' values as they were
             self._intend(dataset, numerator, lambda: self._measured(rule), hit, True)
             return
@@ -170,7 +182,7 @@ class Shaping:
             self._solve(dataset, observation, ">", target, fail)
             return
         unit = "hours" if isinstance(observation, ir.Call) and "hours" in observation.name else None
-        low = amount_value(threshold.amount, unit)
+        low = self._in_force(rule, dataset, lambda t: amount_value(t.amount, unit))
         is_duration = observation.type is not None and observation.type.kind == "duration"
         share = self._share_of_total(rule, threshold, rows) if model.aggregate == "sum" else 1.0
 
@@ -206,7 +218,7 @@ class Shaping:
         dataset = rule.model.dataset
         rng = self.rng
         frame = self.frames[dataset]
-        limit = amount_value(threshold.amount, "seconds")
+        limit = self._in_force(rule, dataset, lambda t: amount_value(t.amount, "seconds"))
         anchor = self.anchor[dataset]
         if anchor is not None:
             months = pd.to_datetime(frame[anchor]).dt.to_period("M").astype(str).to_numpy()
@@ -225,6 +237,61 @@ class Shaping:
         seconds = median * np.exp(SKEW_SIGMA * rng.standard_normal(len(frame)))
         values = pd.Series(pd.to_timedelta(np.round(seconds), unit="s"), index=frame.index)
         self._solve(dataset, observation, "=", values, rows)
+
+    def _snapshot_share(
+        self, rule: CompiledRule, dataset: str, threshold: ir.Threshold
+    ) -> np.ndarray:
+        """The share of a snapshot's rows to meet the numerator, by each row's census: well
+        inside the threshold in force on that day, or (in a period end shaped to miss) as
+        far outside it, so that a believable share of period ends miss."""
+        low = self._in_force(rule, dataset, lambda t: amount_value(t.amount))
+        missed = self._missed_at_census(dataset)
+        if threshold.kind in ("at least", "more than"):
+            share = np.where(missed, low - (1 - low) * 0.5 - 0.02, low + (1 - low) * 0.5)
+        elif threshold.kind in ("at most", "less than"):
+            share = np.where(missed, low + (1 - low) * 0.5 + 0.02, low * 0.5)
+        else:  # exactly, between: the middle of the band, or well below it
+            high = self._in_force(
+                rule, dataset, lambda t: amount_value(t.upper if t.upper else t.amount)
+            )
+            share = np.where(missed, low * 0.5, (low + high) / 2)
+        return np.clip(share, 0.0, 1.0)
+
+    def _in_force(self, rule: CompiledRule, dataset: str, amount: Any) -> np.ndarray:
+        """`amount(threshold)` for each row of `dataset`, from the threshold in force on the
+        last day of the period the row is judged in (its census, for a snapshot), as the
+        judge reads a dated threshold; the first value where that day is not known."""
+        n = len(self.frames[dataset])
+        values = np.full(n, amount(rule.threshold), dtype=float)
+        if not rule.schedule or dataset != rule.model.dataset:
+            return values
+        days = self._judged_days(rule)
+        known = ~np.isnat(days)
+        for entry in rule.schedule:
+            if not isinstance(entry.threshold, ir.Threshold):
+                continue
+            inside = known & (days >= np.datetime64(entry.start, "ns"))
+            if entry.end is not None:
+                inside &= days <= np.datetime64(entry.end, "ns")
+            values[inside] = amount(entry.threshold)
+        return values
+
+    def _judged_days(self, rule: CompiledRule) -> np.ndarray:
+        """The last day of the period each row is judged in (NaT where it has no date)."""
+        dataset = rule.model.dataset
+        n = len(self.frames[dataset])
+        if getattr(rule.model, "snapshot", False) and dataset in self.census_of:
+            return self._census_columns(dataset)[0]
+        periods = self._periods(rule.period)
+        if rule.date is None or not periods:
+            return np.full(n, np.datetime64("NaT", "ns"))
+        dates = pd.to_datetime(self._eval(dataset, rule.date)).to_numpy("datetime64[ns]")
+        starts = np.array([first.to_datetime64() for first, _, _ in periods])
+        ends = np.array(
+            [pd.Timestamp(p.end if p else last).to_datetime64() for _, last, p in periods]
+        )
+        which = np.clip(np.searchsorted(starts, dates, side="right") - 1, 0, len(periods) - 1)
+        return np.where(np.isnat(dates), np.datetime64("NaT", "ns"), ends[which])
 
     def _count(self, rule: CompiledRule) -> None:
         """A count of rows meeting a population, per period: move rows in or out of the
