@@ -230,3 +230,35 @@ def test_github_format_escapes_what_github_needs(
         f"::error file={where},line=41,col=13,title=E302::a share cannot be above 100%25 "
         "(`120%25`) (hint: write a percentage between 0%25 and 100%25)"
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # a bad consequence used to bring W305 (a threshold but no consequence): the key was
+        # set aside, and its absence then looked like a second mistake.
+        # `    consequence: ` is 17 characters: the KPI's is line 52, its value at column 18
+        (
+            'consequence: contract_meeting\n    source:\n      section: "2.4"',
+            'consequence: [contract_meeting]\n    source:\n      section: "2.4"',
+            ("S003", 52, 18),
+        ),
+        # a dataset's bad `date` used to bring S206 (no date) on each of the three rules
+        # over it: `    date: ` is 10 characters, line 16
+        ("    date: received_on", "    date: 5", ("S003", 16, 11)),
+        ("    date: received_on", "    date: [received_on]", ("S003", 16, 11)),
+    ],
+)
+def test_a_key_set_aside_brings_no_second_error(old: str, new: str, expected: tuple) -> None:
+    assert codes(edit(old, new)) == [expected]
+
+
+def test_a_criterion_set_aside_does_not_blame_the_rules_using_eligible() -> None:
+    # The only criterion has a bad `accept` (line 29; `    accept: ` is 12 characters), so
+    # it is set aside; the response time filtering on `eligible` used to get E202 "needs
+    # eligibility criteria" as well.
+    text = edit("accept: age >= 18", "accept: [age]")
+    text = edit('applies_to: setting = "primary care"', "applies_to: eligible", text)
+    assert codes(text) == [("S003", 29, 13)]
+    # with the criterion as written, `eligible` is fine
+    assert codes(edit('applies_to: setting = "primary care"', "applies_to: eligible")) == []

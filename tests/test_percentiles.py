@@ -19,6 +19,7 @@ from sqlglot import exp
 
 import specrules
 from specrules import SpecError
+from specrules.authoring.lint import lint_text
 from specrules.dsl.parser import parse_expression
 from specrules.dsl.percentiles import label, nearest_rank
 from specrules.dsl.printer import to_text
@@ -325,6 +326,41 @@ def test_centile_outside_0_to_100_is_located(centile: str) -> None:
     # `    percentile: …` is line 18; its value starts at column 17
     assert (d.code, d.line, d.column) == ("S003", 18, 17)
     assert "a centile runs from 0 to 100" in d.message
+
+
+def _lint(text: str) -> list[tuple[str, int, int]]:
+    return [(d.code, d.line, d.column) for d in lint_text(text, "spec.yaml")]
+
+
+@pytest.mark.parametrize("centile", ["150", "ninety"])
+def test_a_bad_centile_is_one_error_when_validated(centile: str) -> None:
+    # `specrules validate` sets the bad key aside to check the rest; its absence used to
+    # bring a second error, "`aggregate: percentile` needs the centile". Line 18, column 17.
+    assert _lint(KPI.replace("percentile: 90", f"percentile: {centile}")) == [("S003", 18, 17)]
+
+
+def test_the_rest_of_a_rule_with_a_bad_centile_is_still_checked() -> None:
+    # the bad centile (line 18) and, in the same rule, an unknown field in the observation
+    # (line 16; `    observation: ` is 17 characters: column 18)
+    text = KPI.replace("percentile: 90", "percentile: 150").replace(
+        "observation: minutes", "observation: minuts"
+    )
+    assert _lint(text) == [("E202", 16, 18), ("S003", 18, 17)]
+
+
+def test_a_missing_centile_is_still_one_error_when_validated() -> None:
+    # no `percentile:` at all, rather than a bad one: that is the mistake, at `aggregate`
+    found = lint_text(KPI.replace("    percentile: 90\n", ""), "spec.yaml")
+    assert [(d.code, d.line) for d in found] == [("S003", 17)]
+    assert "needs the centile" in found[0].message
+
+
+def test_the_key_and_the_function_share_one_centile_check() -> None:
+    key = _only(KPI.replace("percentile: 90", "percentile: 150"))
+    function = _only(_with_ratio("percentile(incidents.minutes, 150)"))
+    assert "a centile runs from 0 to 100, not 150" in key.message
+    assert function.message == "a centile runs from 0 to 100, not 150"
+    assert function.hint and function.hint in key.message
 
 
 def test_percentile_without_aggregate_percentile_is_located() -> None:

@@ -6,6 +6,14 @@ schema problems, then sets aside only the parts they were found in (a rule, a da
 field, a consequence, the contract) and compiles the rest, so a misspelt key in one rule
 does not hide a type error in another. Problems that only follow from a part set aside
 (a rule naming a dataset that was set aside) are not reported twice.
+
+An optional key with a bad value (`percentile: 150`, a dataset's `date: 5`) is set aside on
+its own, so the rest of its rule or dataset is still checked; but its absence can itself
+look like a mistake (`aggregate: percentile` without a centile, rows with no date). Such a
+problem goes away when the key is given a valid value instead, so each key set aside is
+tried with a stand-in (a value the same key has elsewhere in the spec, the schema's example,
+a field of the dataset): the problems the stand-in removes, without bringing any of its own,
+followed from setting the key aside and are not reported.
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ class _SetAside:
     names: set[str] = field(default_factory=set)  # datasets, fields, links, consequences
     contract: bool = False
     rules: bool = False  # whether any rule was set aside
+    # optional keys with a bad value removed from a rule or a dataset: (that part, its key)
+    keys: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
 
 class _Remapped(SourceMap):
@@ -119,8 +129,10 @@ def lint_text(text: str, file: str = "<spec>") -> list[Diagnostic]:
     aside = _SetAside()
     spec = _salvage(work, index_maps, aside)
     if spec is not None:
-        _, problems = compile_spec(spec, _Remapped(source, index_maps))
-        found.extend(p for p in problems if not _follows_from(p, aside))
+        remapped = _Remapped(source, index_maps)
+        _, problems = compile_spec(spec, remapped)
+        owed = _owed_to_keys_set_aside(work, remapped, set(problems), aside)
+        found.extend(p for p in problems if not _follows_from(p, aside) and p not in owed)
     return _in_order(found)
 
 
@@ -183,7 +195,7 @@ def _set_aside(
             changed = True
             continue
         if top in RULE_SECTIONS:
-            if len(loc) >= 3 and _drop_optional_key(work, loc):
+            if len(loc) >= 3 and _drop_optional_key(work, loc, aside):
                 pass  # an optional key with a bad value: check the rest of the rule
             elif len(loc) >= 2 and isinstance(loc[1], int):
                 doomed.setdefault(str(top), set()).add(loc[1])
@@ -224,7 +236,7 @@ def _set_aside(
             continue
         for index in sorted(indexes, reverse=True):
             if index < len(items):
-                _forget_rule(items[index], aside)
+                _forget_rule(items[index], aside, section)
                 del items[index]
                 del index_maps[section][index]
     return changed
@@ -238,20 +250,95 @@ SECTION_MODELS: dict[str, type[models.BaseModel]] = {
 }
 
 
-def _drop_optional_key(work: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+def _drop_optional_key(work: dict[str, Any], loc: tuple[Any, ...], aside: _SetAside) -> bool:
     """Delete a rule's key whose value is wrong when the key may be left out."""
     info = SECTION_MODELS[str(loc[0])].model_fields.get(str(loc[2]))
     rule = _walk(work, loc[:2])
     if info is None or info.is_required() or not isinstance(rule, dict) or loc[2] not in rule:
         return False
     del rule[loc[2]]
+    aside.keys.append((rule, str(loc[2])))
     return True
 
 
-def _forget_rule(rule: Any, aside: _SetAside) -> None:
+MAX_STAND_INS = 8  # values tried for one key set aside
+NAMES_OF = {"consequence": "consequences"}  # a key naming an entry of a section
+
+
+def _owed_to_keys_set_aside(
+    work: dict[str, Any], source: SourceMap, problems: set[Diagnostic], aside: _SetAside
+) -> set[Diagnostic]:
+    """The problems that only arise because a key with a bad value was set aside: each goes
+    away when the key is given a valid stand-in that brings no problem of its own."""
+    owed: set[Diagnostic] = set()
+    for part, key in aside.keys:
+        model = _model_of(work, part)
+        if model is None or key in part:
+            continue  # the part itself was set aside since, or the key is back
+        for stand_in in _stand_ins(work, part, key, model):
+            part[key] = stand_in
+            try:
+                trial = models.Spec.model_validate(work)
+            except ValidationError:
+                continue
+            finally:
+                del part[key]
+            _, found = compile_spec(trial, source)
+            if set(found) <= problems:
+                owed |= problems - set(found)
+                break
+    return owed
+
+
+def _model_of(work: dict[str, Any], part: dict[str, Any]) -> type[models.BaseModel] | None:
+    """The model of a rule or dataset still in `work` (found by identity), else None."""
+    for section, model in SECTION_MODELS.items():
+        if any(item is part for item in work.get(section) or []):
+            return model
+    datasets = work.get("datasets")
+    if isinstance(datasets, dict) and any(d is part for d in datasets.values()):
+        return models.Dataset
+    return None
+
+
+def _stand_ins(
+    work: dict[str, Any], part: dict[str, Any], key: str, model: type[models.BaseModel]
+) -> list[Any]:
+    """Valid values to try for `key`: those it has elsewhere in the spec, the schema's
+    examples, the names it may refer to (`consequence`), a dataset's own date fields."""
+    siblings = [
+        item
+        for section in (*SECTION_MODELS, "datasets")
+        for item in _items(work.get(section))
+        if item is not part
+    ]
+    values = [item[key] for item in siblings if key in item]
+    values += model.model_fields[key].examples or []
+    if key in NAMES_OF and isinstance(work.get(NAMES_OF[key]), dict):
+        values += list(work[NAMES_OF[key]])
+    fields = part.get("fields")
+    if model is models.Dataset and key == "date" and isinstance(fields, dict):
+        values += [name for name, kind in fields.items() if _dated(kind)]
+    unique = list({repr(v): v for v in values}.values())
+    return [copy.deepcopy(v) for v in unique[:MAX_STAND_INS]]
+
+
+def _dated(kind: Any) -> bool:
+    kind = kind.get("type") if isinstance(kind, dict) else kind
+    return kind in ("date", "datetime")
+
+
+def _items(section: Any) -> list[dict[str, Any]]:
+    items = section.values() if isinstance(section, dict) else section or []
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _forget_rule(rule: Any, aside: _SetAside, section: str) -> None:
     aside.rules = True
     if isinstance(rule, dict) and isinstance(rule.get("id"), str):
         aside.names.add(rule["id"])
+    if section == "eligibility":  # other rules' `eligible` may have needed this criterion
+        aside.names.add("eligible")
 
 
 def _fill_source(work: dict[str, Any], loc: tuple[Any, ...]) -> bool:
@@ -284,7 +371,8 @@ def _set_aside_in_dataset(work: dict[str, Any], loc: tuple[Any, ...], aside: _Se
         if str(loc[3]) in aside.names:
             return True
     if isinstance(dataset, dict) and part in ("date", "description"):
-        dataset.pop(part, None)
+        if dataset.pop(part, None) is not None:
+            aside.keys.append((dataset, str(part)))
         return True
     aside.names.add(str(name))
     del datasets[name]
@@ -345,7 +433,7 @@ def _drop_dangling(
             if not isinstance(rule, dict):
                 continue
             if rule.get("dataset") in aside.names and rule.get("dataset") not in datasets:
-                _forget_rule(rule, aside)
+                _forget_rule(rule, aside, section)
                 del items[index]
                 del index_maps[section][index]
             elif rule.get("consequence") in aside.names:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from specrules.dsl import ir
 from specrules.dsl.functions import FUNCTIONS, SignatureError
+from specrules.dsl.percentiles import CENTILE_HINT, centile_out_of_range
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import (
     BOOLEAN,
@@ -290,12 +291,9 @@ class _Checker:
                 node.span,
                 "for instance percentile(response_minutes, 90) (90, not 90% or a field)",
             )
-        if not 0 <= node.value <= 100:
-            raise TypeCheckError(
-                f"a centile runs from 0 to 100, not {node.value:g}",
-                node.span,
-                "write the centile as a number from 0 to 100, for instance 90 for the 90th",
-            )
+        problem = centile_out_of_range(node.value)
+        if problem:
+            raise TypeCheckError(problem, node.span, CENTILE_HINT)
 
     @staticmethod
     def arity(node: ir.Call, low: int, high: int | None, got: int) -> None:

@@ -27,6 +27,17 @@ METHOD_WORDS: dict[str, str] = {
 }
 
 
+CENTILE_HINT = "write the centile as a number from 0 to 100, for instance 90 for the 90th"
+
+
+def centile_out_of_range(percentile: float) -> str | None:
+    """Why a centile cannot be computed (it runs from 0 to 100), or None when it can.
+    Used for `percentile:` in a KPI and for `percentile(x, p)` in an expression."""
+    if 0 <= percentile <= 100:
+        return None
+    return f"a centile runs from 0 to 100, not {percentile:g}"
+
+
 def centile_fraction(percentile: float) -> Fraction:
     """p / 100 exactly, from the centile as written (99.5 is 199/400, not a float)."""
     return Fraction(repr(float(percentile))) / 100

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from specrules.dsl.percentiles import CENTILE_HINT, Method, centile_out_of_range
+
 FORMAT_VERSION = 1
 
 Expression = Annotated[str, Field(min_length=1, max_length=4000)]
@@ -551,7 +553,7 @@ def condition_words(value: Conditions | None) -> str | None:
 
 Scoring = Literal["proportion", "count", "ratio", "continuous"]
 AggregateName = Literal["mean", "median", "percentile", "sum", "min", "max", "count"]
-PercentileMethod = Literal["linear", "nearest_rank"]
+PercentileMethod = Method  # the two methods dsl/percentiles.py computes
 
 
 class KPI(Rule):
@@ -648,10 +650,9 @@ class KPI(Rule):
     @field_validator("percentile")
     @classmethod
     def _centile(cls, value: float | None) -> float | None:
-        if value is not None and not 0 <= value <= 100:
-            raise ValueError(
-                f"a centile runs from 0 to 100, not {value:g}; write 90 for the 90th centile"
-            )
+        problem = None if value is None else centile_out_of_range(value)
+        if problem:
+            raise ValueError(f"{problem}; {CENTILE_HINT}")
         return value
 
     @model_validator(mode="after")
