@@ -178,6 +178,31 @@ def test_a_mistake_in_the_base_points_at_the_base_file(folder: Path) -> None:
     assert found[0].column == 16
 
 
+def test_every_kind_of_problem_in_the_base_points_at_the_base_file(folder: Path) -> None:
+    # One mistake of each kind the checks report (schema, consistency, expression), all in
+    # the base: each must name the base's file with the base's line (they are placed by one
+    # helper, SourceMap.place). The edited rule: `- id:` line 19, dataset 20, scoring 21,
+    # colour 22, period 23, denominator 24, numerator 25.
+    broken = (
+        BASE.replace("    title: Treated within 2 weeks\n", "")
+        .replace("    scoring: proportion\n", "    scoring: proportion\n    colour: red\n")
+        .replace("period: year", "period: yearly")
+        .replace("days_between", "dayz_between")
+        .replace("    consequence: report\n", "")
+    )
+    _write(folder, "national/broken.yaml", broken)
+    local = _write(folder, "local.yaml", "extends: national/broken.yaml\ntitle: Local\n")
+    found = {(d.code, Path(d.file).name, d.line, d.column) for d in lint_file(local)}
+    assert found == {
+        ("S002", "broken.yaml", 19, 5),  # no title: at the rule, after `  - `
+        ("S001", "broken.yaml", 22, 5),  # the unknown key `colour`
+        ("S003", "broken.yaml", 23, 13),  # `    period: ` is 12 characters
+        ("E204", "broken.yaml", 25, 16),  # unknown function: `    numerator: ` is 15 characters
+        ("W305", "broken.yaml", 19, 9),  # threshold, no consequence: at the id (`  - id: `)
+        ("W306", "broken.yaml", 7, 3),  # `report` is used by no rule: at its key
+    }
+
+
 def test_a_division_by_zero_in_the_base_points_at_the_base_file(folder: Path) -> None:
     # E210 (a divisor that is always 0) used the extending spec's file with the base's line.
     broken = BASE.replace("<= 14", "<= 14 / 0")

@@ -149,7 +149,6 @@ def _as_text(value: object) -> str:
 
 def run_example(spec: Spec, index: int, example: models.Example) -> list[Check]:
     started = time.perf_counter()
-    file = spec.path or "<spec>"
     try:
         evaluation = spec.evaluate(example_frames(spec.model, example), period=example.period)
         failure = None
@@ -157,11 +156,9 @@ def run_example(spec: Spec, index: int, example: models.Example) -> list[Check]:
         evaluation, failure = None, str(exc)
     checks = []
     for rule_id, expected in example.expect.items():
-        pos = spec.source.key_position(("examples", index, "expect", rule_id))
+        file, line, column = spec.source.place(("examples", index, "expect", rule_id), key=True)
         wanted = models.expectation_text(expected)
-        check = Check(
-            pos.file or file, example.name, rule_id, wanted, "", False, pos.line, pos.column
-        )
+        check = Check(file, example.name, rule_id, wanted, "", False, line, column)
         if evaluation is None:
             check.actual = "an error"
             check.details.append(f"the example could not be evaluated: {failure}")
@@ -295,8 +292,7 @@ def _row_location(
     path: tuple[str | int, ...] = ("examples", index, "data", dataset)
     if row is not None and 1 <= row <= len(example.data.get(dataset, [])):
         path = (*path, row - 1)
-    pos = spec.source.position(path)
-    return f"{pos.file or spec.source.file}:{pos.line}:{pos.column}"
+    return ":".join(str(part) for part in spec.source.place(path))
 
 
 # ------------------------------------------------------------------ reporting

@@ -158,12 +158,7 @@ class _Compiler:
         severity: Literal["error", "warning"] = "error",
         key: bool = False,
     ) -> None:
-        pos = self.source.key_position(path) if key else self.source.position(path)
-        self.problems.append(
-            Diagnostic(
-                code, message, pos.file or self.source.file, pos.line, pos.column, hint, severity
-            )
-        )
+        self.problems.append(self.source.diagnostic(path, code, message, hint, severity, key))
 
     def expression(
         self,
@@ -178,34 +173,30 @@ class _Compiler:
             node = check(parse_expression(text), self.catalog, scope, self.names)
         except ExpressionSyntaxError as exc:
             snippet = exc.snippet or text[exc.offset : exc.offset + 8]
-            line, col = self.source.expression_position(path, exc.offset, snippet)
+            hint = unit_hint(text, exc.offset) or exc.hint
             self.problems.append(
-                Diagnostic(
-                    "E101",
-                    f"syntax: {exc.message}",
-                    self.source.file_at(path),
-                    line,
-                    col,
-                    unit_hint(text, exc.offset) or exc.hint,
+                self.source.expression_diagnostic(
+                    path, exc.offset, snippet, "E101", f"syntax: {exc.message}", hint
                 )
             )
             return None
         except TypeCheckError as exc:
             if exc.field in self.broken:
                 return None  # follows from the derived field's own error, reported there
-            start = exc.span[0]
-            line, col = self.source.expression_position(path, start, text[start : exc.span[1]])
+            start, end = exc.span
             self.problems.append(
-                Diagnostic(exc.code, exc.message, self.source.file_at(path), line, col, exc.hint)
+                self.source.expression_diagnostic(
+                    path, start, text[start:end], exc.code, exc.message, exc.hint
+                )
             )
             return None
         mistake = constant_mistake(node, text)
         if mistake is not None:
             where, code, message, hint = mistake
             start, end = where.span
-            line, col = self.source.expression_position(path, start, text[start:end])
-            file = self.source.file_at(path)  # a base spec's expression: the base's file
-            self.problems.append(Diagnostic(code, message, file, line, col, hint))
+            self.problems.append(
+                self.source.expression_diagnostic(path, start, text[start:end], code, message, hint)
+            )
             return None
         wanted = (want,) if isinstance(want, str) else want
         if wanted and node.type is not None and node.type.kind not in wanted:
@@ -717,17 +708,14 @@ class _Compiler:
         try:
             node = parse_threshold(text)
         except ExpressionSyntaxError as exc:
-            line, col = self.source.expression_position(path, exc.offset, exc.snippet)
+            hint = (
+                unit_hint(text, exc.offset)
+                or exc.hint
+                or "write for instance `at least 60%`, `at most 14`, `between 200 and 250`"
+            )
             self.problems.append(
-                Diagnostic(
-                    "E102",
-                    f"threshold: {exc.message}",
-                    self.source.file_at(path),
-                    line,
-                    col,
-                    unit_hint(text, exc.offset)
-                    or exc.hint
-                    or "write for instance `at least 60%`, `at most 14`, `between 200 and 250`",
+                self.source.expression_diagnostic(
+                    path, exc.offset, exc.snippet or "", "E102", f"threshold: {exc.message}", hint
                 )
             )
             return None

@@ -44,18 +44,15 @@ class _Report:
         severity: Literal["error", "warning"] = "error",
         key: bool = False,
     ) -> None:
-        pos = self.source.key_position(path) if key else self.source.position(path)
-        self.found.append(
-            Diagnostic(
-                code, message, pos.file or self.source.file, pos.line, pos.column, hint, severity
-            )
-        )
+        self.found.append(self.source.diagnostic(path, code, message, hint, severity, key))
 
     def at_offset(
         self, path: Path_, text: str, span: ir.Span, code: str, message: str, hint: str
     ) -> None:
-        line, column = self.source.expression_position(path, span[0], text[span[0] : span[1]])
-        self.found.append(Diagnostic(code, message, self.source.file_at(path), line, column, hint))
+        start, end = span
+        self.found.append(
+            self.source.expression_diagnostic(path, start, text[start:end], code, message, hint)
+        )
 
 
 def check(spec: models.Spec, rules: list[Any], datasets: dict[str, Any], source: SourceMap):

@@ -133,16 +133,8 @@ def diagnostics_from_validation(
                 or did_you_mean(str(key), model.model_fields)
                 or ("allowed keys here: " + ", ".join(model.model_fields))
             )
-            pos = source.key_position((*parent, key))
             found.append(
-                Diagnostic(
-                    "S001",
-                    f"unknown key `{key}`",
-                    pos.file or source.file,
-                    pos.line,
-                    pos.column,
-                    hint,
-                )
+                source.diagnostic((*parent, key), "S001", f"unknown key `{key}`", hint, key=True)
             )
             continue
         if path in seen:
@@ -150,19 +142,12 @@ def diagnostics_from_validation(
         seen.add(path)
         if kind == "missing":
             key = loc[-1]
-            pos = source.position(path)
             found.append(
-                Diagnostic(
-                    "S002",
-                    f"missing required key `{key}`",
-                    pos.file or source.file,
-                    pos.line,
-                    pos.column,
-                    f"add `{key}:` here",
+                source.diagnostic(
+                    path, "S002", f"missing required key `{key}`", f"add `{key}:` here"
                 )
             )
             continue
-        pos = source.position(path)
         value = error.get("input")
         where = f"`{path[-1]}`" if path and isinstance(path[-1], str) else "this value"
         if kind == "literal_error":
@@ -203,9 +188,7 @@ def diagnostics_from_validation(
         else:
             message = f"{where}: {error['msg']}"
             hint = None
-        found.append(
-            Diagnostic("S003", message, pos.file or source.file, pos.line, pos.column, hint)
-        )
+        found.append(source.diagnostic(path, "S003", message, hint))
     return found
 
 

@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Any, NoReturn
 
-from specrules.errors import Diagnostic, SpecError, did_you_mean
+from specrules.errors import SpecError, did_you_mean
 from specrules.spec.yaml_source import Path_, SourceMap, load_yaml, read_spec_text
 
 RULE_LISTS = ("eligibility", "response_times", "kpis")
@@ -277,7 +277,4 @@ def _fail(
     hint: str | None = None,
     key: bool = False,
 ) -> NoReturn:
-    pos = source.key_position(path) if key else source.position(path)
-    raise SpecError(
-        [Diagnostic(code, message, pos.file or source.file, pos.line, pos.column, hint)]
-    )
+    raise SpecError([source.diagnostic(path, code, message, hint, key=key)])

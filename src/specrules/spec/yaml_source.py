@@ -24,7 +24,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -63,7 +63,25 @@ class SourceMap:
 
     def file_at(self, path: Path_) -> str:
         """The file the value at `path` came from (a spec it extends, or this one)."""
-        return self.position(path).file or self.file
+        return self.place(path)[0]
+
+    def place(self, path: Path_, key: bool = False) -> tuple[str, int, int]:
+        """File, line and column of the value (or of the key) at `path`; a value merged in
+        from a spec this one extends is placed in that spec's file."""
+        pos = self.key_position(path) if key else self.position(path)
+        return pos.file or self.file, pos.line, pos.column
+
+    def diagnostic(
+        self,
+        path: Path_,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        severity: Literal["error", "warning"] = "error",
+        key: bool = False,
+    ) -> Diagnostic:
+        """A problem with the value (or the key) at `path`, placed in its file."""
+        return Diagnostic(code, message, *self.place(path, key), hint, severity)
 
     def position(self, path: Path_) -> Position:
         """The position of the value at `path`, or of its closest located ancestor."""
@@ -78,6 +96,14 @@ class SourceMap:
         """The position of the key naming `path` (falls back to the value's position)."""
         return self.keys.get(tuple(path)) or self.position(path)
 
+    def expression_diagnostic(
+        self, path: Path_, offset: int, snippet: str, code: str, message: str, hint: str | None
+    ) -> Diagnostic:
+        """A problem at character `offset` of the expression at `path` (`snippet` is the text
+        there), placed in its file."""
+        line, column = self.expression_position(path, offset, snippet)
+        return Diagnostic(code, message, self.file_at(path), line, column, hint)
+
     def expression_position(self, path: Path_, offset: int, snippet: str = "") -> tuple[int, int]:
         """Line and column in the file of character `offset` of the expression at `path`."""
         pos = self.position(path)
@@ -85,7 +111,7 @@ class SourceMap:
             quote = 1 if pos.style in ("'", '"') else 0
             return pos.line, pos.column + quote + offset
         # Block or folded scalars: find the offending text in the lines the scalar spans.
-        lines = self.texts.get(pos.file or self.file, self.text).splitlines()
+        lines = self.texts.get(self.file_at(path), self.text).splitlines()
         if snippet:
             for number in range(pos.line - 1, min(pos.end_line, len(lines))):
                 found = lines[number].find(snippet)
