@@ -11,6 +11,7 @@ import pytest
 import specrules
 from specrules.authoring.lint import lint_file
 from specrules.errors import SpecError
+from specrules.report import ReportError, render_report
 
 BASE = """\
 specrules: 1
@@ -291,6 +292,51 @@ def test_overrides_without_extends_is_an_error(folder: Path) -> None:
     with pytest.raises(SpecError) as caught:
         specrules.load(local)
     assert caught.value.diagnostics[0].code == "X005"
+
+
+def _breach_report(folder: Path, local_text: str) -> str:
+    """The Markdown report of `local.yaml` over the six referrals (the base's rule is not met:
+    2 of 4 = 50% < 60%, so consequence `report` is due and its template renders)."""
+    base = BASE.replace(
+        "  report: {text: Reported to the board}",
+        "  report: {text: Reported to the board, template: templates/breach.md.j2}",
+    )
+    _write(folder, "national/base.yaml", base)
+    for where, words in (("national/templates", "BASE"), ("templates", "LOCAL")):
+        _write(folder, f"{where}/breach.md.j2", words + " template for {{ b.verdict.rule_id }}\n")
+    spec = specrules.load(_write(folder, "local.yaml", local_text))
+    return render_report(spec.evaluate({"referrals": _referrals()}), "md", spec=spec)
+
+
+def test_a_base_template_is_read_from_the_base_folder(folder: Path) -> None:
+    # The base names templates/breach.md.j2 relative to its own folder (national/); the
+    # extending spec's folder has a file of that name too, which must not be used.
+    text = _breach_report(folder, "extends: national/base.yaml\ntitle: Local\n")
+    assert "BASE template for treated_within_2_weeks" in text
+    assert "LOCAL template" not in text
+
+
+def test_a_template_the_local_spec_writes_is_read_from_its_folder(folder: Path) -> None:
+    local = (
+        "extends: national/base.yaml\ntitle: Local\n"
+        "consequences:\n  report: {template: templates/breach.md.j2}\n"
+    )
+    text = _breach_report(folder, local)
+    assert "LOCAL template for treated_within_2_weeks" in text
+    assert "BASE template" not in text
+
+
+def test_a_base_template_is_confined_to_the_base_folder(folder: Path) -> None:
+    # national/templates/breach.md.j2 is a link to the local folder's file: inside the
+    # extending spec's folder, but outside the base's, so it is refused.
+    _breach_report(folder, "extends: national/base.yaml\ntitle: Local\n")
+    linked = folder / "national" / "templates" / "breach.md.j2"
+    linked.unlink()
+    linked.symlink_to(folder / "templates" / "breach.md.j2")
+    spec = specrules.load(folder / "local.yaml")
+    evaluation = spec.evaluate({"referrals": _referrals()})
+    with pytest.raises(ReportError, match="outside the spec's folder"):
+        render_report(evaluation, "md", spec=spec)
 
 
 # ------------------------------------------------------------------ the shipped example

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import specrules
 from specrules.cli import main
 from specrules.report import ReportError, render_report
+from specrules.spec.confined import OutsideFolder, confined
 
 FIXTURE = Path(__file__).parent / "fixtures" / "wigan_core"
 CONSEQUENCE = """consequences:
@@ -102,3 +104,31 @@ def test_a_spec_template_in_its_folder_still_renders(tmp_path: Path) -> None:
     assert breached
     for rule_id in breached:
         assert f"BREACH {rule_id}" in text
+
+
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("/etc/passwd", "is an absolute path"),
+        ("\\\\server\\share", "is an absolute path"),
+        ("C:/Windows/win.ini", "is an absolute path"),
+        ("templates/../../secret.md", "leaves the spec's folder (`..`)"),
+        ("templates\\..\\x.md", "leaves the spec's folder (`..`)"),
+        ("out.md", "leads out of the folder"),  # a link to a file outside
+    ],
+)
+def test_one_confinement_check_for_every_path_a_spec_names(
+    tmp_path: Path, name: str, why: str
+) -> None:
+    # spec/confined.py is the one check `extends:`, a template's text (validate) and the
+    # report's reading of a template use.
+    (tmp_path / "outside.md").write_text("secret\n", encoding="utf-8")
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    (folder / "out.md").symlink_to(tmp_path / "outside.md")
+    with pytest.raises(OutsideFolder, match=re.escape(why)):
+        confined(name, folder)
+
+
+def test_a_path_inside_the_folder_is_given_back_resolved(tmp_path: Path) -> None:
+    assert confined("templates/./a.md", tmp_path) == tmp_path.resolve() / "templates" / "a.md"

@@ -24,6 +24,7 @@ from specrules.report.disclosure import Disclosure
 from specrules.report.formulas import csv_text
 from specrules.report.view import FOLD_AFTER, build_view, rows_file_name, spec_dir
 from specrules.results import Evaluation, Verdict
+from specrules.spec.confined import OutsideFolder, confined
 
 if TYPE_CHECKING:
     from specrules.api import Spec
@@ -104,35 +105,35 @@ def _format_of(path: Path) -> ReportFormat | None:
 def consequence_templates(
     spec: Spec | None, fmt: ReportFormat, template_dir: str | Path | None = None
 ) -> dict[str, Path]:
-    """consequence id → its template file, for the consequences whose template fits `fmt`."""
+    """consequence id → its template file, for the consequences whose template fits `fmt`.
+    A template is looked for in the folder of the spec file that names it (a base spec's
+    consequence: the base's folder), then in `template_dir`."""
     if spec is None:
         return {}
-    base = spec_dir(spec) or Path.cwd().resolve()
-    folders = [base] + ([Path(template_dir).resolve()] if template_dir is not None else [])
+    extra = [Path(template_dir).resolve()] if template_dir is not None else []
     found = {}
     for cid, consequence in spec.model.consequences.items():
         if not consequence.template:
             continue
-        path = _confined(consequence.template, folders, cid)
+        named_in = spec_dir(spec, ("consequences", cid, "template")) or Path.cwd().resolve()
+        path = _template_file(consequence.template, [named_in, *extra], cid)
         if _format_of(path) not in (None, fmt):
             continue
         found[cid] = path
     return found
 
 
-def _confined(name: str, folders: list[Path], cid: str) -> Path:
-    """The template file `name` inside one of `folders`; anything else is refused.
-
-    A spec must never make a report show a file from elsewhere on the machine: the path is
-    resolved (links followed) and must stay inside the spec's folder or `--template-dir`.
-    """
+def _template_file(name: str, folders: list[Path], cid: str) -> Path:
+    """The template file `name` inside one of `folders`; anything else is refused: a spec
+    must never make a report show a file from elsewhere on the machine."""
     for folder in folders:
-        path = (folder / name).resolve()
-        if not path.is_relative_to(folder):
+        try:
+            path = confined(name, folder)
+        except OutsideFolder as why:
             raise ReportError(
                 f"consequence `{cid}` names template {name!r}, which is outside the spec's "
-                f"folder ({folder}); keep templates in the spec's folder or --template-dir"
-            )
+                f"folder: it {why}; keep templates in the spec's folder or --template-dir"
+            ) from None
         if path.is_file():
             return path
     raise ReportError(

@@ -422,7 +422,9 @@ def _rows_in_words(verdict: Verdict) -> list[RowResult]:
     ]
 
 
-def spec_dir(spec: Spec | None) -> Path | None:
+def spec_dir(spec: Spec | None, at: tuple[str | int, ...] = ()) -> Path | None:
+    """The folder of the spec file (of the base spec, when the value at `at` was written in
+    a spec this one extends); None for a spec given as text."""
     if spec is None or not spec.path or spec.path.startswith("<"):
         return None
-    return Path(spec.path).resolve().parent
+    return Path(spec.source.file_at(at) if at else spec.path).resolve().parent

@@ -9,12 +9,12 @@ parses and type-checks them.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from specrules.dsl.percentiles import CENTILE_HINT, Method, centile_out_of_range
+from specrules.spec.confined import path_problem
 
 FORMAT_VERSION = 1
 
@@ -325,18 +325,11 @@ class Consequence(Strict):
     @classmethod
     def _template_inside_spec_folder(cls, value: str | None) -> str | None:
         # A spec must never read files outside its own folder: the report would show them.
-        if value is None:
-            return value
-        parts = value.replace("\\", "/").split("/")
-        if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
+        problem = None if value is None else path_problem(value)
+        if problem:
             raise ValueError(
-                f"template {value!r} is an absolute path; write a path relative to the "
-                "spec's folder, such as templates/exception_report.md.j2"
-            )
-        if ".." in parts:
-            raise ValueError(
-                f"template {value!r} leaves the spec's folder (`..`); keep templates in the "
-                "spec's folder or a folder below it, or pass --template-dir"
+                f"template {value!r} {problem}; write a path relative to the spec's folder and "
+                "inside it, such as templates/exception_report.md.j2, or pass --template-dir"
             )
         return value
 
