@@ -20,13 +20,17 @@ response time `seen_in_14_days` (seen within 14 days), per year:
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 
+import duckdb
 import pandas as pd
 import pytest
 
 import specrules
 from specrules import SpecError
+from specrules.engine.sql.create_tables import create_tables
+from specrules.engine.sql.verdict_table import verdict_sql
 
 SPEC = textwrap.dedent(
     """\
@@ -152,6 +156,65 @@ def test_a_period_no_value_covers_is_reported_not_judged(folder) -> None:
     q1 = _verdict(evaluation, "faster_diagnosis_quarterly", "2023/24-Q1")
     assert (q1.value, q1.status, q1.threshold) == (1.0, "monitoring", None)
     assert q1.reason == "no threshold in force on 2023-06-30"
+
+
+def test_threshold_at_is_the_one_lookup_of_the_value_in_force() -> None:
+    # CompiledRule.threshold_at(day): what the engines (Judge.base, Judge.decide) and the
+    # SQL export (verdict_table) all read. The KPI's values: at least 75% from 2023-04-01
+    # until 2024-03-31, at least 80% from 2024-04-01 (no end).
+    rules = {rule.id: rule for rule in specrules.loads(SPEC).plan.rules}
+    kpi = rules["faster_diagnosis"]
+    last_day_of_first = kpi.threshold_at(dt.date(2024, 3, 31))
+    assert (last_day_of_first.text, last_day_of_first.missing) == ("at least 75%", None)
+    assert (last_day_of_first.start, last_day_of_first.end) == (
+        dt.date(2023, 4, 1),
+        dt.date(2024, 3, 31),
+    )
+    assert last_day_of_first.threshold.amount.value == 75  # the percentage as written
+    first_of_second = kpi.threshold_at(dt.date(2024, 4, 1))
+    assert (first_of_second.text, first_of_second.start, first_of_second.end) == (
+        "at least 80%",
+        dt.date(2024, 4, 1),
+        None,
+    )
+    before = kpi.threshold_at(dt.date(2023, 3, 31))  # the day before the first value
+    assert (before.threshold, before.text) == (None, None)
+    assert before.missing == "no threshold in force on 2023-03-31"
+    # a rule with one threshold: that one, on any day, with no dates
+    schedule = (
+        "    threshold:\n"
+        "      - {from: 2023-04-01, until: 2024-03-31, value: at least 75%}\n"
+        "      - {from: 2024-04-01, value: at least 80%}\n"
+    )
+    assert SPEC.count(schedule) == 1
+    one = specrules.loads(SPEC.replace(schedule, "    threshold: at least 70%\n")).plan.rules
+    single = next(rule for rule in one if rule.id == "faster_diagnosis").threshold_at(
+        dt.date(2030, 1, 1)
+    )
+    assert (single.text, single.start, single.end, single.missing) == (
+        "at least 70%",
+        None,
+        None,
+        None,
+    )
+    assert single.threshold.amount.value == 70
+
+
+def test_the_sql_export_takes_the_value_in_force(folder) -> None:
+    # the exported verdict table on DuckDB: the same thresholds per year as the engines
+    # (2023/24 at least 75%, 2024/25 at least 80%; 3/4 = 75% each year: met, not met)
+    spec = specrules.loads(SPEC)
+    con = duckdb.connect()
+    con.execute(create_tables(spec.model, "duckdb"))
+    con.execute(
+        "INSERT INTO referrals SELECT referral_id, CAST(received_on AS DATE), "
+        "CAST(NULLIF(seen_on, '') AS DATE), told_in_28_days = 'true' FROM ROWS"
+    )
+    table = con.execute(verdict_sql(spec.plan, "duckdb")).df()
+    kpi = table[table.rule_id == "faster_diagnosis"].set_index("period")
+    assert kpi.loc["2023/24", ["threshold", "status"]].tolist() == ["at least 75%", "met"]
+    assert kpi.loc["2024/25", ["threshold", "status"]].tolist() == ["at least 80%", "not met"]
+    assert kpi.loc["2024/25", "target"] == pytest.approx(0.8)
 
 
 def test_a_response_time_target_can_change(evaluation) -> None:

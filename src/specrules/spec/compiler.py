@@ -60,6 +60,18 @@ class ScheduledThreshold:
     text: str
 
 
+@dataclass(frozen=True)
+class ThresholdInForce:
+    """A rule's threshold on a day: what judges the figure, its text as written, the dates
+    a dated value is in force, or why no threshold is (None: the rule has one)."""
+
+    threshold: ir.Threshold | ir.Reduction | None
+    text: str | None
+    start: Any = None  # dt.date | None
+    end: Any = None
+    missing: str | None = None
+
+
 @dataclass
 class CompiledRule:
     kind: RuleKind
@@ -81,12 +93,17 @@ class CompiledRule:
     def id(self) -> str:
         return self.model.id
 
-    def in_force(self, day: Any) -> ScheduledThreshold | None:
-        """The dated value in force on `day` (the last day of the period judged)."""
+    def threshold_at(self, day: Any) -> ThresholdInForce:
+        """The threshold that judges a period whose last day is `day`: the rule's one
+        threshold, or the value of a dated threshold in force that day (docs/reference.md)."""
+        if not self.schedule:
+            written = getattr(self.model, "threshold", None) or getattr(self.model, "target", None)
+            text = None if self.threshold is None else str(written)
+            return ThresholdInForce(self.threshold, text)
         for entry in self.schedule:
             if entry.start <= day and (entry.end is None or day <= entry.end):
-                return entry
-        return None
+                return ThresholdInForce(entry.threshold, entry.text, entry.start, entry.end)
+        return ThresholdInForce(None, None, missing=f"no threshold in force on {day}")
 
     @property
     def duration_unit(self) -> str:

@@ -65,12 +65,7 @@ class Judge:
     def base(self, rule: CompiledRule, period: Period) -> dict:
         model = rule.model
         consequence = self.plan.spec.consequences.get(model.consequence or "")
-        threshold = getattr(model, "threshold", None) or getattr(model, "target", None)
-        if rule.schedule:  # the value in force on the period's last day
-            entry = rule.in_force(period.end)
-            threshold = entry.text if entry is not None else None
-        if rule.kind == "eligibility" and model.decision is None:
-            threshold = None  # reported, not judged
+        threshold = rule.threshold_at(period.end).text  # None: an eligibility count
         return dict(
             rule_id=model.id,
             kind=rule.kind,
@@ -92,15 +87,12 @@ class Judge:
 
     def decide(self, rule, period, verdict: Verdict, value, threshold: Any = USE_RULE) -> None:
         """Set the verdict's status; `threshold` None means figures only (monitoring)."""
-        if threshold is USE_RULE:
-            threshold = rule.threshold
-            if rule.schedule:  # the value in force on the period's last day decides
-                entry = rule.in_force(period.end)
-                threshold = entry.threshold if entry is not None else None
-                if entry is None:
-                    verdict.reason = f"no threshold in force on {period.end}"
-                else:
-                    verdict.threshold_from, verdict.threshold_until = entry.start, entry.end
+        if threshold is USE_RULE:  # the value in force on the period's last day decides
+            in_force = rule.threshold_at(period.end)
+            threshold = in_force.threshold
+            verdict.threshold_from, verdict.threshold_until = in_force.start, in_force.end
+            if in_force.missing:
+                verdict.reason = in_force.missing
         model = rule.model
         if self.as_of is not None and period.start > self.as_of:
             verdict.status = "not due"

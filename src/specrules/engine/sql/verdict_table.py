@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from specrules.dsl import ir
 from specrules.dsl.types import TIME_UNITS
-from specrules.engine.common.judging import MISSING_GROUP, Judge
+from specrules.engine.common.judging import MISSING_GROUP
 from specrules.engine.common.scope import (
     cumulative,
     dated_by_dataset,
@@ -227,8 +227,8 @@ def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
     selects = []
     for period, year_first, year_last in candidate_periods(rule, plan):
         first, last = _counting_days(rule, period, plan)
-        threshold, threshold_text, note = rule_threshold(rule, period, plan)
-        target = target_for(rule, threshold, period, plan)
+        in_force = rule.threshold_at(period.end)  # a dated threshold's value in force
+        target = target_for(rule, in_force.threshold, period, plan)
         selects.append(
             [
                 ("period", "text", period.label),
@@ -238,7 +238,7 @@ def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
                 ("last_day", "date", last),
                 ("year_first", "date", year_first),
                 ("year_last", "date", year_last),
-                *_target_values(target, threshold_text, note),
+                *_target_values(target, in_force.text, in_force.missing),
             ]
         )
     keep = "TRUE"
@@ -274,22 +274,6 @@ def _lines(rows: list[Row], dialect: str) -> str:
     return "\n  UNION ALL\n  ".join(selects)
 
 
-def rule_threshold(
-    rule: CompiledRule, period: Period, plan: Plan
-) -> tuple[object, str | None, str | None]:
-    """The rule's own threshold over `period`, its text as verdicts show it
-    (`Judge.base`), and why there is none: a dated threshold's value in force on the
-    period's last day (as `Judge.decide`)."""
-    text = Judge(plan, None).base(rule, period)["threshold"]
-    text = None if text is None else str(text)
-    if rule.schedule:
-        entry = rule.in_force(period.end)
-        if entry is None:
-            return None, text, f"no threshold in force on {period.end}"
-        return entry.threshold, text, None
-    return rule.threshold, text, None
-
-
 def group_targets_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str | None:
     """Targets of groups: each named group's own, and (`per_group`) the rule's for others
     (group NULL). None when groups are figures only."""
@@ -304,8 +288,9 @@ def group_targets_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str | Non
         ]
         note = None
         if per_group:
-            threshold, text, note = rule_threshold(rule, period, plan)
-            named.append((None, threshold, text))
+            in_force = rule.threshold_at(period.end)
+            named.append((None, in_force.threshold, in_force.text))
+            note = in_force.missing
         for group, threshold, text in named:
             target = target_for(rule, threshold, period, plan)
             selects.append(
