@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from specrules.data_keys import KeyIndex
 from specrules.datetimes import (
     DAY_FIRST,
     EARLIEST,
@@ -427,9 +428,10 @@ def undeclared_columns(name: str, ds: models.Dataset, columns: Iterable[str]) ->
     )
 
 
-def _prepare(
+def _typed(
     name: str, ds: models.Dataset, raw: pd.DataFrame, issues: list[DataIssue], zone: str
 ) -> tuple[pd.DataFrame | None, pd.DataFrame, DatasetAccount, str | None]:
+    """Every declared column in its type (None, every row rejected, when columns are missing)."""
     account = DatasetAccount(read=len(raw))
     raw = raw.reset_index(drop=True)
     rows = pd.Series(np.arange(1, len(raw) + 1), index=raw.index)
@@ -470,21 +472,38 @@ def _prepare(
                     "missing, but the spec says it may not be",
                 )
     frame[ROW] = rows
+    return frame, raw, account, None
+
+
+def _without_bad_keys(
+    ds: models.Dataset,
+    raw: pd.DataFrame,
+    frame: pd.DataFrame,
+    account: DatasetAccount,
+    repeated: np.ndarray | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """The rows with a key of their own, the rows rejected for a missing or repeated key, and
+    which rows those are.
+
+    `repeated` marks keys an earlier row has (from `data_keys.KeyIndex`); None to find them
+    here."""
     keys = list(ds.key_fields)
     reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
-    no_key = frame[keys].isna().any(axis=1)
+    no_key = frame[keys].isna().any(axis=1).to_numpy(dtype=bool)
     reasons[no_key] = "missing key (" + ", ".join(keys) + ")"
-    # one key column: a Series' duplicated() is faster than a one-column frame's
-    key_values = frame[keys[0]] if len(keys) == 1 else frame[keys]
-    duplicate = key_values.duplicated(keep="first") & ~no_key
+    if repeated is None:
+        # one key column: a Series' duplicated() is faster than a one-column frame's
+        key_values = frame[keys[0]] if len(keys) == 1 else frame[keys]
+        repeated = key_values.duplicated(keep="first").to_numpy(dtype=bool)
+    duplicate = repeated & ~no_key
     reasons[duplicate] = "duplicate key: an earlier row has the same " + ", ".join(keys)
-    bad = reasons.notna().to_numpy(dtype=bool)
-    rejected = raw[bad].assign(**{ROW: rows[bad], "__reason__": reasons[bad]})
+    bad = no_key | duplicate
+    rejected = raw[bad].assign(**{ROW: frame[ROW][bad], "__reason__": reasons[bad]})
     for why, count in reasons[bad].value_counts().items():
         account.rejected[str(why)] = int(count)
     kept = frame[~bad] if bad.any() else frame  # no copy of clean data
     account.evaluated = len(kept)
-    return kept, rejected, account, None
+    return kept, rejected, bad
 
 
 def load_data(
@@ -492,7 +511,7 @@ def load_data(
 ) -> LoadedData:
     """Read and check every dataset the spec declares; `progress` is told of bytes read."""
     raw_frames, hashes, issues = gather(spec, data, progress)
-    frames: dict[str, pd.DataFrame] = {}
+    typed: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     rejected: dict[str, pd.DataFrame] = {}
     accounts: dict[str, DatasetAccount] = {}
     missing: dict[str, str] = {}
@@ -501,33 +520,54 @@ def load_data(
             missing[name] = "no data supplied for this dataset"
             issues.append(issue(name, missing[name], severity="warning"))
             continue
-        frame, bad_rows, account, why = _prepare(
+        frame, raw, account, why = _typed(
             name, ds, raw_frames[name], issues, ds.timezone or spec.timezone
         )
         accounts[name] = account
-        if len(bad_rows):
-            rejected[name] = bad_rows
         if frame is None:
+            rejected[name] = raw  # every row, with the reason
             missing[name] = why or "unusable"
             continue
-        frames[name] = frame
-    _check_links(spec, frames, issues)
+        typed[name] = (frame, raw)
+    # one hash of each key column finds repeated keys and links to no row alike
+    index = KeyIndex(spec, {name: frame for name, (frame, _) in typed.items()})
+    frames: dict[str, pd.DataFrame] = {}
+    kept_rows: dict[str, np.ndarray | None] = {}
+    for name, (frame, raw) in typed.items():
+        kept, bad_rows, bad = _without_bad_keys(
+            spec.datasets[name], raw, frame, accounts[name], index.duplicate.get(name)
+        )
+        if len(bad_rows):
+            rejected[name] = bad_rows
+        frames[name] = kept
+        kept_rows[name] = ~bad if bad.any() else None
+    _check_links(spec, frames, issues, index, kept_rows)
     return LoadedData(frames, issues, rejected, accounts, hashes, missing)
 
 
 def _check_links(
-    spec: models.Spec, frames: dict[str, pd.DataFrame], issues: list[DataIssue]
+    spec: models.Spec,
+    frames: dict[str, pd.DataFrame],
+    issues: list[DataIssue],
+    index: KeyIndex,
+    kept_rows: dict[str, np.ndarray | None],
 ) -> None:
+    """Each link value that no row of the linked dataset has as its key is a data issue."""
     for name, ds in spec.datasets.items():
         if name not in frames:
             continue
         for link_name, link in ds.links.items():
             if link.dataset not in frames:
                 continue
-            parent = spec.datasets[link.dataset]
-            keys = frames[link.dataset][parent.key_fields[0]]
             values = frames[name][link.field]
-            orphan = values.notna().to_numpy(dtype=bool) & ~_is_one_of(values, keys)
+            found = index.orphan.get((name, link_name))
+            if found is not None:  # worked out over every row read: the kept rows' part
+                kept = kept_rows[name]
+                orphan = found if kept is None else found[kept]
+            else:
+                parent = spec.datasets[link.dataset]
+                keys = frames[link.dataset][parent.key_fields[0]]
+                orphan = values.notna().to_numpy(dtype=bool) & ~_is_one_of(values, keys)
             if orphan.any():
                 for row, value in zip(frames[name].loc[orphan, ROW], values[orphan], strict=True):
                     issues.append(

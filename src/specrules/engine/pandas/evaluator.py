@@ -137,34 +137,42 @@ class Figure:
 
 
 def _exclusions(reasons: pd.Series | None, rows: np.ndarray) -> list[Exclusion]:
+    """Rows left out by reason: a count of each reason's code over the period's rows."""
     if reasons is None:
         return []
-    return exclusions(reasons[rows].dropna().value_counts().items())
+    codes = reasons.array.codes
+    counts = np.bincount(codes[rows] + 1, minlength=len(reasons.cat.categories) + 1)[1:]
+    found = counts.nonzero()[0]
+    return exclusions(zip(reasons.cat.categories[found], counts[found], strict=True))
+
+
+def _count(mask: np.ndarray) -> int:
+    return int(np.count_nonzero(mask))
 
 
 def figure_for(outcome: RowOutcome, rows: np.ndarray) -> Figure:
     considered = outcome.considered & rows
-    populations = {"initial_population": int(considered.sum())}
+    populations = {"initial_population": _count(considered)}
     denominator = outcome.denominator & rows if outcome.denominator is not None else considered
     excluded = _exclusions(outcome.left_out, rows)
     if outcome.scoring == "count":
-        populations["measure_population"] = int(denominator.sum())
+        populations["measure_population"] = _count(denominator)
         if outcome.distinct is not None:
             value = float(outcome.distinct[denominator].dropna().nunique())
         else:
-            value = float(denominator.sum())
+            value = float(_count(denominator))
         return Figure(value, None, None, populations, excluded, None)
     if outcome.scoring == "continuous":
-        populations["measure_population"] = int(denominator.sum())
-        return Figure(None, None, float(denominator.sum()), populations, excluded, None)
+        populations["measure_population"] = _count(denominator)
+        return Figure(None, None, float(_count(denominator)), populations, excluded, None)
     numerator = outcome.numerator & rows
-    populations["denominator"] = int(denominator.sum())
-    populations["numerator"] = int(numerator.sum())
+    d, n = _count(denominator), _count(numerator)
+    populations["denominator"] = d
+    populations["numerator"] = n
     for name, mask in (outcome.extra_populations or {}).items():
-        populations[name] = int((mask & rows).sum())
-    d = float(denominator.sum())
-    value = float(numerator.sum()) / d if d else None
-    return Figure(value, float(numerator.sum()), d, populations, excluded, denominator & ~numerator)
+        populations[name] = _count(mask & rows)
+    value = n / d if d else None
+    return Figure(value, float(n), float(d), populations, excluded, denominator & ~numerator)
 
 
 def continuous_value(outcome: RowOutcome, rows: np.ndarray, model: Any) -> float | None:
@@ -278,7 +286,7 @@ class Evaluator(Judge):
             verdict = self.verdict(rule, period, outcome, rows, frame, keys)
             if days is not None and rule.period != "contract":
                 # only rows the rule is about: others have no business in its count
-                undated = int((np.isnat(days) & outcome.considered).sum())
+                undated = _count(np.isnat(days) & outcome.considered)
                 if undated:
                     verdict.excluded.append(
                         Exclusion(reason="no date to place the row in a period", count=undated)
@@ -397,7 +405,7 @@ class Evaluator(Judge):
         name_counts(rule, verdict)
         if figure.failing is not None:
             failing = figure.failing
-            verdict.breach_count = int(failing.sum())
+            verdict.breach_count = _count(failing)
             if failing.any():
                 reasons = outcome.failure[failing]
                 verdict.breaches = breach_rows(

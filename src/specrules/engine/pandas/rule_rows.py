@@ -17,7 +17,7 @@ from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import SECONDS_IN
 from specrules.engine.common.calendar import working_day_calendar
-from specrules.engine.common.judging import late_reasons
+from specrules.engine.common.judging import late_reason_codes
 from specrules.engine.pandas.expressions import (
     Context,
     as_series,
@@ -64,24 +64,39 @@ def _condition(rule: CompiledRule, name: str, ctx: Context, default: bool) -> pd
 class Reasons:
     """Why each row was left out or failed; the first reason given to a row wins.
 
-    Kept as a numpy object array while rules are classified (assigning into a pandas text
-    column cost a quarter of a second per million rows each time), a Series at the end.
+    Kept as a code per row into the distinct texts (rows share few reasons), a categorical
+    Series at the end: counting the rows per reason in a period is then a sum over codes,
+    and no text is copied per row.
     """
 
     def __init__(self, index: pd.Index) -> None:
         self.index = index
-        self.text = np.full(len(index), None, dtype=object)
-        self.given = np.zeros(len(index), dtype=bool)
+        self.codes = np.full(len(index), -1, dtype=np.int32)
+        self.texts: dict[str, int] = {}
 
-    def set(self, where: np.ndarray, text: str | np.ndarray) -> None:
-        """Give `text` (one for all, or one per row) to rows in `where` that have none yet."""
-        rows = where & ~self.given
+    @property
+    def given(self) -> np.ndarray:
+        return self.codes >= 0
+
+    def _code(self, text: str) -> int:
+        return self.texts.setdefault(text, len(self.texts))
+
+    def set(self, where: np.ndarray, text: str) -> None:
+        """Give `text` to rows in `where` that have no reason yet."""
+        rows = where & (self.codes < 0)
         if rows.any():
-            self.text[rows] = text if isinstance(text, str) else text[rows]
-            self.given |= rows
+            self.codes[rows] = self._code(text)
+
+    def set_coded(self, where: np.ndarray, codes: np.ndarray, texts: list[str]) -> None:
+        """Give rows in `where` with no reason yet one of `texts` each (by `codes`, one a row)."""
+        rows = where & (self.codes < 0) & (codes >= 0)
+        if rows.any():
+            ours = np.array([self._code(text) for text in texts], dtype=np.int32)
+            self.codes[rows] = ours[codes[rows]]
 
     def series(self) -> pd.Series:
-        return pd.Series(self.text, index=self.index, dtype=object)
+        reasons = pd.Categorical.from_codes(self.codes, categories=list(self.texts))
+        return pd.Series(reasons, index=self.index, copy=False)
 
 
 def _unknown(values: pd.Series) -> np.ndarray:
@@ -195,9 +210,9 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
     elapsed, allowed, unit = _elapsed(model.clock, kind, start, end, deadline, limit)
     late = denominator & ~on_time
     if late.any():  # the reason's text is built for late rows only
-        text = np.full(len(index), None, dtype=object)
-        text[late] = late_reasons(elapsed[late], allowed[late], unit)
-        failure.set(late, text)
+        codes = np.full(len(index), -1, dtype=np.int64)
+        codes[late], texts = late_reason_codes(elapsed[late], allowed[late], unit)
+        failure.set_coded(late, codes, texts)
     outcome = RowOutcome(
         "proportion",
         "share",
