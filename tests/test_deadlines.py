@@ -11,6 +11,8 @@ import datetime as dt
 import textwrap
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 import specrules
@@ -18,6 +20,8 @@ from specrules import SpecError
 from specrules.authoring.explain import explain
 from specrules.dsl import ir
 from specrules.engine.common.calendar import due_date
+from specrules.engine.sql.create_tables import create_tables
+from specrules.engine.sql.verdict_table import verdict_sql
 from specrules.report.fhir import to_fhir_json
 from specrules.report.render import render_report
 
@@ -127,6 +131,33 @@ def test_reports_and_explain_show_the_due_date(folder) -> None:
     assert '"valueString": "2024-06-03T00:00:00"' in bundle
     explained = explain(spec, "md")
     assert "due within 20 working days of the end of the period" in explained
+
+
+def test_the_frame_and_the_sql_export_carry_the_due_date(folder) -> None:
+    # EXPECTED above, as to_frame() gives it: a day at its midnight, no due date when met
+    spec = specrules.load(folder / "spec.yaml")
+    wanted = {
+        ("Seen_quarterly", "2024/25-Q1"): pd.Timestamp("2024-07-26 00:00"),
+        ("seen_monthly", "2024-04"): None,
+        ("seen_monthly", "2024-05"): pd.Timestamp("2024-06-03 00:00"),
+    }
+    frame = spec.evaluate(str(folder)).to_frame()
+    assert str(frame["due"].dtype) == "datetime64[s]"
+    con = duckdb.connect()
+    con.execute(create_tables(spec.model, "duckdb"))
+    con.execute(f"INSERT INTO referrals SELECT * FROM read_csv('{folder / 'referrals.csv'}')")
+    exported = con.execute(verdict_sql(spec.plan, "duckdb")).df()
+    for table in (frame, exported):
+        got = {(r.rule_id, r.period): r.due for r in table.itertuples()}
+        for key, due in wanted.items():
+            assert pd.isna(got[key]) if due is None else got[key] == due, (key, got[key])
+    assert list(exported.columns) == list(frame.columns)
+
+
+def test_the_html_report_shows_the_due_date(folder) -> None:
+    spec = specrules.load(folder / "spec.yaml")
+    report = render_report(spec.evaluate(str(folder)), "html", spec=spec)
+    assert "2024-07-26" in report and "2024-06-03 00:00" in report
 
 
 @pytest.mark.parametrize(

@@ -282,6 +282,32 @@ def test_json_names_the_method(folder) -> None:
     assert '"valueString": "90th centile (nearest rank)"' in to_fhir_json(evaluation)
 
 
+def test_the_frame_the_workbook_and_the_sql_export_name_the_measure(folder, tmp_path) -> None:
+    # the measure of each rule in EXPECTED (None: not a continuous KPI), in every table form
+    from openpyxl import load_workbook
+
+    from specrules.engine.sql.create_tables import create_tables
+    from specrules.engine.sql.verdict_table import verdict_sql
+    from specrules.report.workbook import SUMMARY_COLUMNS, write_workbook
+
+    spec = specrules.load(folder / "spec.yaml")
+    evaluation = spec.evaluate(str(folder))
+    wanted = {rule_id: measure for rule_id, (*_, measure) in EXPECTED.items()}
+    frame = evaluation.to_frame()
+    assert dict(zip(frame.rule_id, frame.measure.replace({pd.NA: None}), strict=True)) == wanted
+    con = duckdb.connect()
+    con.execute(create_tables(spec.model, "duckdb"))
+    con.execute(f"INSERT INTO incidents SELECT * FROM read_csv('{folder / 'incidents.csv'}')")
+    exported = con.execute(verdict_sql(spec.plan, "duckdb")).df()
+    got = dict(zip(exported.rule_id, exported.measure.replace({float("nan"): None}), strict=True))
+    assert got == wanted
+    book = load_workbook(write_workbook(evaluation, tmp_path / "centiles.xlsx"))
+    rows = list(book["Summary"].iter_rows(values_only=True))
+    start = rows.index(tuple(SUMMARY_COLUMNS))
+    shown = {row[0]: row[SUMMARY_COLUMNS.index("Measure")] for row in rows[start + 1 :]}
+    assert shown == {rule_id: measure or None for rule_id, measure in wanted.items()}
+
+
 # ---------------------------------------------------------------- bad input
 KPI = textwrap.dedent(
     """\

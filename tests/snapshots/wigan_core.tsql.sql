@@ -210,15 +210,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -284,15 +284,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -341,15 +341,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -391,15 +391,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, '100%' AS threshold, 'at least' AS comparison, CAST(1.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -427,15 +427,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3600 per year' AS threshold, 'at least' AS comparison, CAST(3600.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.6000000000000003e-06 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -469,15 +469,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 60%' AS threshold, 'at least' AS comparison, CAST(0.6 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -512,15 +512,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 50%' AS threshold, 'at least' AS comparison, CAST(0.5 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -555,15 +555,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -597,15 +597,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 85%' AS threshold, 'at least' AS comparison, CAST(0.85 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -633,45 +633,45 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20-Q1' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2019-09-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2019-09-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20-Q1' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2019-09-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2019-09-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2019/20-Q2' AS period, CAST('2019-10-01' AS DATE) AS period_start, CAST('2019-12-31' AS DATE) AS period_end, CAST('2019-10-01' AS DATE) AS first_day, CAST('2019-12-31' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20-Q2' AS period, CAST('2019-10-01' AS DATE) AS period_start, CAST('2019-12-31' AS DATE) AS period_end, CAST('2019-10-01' AS DATE) AS first_day, CAST('2019-12-31' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2019/20-Q3' AS period, CAST('2020-01-01' AS DATE) AS period_start, CAST('2020-03-31' AS DATE) AS period_end, CAST('2020-01-01' AS DATE) AS first_day, CAST('2020-03-31' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20-Q3' AS period, CAST('2020-01-01' AS DATE) AS period_start, CAST('2020-03-31' AS DATE) AS period_end, CAST('2020-01-01' AS DATE) AS first_day, CAST('2020-03-31' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2019/20-Q4' AS period, CAST('2020-04-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2020-04-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20-Q4' AS period, CAST('2020-04-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2020-04-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21-Q1' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2020-09-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2020-09-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21-Q1' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2020-09-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2020-09-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21-Q2' AS period, CAST('2020-10-01' AS DATE) AS period_start, CAST('2020-12-31' AS DATE) AS period_end, CAST('2020-10-01' AS DATE) AS first_day, CAST('2020-12-31' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21-Q2' AS period, CAST('2020-10-01' AS DATE) AS period_start, CAST('2020-12-31' AS DATE) AS period_end, CAST('2020-10-01' AS DATE) AS first_day, CAST('2020-12-31' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21-Q3' AS period, CAST('2021-01-01' AS DATE) AS period_start, CAST('2021-03-31' AS DATE) AS period_end, CAST('2021-01-01' AS DATE) AS first_day, CAST('2021-03-31' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21-Q3' AS period, CAST('2021-01-01' AS DATE) AS period_start, CAST('2021-03-31' AS DATE) AS period_end, CAST('2021-01-01' AS DATE) AS first_day, CAST('2021-03-31' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21-Q4' AS period, CAST('2021-04-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2021-04-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21-Q4' AS period, CAST('2021-04-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2021-04-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22-Q1' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2021-09-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2021-09-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22-Q1' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2021-09-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2021-09-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22-Q2' AS period, CAST('2021-10-01' AS DATE) AS period_start, CAST('2021-12-31' AS DATE) AS period_end, CAST('2021-10-01' AS DATE) AS first_day, CAST('2021-12-31' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22-Q2' AS period, CAST('2021-10-01' AS DATE) AS period_start, CAST('2021-12-31' AS DATE) AS period_end, CAST('2021-10-01' AS DATE) AS first_day, CAST('2021-12-31' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22-Q3' AS period, CAST('2022-01-01' AS DATE) AS period_start, CAST('2022-03-31' AS DATE) AS period_end, CAST('2022-01-01' AS DATE) AS first_day, CAST('2022-03-31' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22-Q3' AS period, CAST('2022-01-01' AS DATE) AS period_start, CAST('2022-03-31' AS DATE) AS period_end, CAST('2022-01-01' AS DATE) AS first_day, CAST('2022-03-31' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22-Q4' AS period, CAST('2022-04-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2022-04-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22-Q4' AS period, CAST('2022-04-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2022-04-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23-Q1' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2022-09-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2022-09-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23-Q1' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2022-09-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2022-09-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23-Q2' AS period, CAST('2022-10-01' AS DATE) AS period_start, CAST('2022-12-31' AS DATE) AS period_end, CAST('2022-10-01' AS DATE) AS first_day, CAST('2022-12-31' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23-Q2' AS period, CAST('2022-10-01' AS DATE) AS period_start, CAST('2022-12-31' AS DATE) AS period_end, CAST('2022-10-01' AS DATE) AS first_day, CAST('2022-12-31' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23-Q3' AS period, CAST('2023-01-01' AS DATE) AS period_start, CAST('2023-03-31' AS DATE) AS period_end, CAST('2023-01-01' AS DATE) AS first_day, CAST('2023-03-31' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23-Q3' AS period, CAST('2023-01-01' AS DATE) AS period_start, CAST('2023-03-31' AS DATE) AS period_end, CAST('2023-01-01' AS DATE) AS first_day, CAST('2023-03-31' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23-Q4' AS period, CAST('2023-04-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2023-04-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23-Q4' AS period, CAST('2023-04-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2023-04-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24-Q1' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2023-09-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2023-09-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24-Q1' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2023-09-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2023-09-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24-Q2' AS period, CAST('2023-10-01' AS DATE) AS period_start, CAST('2023-12-31' AS DATE) AS period_end, CAST('2023-10-01' AS DATE) AS first_day, CAST('2023-12-31' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24-Q2' AS period, CAST('2023-10-01' AS DATE) AS period_start, CAST('2023-12-31' AS DATE) AS period_end, CAST('2023-10-01' AS DATE) AS first_day, CAST('2023-12-31' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24-Q3' AS period, CAST('2024-01-01' AS DATE) AS period_start, CAST('2024-03-31' AS DATE) AS period_end, CAST('2024-01-01' AS DATE) AS first_day, CAST('2024-03-31' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24-Q3' AS period, CAST('2024-01-01' AS DATE) AS period_start, CAST('2024-03-31' AS DATE) AS period_end, CAST('2024-01-01' AS DATE) AS first_day, CAST('2024-03-31' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24-Q4' AS period, CAST('2024-04-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2024-04-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24-Q4' AS period, CAST('2024-04-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2024-04-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'at least 3 per quarter' AS threshold, 'at least' AS comparison, CAST(3.0 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(3.0000000000000004e-09 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'threshold' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -703,15 +703,15 @@ WITH
     c.*,
     CAST(NULL AS VARCHAR) AS no_data
   FROM (
-    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.146 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 1' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2019/20' AS period, CAST('2019-07-01' AS DATE) AS period_start, CAST('2020-06-30' AS DATE) AS period_end, CAST('2019-07-01' AS DATE) AS first_day, CAST('2020-06-30' AS DATE) AS last_day, CAST('2019-07-01' AS DATE) AS year_first, CAST('2020-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.146 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 1' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.136 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 2' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2020/21' AS period, CAST('2020-07-01' AS DATE) AS period_start, CAST('2021-06-30' AS DATE) AS period_end, CAST('2020-07-01' AS DATE) AS first_day, CAST('2021-06-30' AS DATE) AS last_day, CAST('2020-07-01' AS DATE) AS year_first, CAST('2021-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.136 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 2' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.126 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 3' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2021/22' AS period, CAST('2021-07-01' AS DATE) AS period_start, CAST('2022-06-30' AS DATE) AS period_end, CAST('2021-07-01' AS DATE) AS first_day, CAST('2022-06-30' AS DATE) AS last_day, CAST('2021-07-01' AS DATE) AS year_first, CAST('2022-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.126 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 3' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.11599999999999999 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 4' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2022/23' AS period, CAST('2022-07-01' AS DATE) AS period_start, CAST('2023-06-30' AS DATE) AS period_end, CAST('2022-07-01' AS DATE) AS first_day, CAST('2023-06-30' AS DATE) AS last_day, CAST('2022-07-01' AS DATE) AS year_first, CAST('2023-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.11599999999999999 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 4' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
     UNION ALL
-    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.106 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 5' AS judged_against, CAST(NULL AS VARCHAR) AS note
+    SELECT '2023/24' AS period, CAST('2023-07-01' AS DATE) AS period_start, CAST('2024-06-30' AS DATE) AS period_end, CAST('2023-07-01' AS DATE) AS first_day, CAST('2024-06-30' AS DATE) AS last_day, CAST('2023-07-01' AS DATE) AS year_first, CAST('2024-06-30' AS DATE) AS year_last, 'reduction of at least 1 percentage point per year from 15.6%' AS threshold, 'at most' AS comparison, CAST(0.106 AS FLOAT) AS target, CAST(NULL AS FLOAT) AS upper, CAST(1e-12 AS FLOAT) AS tolerance, CAST(NULL AS FLOAT) AS amber_band, 'reduction: 1 percentage point(s) a year from 15.6%, year 5' AS judged_against, CAST(NULL AS VARCHAR) AS note, CAST(NULL AS DATETIME2) AS due_if_breached
   ) AS c
   CROSS JOIN specrules_span AS s
   WHERE
@@ -729,6 +729,7 @@ WITH
     'Clients are 16 or over (12 or over and Fraser competent for stop smoking prescribing)' AS title,
     'share' AS unit,
     'share' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -747,7 +748,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [age_minimum__periods] AS p
   LEFT JOIN (
     SELECT
@@ -770,6 +772,7 @@ WITH
     'Lives, works or studies in the borough, or is registered with a Wigan GP' AS title,
     'share' AS unit,
     'share' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -788,7 +791,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [borough_connection__periods] AS p
   LEFT JOIN (
     SELECT
@@ -811,6 +815,7 @@ WITH
     'No consent, no referral' AS title,
     'share' AS unit,
     'share' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -829,7 +834,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [consent_to_referral__periods] AS p
   LEFT JOIN (
     SELECT
@@ -852,6 +858,7 @@ WITH
     'Face to face appointment offered within 2 weeks of referral (1 week for stop smoking)' AS title,
     'share' AS unit,
     'share' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -870,7 +877,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [first_appointment_offered__periods] AS p
   LEFT JOIN (
     SELECT
@@ -893,6 +901,7 @@ WITH
     'Clients commencing a health improvement intervention per annum' AS title,
     'count' AS unit,
     'count' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -911,7 +920,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [clients_commencing__periods] AS p
   LEFT JOIN (
     SELECT
@@ -934,6 +944,7 @@ WITH
     'Clients commencing from the 20% most deprived areas' AS title,
     'share' AS unit,
     'share' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -952,7 +963,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [most_deprived_share__periods] AS p
   LEFT JOIN (
     SELECT
@@ -975,6 +987,7 @@ WITH
     'Clients setting a quit date who have quit at 4 weeks' AS title,
     'share' AS unit,
     'share' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -993,7 +1006,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [quit_at_4_weeks__periods] AS p
   LEFT JOIN (
     SELECT
@@ -1016,6 +1030,7 @@ WITH
     '4-week quits validated by carbon monoxide reading' AS title,
     'share' AS unit,
     'share' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -1034,7 +1049,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [quits_co_validated__periods] AS p
   LEFT JOIN (
     SELECT
@@ -1057,6 +1073,7 @@ WITH
     'Clients setting a quit date followed up at 4 weeks post intervention' AS title,
     'share' AS unit,
     'share' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -1075,7 +1092,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [smoking_followed_up__periods] AS p
   LEFT JOIN (
     SELECT
@@ -1098,6 +1116,7 @@ WITH
     'Qualitative client case studies per quarter' AS title,
     'count' AS unit,
     'count' AS empty_unit,
+    CAST(NULL AS VARCHAR) AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -1116,7 +1135,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [case_studies__periods] AS p
   LEFT JOIN (
     SELECT
@@ -1139,6 +1159,7 @@ WITH
     'Adult smoking prevalence in the borough' AS title,
     'number' AS unit,
     'count' AS empty_unit,
+    'max' AS measure_name,
     p.period,
     p.period_start,
     p.period_end,
@@ -1157,7 +1178,8 @@ WITH
     p.amber_band,
     p.judged_against,
     p.note,
-    p.no_data
+    p.no_data,
+    p.due_if_breached
   FROM [smoking_prevalence__periods] AS p
   LEFT JOIN (
     SELECT
@@ -1229,12 +1251,14 @@ SELECT
   v.rag,
   CASE WHEN v.no_data IS NULL THEN v.value END AS value,
   CASE WHEN v.no_data IS NULL THEN v.unit ELSE v.empty_unit END AS unit,
+  v.measure_name AS measure,
   CASE WHEN v.no_data IS NULL THEN v.numerator END AS numerator,
   CASE WHEN v.no_data IS NULL THEN v.denominator END AS denominator,
   CASE WHEN NOT v.met IS NULL THEN v.target END AS target,
   v.gap,
   v.threshold,
   CASE WHEN v.no_data IS NULL THEN v.breach_count ELSE 0 END AS breach_count,
+  CASE WHEN v.met = 0 THEN v.due_if_breached END AS due,
   CASE WHEN NOT v.met IS NULL THEN v.judged_against END AS judged_against,
   CASE
     WHEN NOT v.no_data IS NULL

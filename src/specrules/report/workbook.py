@@ -40,6 +40,7 @@ SUMMARY_COLUMNS = [
     "Status",
     "RAG",
     "Figure",
+    "Measure",
     "Target",
     "Gap",
     "Numerator",
@@ -121,6 +122,7 @@ def _summary_sheet(sheet: Worksheet, view: Any, rows_sheets: dict[int, str]) -> 
                 v.status,
                 v.rag or "",
                 figure,
+                v.measure or "",
                 v.target,
                 gap,
                 _count_cell(row.figures.numerator, v.numerator),
@@ -132,16 +134,16 @@ def _summary_sheet(sheet: Worksheet, view: Any, rows_sheets: dict[int, str]) -> 
                 rows_sheets.get(id(v), ""),
             ]
         )
-        line = sheet[sheet.max_row]
-        for index in (6, 7):  # figure, target
-            line[index].number_format = number_format(unit)
-        line[8].number_format = gap_format
-        for index in (9, 10, 11):
-            line[index].number_format = "#,##0"
-        line[14].number_format = "yyyy-mm-dd hh:mm" if row.due and " " in row.due else "yyyy-mm-dd"
+        line = dict(zip(SUMMARY_COLUMNS, sheet[sheet.max_row], strict=True))
+        line["Figure"].number_format = line["Target"].number_format = number_format(unit)
+        line["Gap"].number_format = gap_format
+        for name in ("Numerator", "Denominator", "Rows failing"):
+            line[name].number_format = "#,##0"
+        moment = row.due and " " in row.due
+        line["Due"].number_format = "yyyy-mm-dd hh:mm" if moment else "yyyy-mm-dd"
         fill = PatternFill("solid", fgColor=FILLS[row.rag_class])
-        line[4].fill = line[5].fill = fill
-    widths = [28, 48, 22, 12, 11, 8, 11, 11, 11, 11, 12, 12, 30, 22, 12, 14]
+        line["Status"].fill = line["RAG"].fill = fill
+    widths = [28, 48, 22, 12, 11, 8, 11, 24, 11, 11, 11, 12, 12, 30, 22, 12, 14]
     for index, width in enumerate(widths):
         sheet.column_dimensions[chr(ord("A") + index)].width = width
     for line in sheet.iter_rows(min_row=header_row):

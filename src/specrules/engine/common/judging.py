@@ -55,6 +55,12 @@ def continuous_measure(model: Any) -> str | None:
     return model.aggregate
 
 
+def due_if_breached(plan: Plan, rule: CompiledRule, period: Period) -> dt.date | dt.datetime | None:
+    """When the consequence of a breach of `rule` in `period` is due (None: no deadline)."""
+    deadline = plan.deadlines.get(rule.model.consequence or "")
+    return None if deadline is None else due_date(period.end, deadline)
+
+
 class Judge:
     """Turns a rule's figure for a period into a verdict; every engine judges through it."""
 
@@ -127,9 +133,8 @@ class Judge:
         verdict.gap = judgement.gap
         verdict.judged_against = judgement.judged_against
         verdict.rag = judgement.rag
-        deadline = self.plan.deadlines.get(model.consequence or "")
-        if verdict.status == "not met" and deadline is not None:
-            verdict.due = due_date(period.end, deadline)
+        if verdict.status == "not met":
+            verdict.due = due_if_breached(self.plan, rule, period)
 
 
 def late_reasons(elapsed, allowed, unit: str) -> np.ndarray:

@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from specrules.dsl import ir
 from specrules.dsl.types import TIME_UNITS
-from specrules.engine.common.judging import MISSING_GROUP
+from specrules.engine.common.judging import MISSING_GROUP, continuous_measure, due_if_breached
 from specrules.engine.common.scope import (
     cumulative,
     dated_by_dataset,
@@ -163,11 +163,15 @@ def _alias(name: str, dialect: str) -> str:
 
 def _literal_expression(kind: str, value) -> exp.Expression:
     if value is None:
-        return exp.cast(exp.null(), {"text": "VARCHAR", "double": "DOUBLE"}.get(kind, "DATE"))
+        types = {"text": "VARCHAR", "double": "DOUBLE", "timestamp": "TIMESTAMP"}
+        return exp.cast(exp.null(), types.get(kind, "DATE"))
     if kind == "text":
         return exp.Literal.string(value)
     if kind == "double":
         return exp.cast(exp.Literal.number(repr(float(value))), "DOUBLE")
+    if kind == "timestamp":  # a day is its midnight
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+        return exp.cast(exp.Literal.string(moment.isoformat(sep=" ")), "TIMESTAMP")
     return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
 
 
@@ -239,6 +243,7 @@ def periods_cte(rule: CompiledRule, plan: Plan, dialect: str) -> str:
                 ("year_first", "date", year_first),
                 ("year_last", "date", year_last),
                 *_target_values(target, in_force.text, in_force.missing),
+                ("due_if_breached", "timestamp", due_if_breached(plan, rule, period)),
             ]
         )
     keep = "TRUE"
@@ -414,8 +419,13 @@ def _head(index: int, rule: CompiledRule) -> str:
     return (
         f"{index} AS rule_order, {sql_text(rule.id)} AS rule_id, {sql_text(rule.kind)} AS kind, "
         f"{sql_text(rule.model.title)} AS title, {sql_text(_unit(rule))} AS unit, "
-        f"{sql_text(empty)} AS empty_unit"
+        f"{sql_text(empty)} AS empty_unit, {_text_or_null(continuous_measure(rule.model))} "
+        "AS measure_name"
     )
+
+
+def _text_or_null(text: str | None) -> str:
+    return "CAST(NULL AS VARCHAR)" if text is None else sql_text(text)
 
 
 def figures_cte(index: int, rule: CompiledRule, name: str, groups: str | None) -> str:
@@ -428,7 +438,7 @@ def figures_cte(index: int, rule: CompiledRule, name: str, groups: str | None) -
     whole = (
         f"SELECT {head}, p.period, p.period_start, p.period_end, "
         f"CAST(NULL AS VARCHAR) AS group_name, {_figure_columns(rule)}, {_named_counts(rule)}, "
-        f"{targets}, p.no_data\nFROM {periods} AS p LEFT JOIN (\n"
+        f"{targets}, p.no_data, p.due_if_breached\nFROM {periods} AS p LEFT JOIN (\n"
         f"  SELECT p.period, {_counts(rule)}\n  {counted}\n  GROUP BY p.period\n"
         ") AS f ON f.period = p.period"
     )
@@ -461,7 +471,8 @@ def figures_cte(index: int, rule: CompiledRule, name: str, groups: str | None) -
         joins, named = "", ""
     grouped = (
         f"SELECT {head}, p.period, p.period_start, p.period_end, g.group_name, "
-        f"{_figure_columns(rule)}, {_named_counts(rule)}, {chosen}, p.no_data\n"
+        f"{_figure_columns(rule)}, {_named_counts(rule)}, {chosen}, p.no_data, "
+        "p.due_if_breached\n"
         # the groups shown: those with rows in the period, and those with a target of their own
         f"FROM (\n  SELECT DISTINCT p.period, r.group_name {counted}{named}\n) AS g\n"
         f"JOIN {periods} AS p ON p.period = g.period\n"
@@ -495,7 +506,8 @@ def ratio_figures_cte(
         "CAST(NULL AS VARCHAR) AS group_name, f.numerator, f.denominator, "
         "f.numerator / NULLIF(f.denominator, 0) AS value, CAST(0 AS BIGINT) AS breach_count, "
         f"CAST(NULL AS VARCHAR) AS exclusions, CAST(NULL AS VARCHAR) AS exceptions, {targets}, "
-        f"p.no_data\nFROM {periods} AS p JOIN (\n  {union}\n) AS f ON f.period = p.period"
+        f"p.no_data, p.due_if_breached\nFROM {periods} AS p JOIN (\n  {union}\n) AS f "
+        "ON f.period = p.period"
     )
 
 
@@ -550,10 +562,12 @@ FINAL = f"""SELECT v.rule_id, v.kind, v.title, v.period, v.period_start, v.perio
   v.rag,
   CASE WHEN v.no_data IS NULL THEN v.value END AS value,
   CASE WHEN v.no_data IS NULL THEN v.unit ELSE v.empty_unit END AS unit,
+  v.measure_name AS measure,
   CASE WHEN v.no_data IS NULL THEN v.numerator END AS numerator,
   CASE WHEN v.no_data IS NULL THEN v.denominator END AS denominator,
   CASE WHEN v.met IS NOT NULL THEN v.target END AS target, v.gap, v.threshold,
   CASE WHEN v.no_data IS NULL THEN v.breach_count ELSE 0 END AS breach_count,
+  CASE WHEN v.met = 0 THEN v.due_if_breached END AS due,
   CASE WHEN v.met IS NOT NULL THEN v.judged_against END AS judged_against,
   CASE WHEN v.no_data IS NOT NULL THEN v.no_data
     WHEN v.value IS NOT NULL THEN v.note
