@@ -162,3 +162,24 @@ def test_an_empty_expectation_is_refused() -> None:
     # located at the rule's line in `expect:` (line 49), naming the rule
     assert (found.code, found.line) == ("S003", 49)
     assert "say what `Seen_share` must give" in found.message
+
+
+@pytest.mark.parametrize(
+    ("got", "name", "unit", "shown"),
+    [
+        # a count is shown whole, with separators (4 significant digits made it 1.204e+04)
+        (12045.0, "numerator", "share", "12,045"),
+        (12045.0, "denominator", "share", "12,045"),
+        # a share as a percentage, to 4 significant digits: 1/3 → 33.33%
+        (1 / 3, "value", "share", "33.33%"),
+        # a length of time in its unit, or the smaller one the reports use below 1 of it
+        (12.25, "value", "minutes", "12.25 minutes"),
+        (0.5, "value", "minutes", "30 seconds"),
+        (3.66123, "value", "number", "3.661"),
+        (None, "value", "share", "none"),
+    ],
+)
+def test_a_figure_found_is_shown_as_the_reports_show_it(got, name, unit, shown) -> None:
+    from specrules.authoring.spec_tests import _figure_shown
+
+    assert _figure_shown(got, name, unit) == shown

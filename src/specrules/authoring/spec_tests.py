@@ -34,7 +34,6 @@ from specrules.api import Spec, load
 from specrules.authoring.lint import lint_file
 from specrules.dsl import ir
 from specrules.dsl.parser import parse_threshold
-from specrules.dsl.types import TIME_UNITS
 from specrules.errors import DataError, Diagnostic, PeriodError, SpecError
 from specrules.render_text import format_figure
 from specrules.results import Evaluation, Verdict
@@ -246,14 +245,11 @@ def _same_figure(figure: float | int | str, got: float | None, name: str, unit: 
 
 
 def _figure_shown(got: float | None, name: str, unit: str) -> str:
-    """A figure found, with enough digits to see why it does not round to the one expected."""
+    """A figure found, with enough digits to see why it does not round to the one expected
+    (the reports' formatting, to 4 significant digits): a numerator or denominator is a count."""
     if got is None:
         return "none"
-    if name == "value" and unit == "share":
-        return f"{got * 100:.4g}%"
-    if name == "value" and unit in TIME_UNITS:
-        return f"{got:.4g} {unit}"
-    return f"{got:.4g}"
+    return format_figure(got, unit if name == "value" else "count", significant=4)
 
 
 def _describe(verdict: Verdict) -> str:

@@ -52,29 +52,34 @@ def readable_time(value: float, unit: str) -> tuple[float, str]:
     return value, unit
 
 
-def _duration(value: float, unit: str, sign: str = "") -> str:
+def _duration(value: float, unit: str, sign: str = "", digits: str = ",.1f") -> str:
     value, unit = readable_time(value, unit)
-    text = f"{value:{sign},.1f}".removesuffix(".0")
+    text = f"{value:{sign}{digits}}".removesuffix(".0")
     name = unit[:-1] if abs(value) == 1 and unit.endswith("s") else unit
     return f"{text} {name}"
 
 
-def format_value(value: float | None, unit: str) -> str:
+def format_value(value: float | None, unit: str, significant: int | None = None) -> str:
     """A figure in its unit: 14.9%, £1,250, 1,204, 3.5 days; "-" when there is none.
 
     `unit` is a display unit (`display_unit`); a verdict's own `share` is taken as percent.
+    `significant` digits, when given, replace the usual rounding of a share, a length of
+    time or a number (66.67% rather than 66.7%: enough to see why it is not 66.7%).
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    digits = f".{significant}g" if significant else None
     if unit in ("percent", "share"):
-        return f"{value * 100:.1f}%"
+        return f"{value * 100:{digits or '.1f'}}%"
     if unit == "money":
         text = f"£{abs(value):,.0f}" if float(value).is_integer() else f"£{abs(value):,.2f}"
         return "-" + text if value < 0 else text
     if unit == "count":
         return _plain(value, 1)
     if unit in DURATIONS:
-        return _duration(value, unit)
+        return _duration(value, unit, digits=digits or ",.1f")
+    if digits:
+        return f"{value:{digits}}"
     return f"{value:,.3g}" if abs(value) < 1 else _plain(value, 2)
 
 
