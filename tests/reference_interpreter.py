@@ -341,9 +341,10 @@ def evaluate(node: ir.Node, row: Row | None, tables: Tables) -> Any:
         low, high = evaluate(node.low, row, tables), evaluate(node.high, row, tables)
         return kleene_and(compare(">=", value, low), compare("<=", value, high))
     if isinstance(node, ir.IfThenElse):
-        if evaluate(node.condition, row, tables) is True:
-            return evaluate(node.then, row, tables)
-        return evaluate(node.otherwise, row, tables)
+        condition = evaluate(node.condition, row, tables)
+        if condition is None:  # unknown: neither branch
+            return None
+        return evaluate(node.then if condition else node.otherwise, row, tables)
     if isinstance(node, ir.Call):
         if node.over is not None:
             if node.correlated_link is not None:

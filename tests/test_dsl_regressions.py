@@ -83,15 +83,11 @@ def test_a_fixed_date_moved_by_a_different_amount_on_each_row() -> None:
     # Found as `(if false then 0 months else if b then 0 months else 0 months) + 2019-01-01`
     # on an empty frame (IndexError), and wrong on frames whose index is not 0..n-1.
     # 31 January 2024 + 1 month is 29 February (2024 is a leap year); + 2 months is 31 March;
-    # an unknown condition takes the else branch.
+    # an unknown condition chooses neither branch: the date is unknown.
     result = column(
         "2024-01-31 + (if b then 1 month else 2 months)", [5, 9, 12], b=[True, False, None]
     )
-    assert result == [
-        pd.Timestamp("2024-02-29"),
-        pd.Timestamp("2024-03-31"),
-        pd.Timestamp("2024-03-31"),
-    ]
+    assert result == [pd.Timestamp("2024-02-29"), pd.Timestamp("2024-03-31"), None]
     # 2024-01-05 is a Friday: - 1 working day is Thursday 4th, - 3 is Tuesday 2nd.
     result = column(
         "2024-01-05 - (if b then 1 working day else 3 working days)", [7, 8], b=[True, False]
@@ -134,14 +130,14 @@ def test_hours_between_counts_the_hour_lost_at_the_clock_change() -> None:
 def test_round_takes_the_places_of_each_row() -> None:
     # Found by probing `round(n1 + 1.25, if b then 1 else 0)`: every row was rounded to the
     # places of the first row. 2.5 to 1 place is 2.5; 1.25 to 0 places is 1 (a half goes
-    # to the even neighbour); missing places give a missing result.
+    # to the even neighbour); missing places (an unknown condition) give a missing result.
     result = column(
         "round(n1 + 1.25, if b then 1 else 0)",
-        [3, 4, 5],
-        n1=[1.25, 0.0, None],
-        b=[True, None, True],
+        [3, 4, 5, 6],
+        n1=[1.25, 0.0, None, 1.0],
+        b=[True, False, True, None],
     )
-    assert result == [2.5, 1.0, None]
+    assert result == [2.5, 1.0, None, None]
     result = column("round(n1, n2)", [3, 4, 5], n1=[2.25, 2.25, 7.0], n2=[0.0, 1.0, None])
     assert result == [2.0, 2.2, None]
 

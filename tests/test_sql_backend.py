@@ -133,8 +133,8 @@ def _frame(**columns: list) -> pd.DataFrame:
         # NULL IN list is unknown, and so is NULL NOT IN list
         ('t in ["a", "b"]', {"t": ["a", "c", None]}, [True, False, None]),
         ('t not in ["a", "b"]', {"t": ["a", "c", None]}, [False, True, None]),
-        # if-then-else with an unknown condition takes the else branch
-        ("if b then 1 else 2", {"b": [True, False, None]}, [1.0, 2.0, 2.0]),
+        # if-then-else with an unknown condition chooses neither branch: unknown
+        ("if b then 1 else 2", {"b": [True, False, None]}, [1.0, 2.0, None]),
         # Kleene logic: unknown and false is false, unknown or true is true
         ("b and n1 > 0", {"b": [None, None], "n1": [-1.0, 1.0]}, [False, None]),
         ("b or n1 > 0", {"b": [None, None], "n1": [-1.0, 1.0]}, [None, True]),

@@ -43,11 +43,14 @@ class RuleRows:
     elapsed: pd.Series | None = None  # response times: time from start to end (Float64)
     limit: pd.Series | None = None  # response times: the time allowed (Float64)
     elapsed_unit: str | None = None  # days, working days or hours
+    numerator_fails: bool = False  # lower is better: the numerator's rows are the failing ones
 
     def failing(self) -> np.ndarray:
-        """Rows in the denominator that do not meet the rule (all periods)."""
+        """Rows in the denominator that count against the provider (all periods)."""
         if self.numerator is None:
             return np.zeros(len(self.considered), dtype=bool)
+        if self.numerator_fails:
+            return self.numerator
         return self.denominator & ~self.numerator
 
 

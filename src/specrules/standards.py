@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from specrules.errors import SpecError
-from specrules.spec.extends import NATIONAL_LIBRARY
+from specrules.library import NATIONAL_LIBRARY
 
 LIBRARY = NATIONAL_LIBRARY  # resolved: in a checkout, specs/national (the path typed there)
 RULE_SECTIONS = ("eligibility", "response_times", "kpis")

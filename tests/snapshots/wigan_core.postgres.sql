@@ -9,7 +9,13 @@ WITH
 "referrals__1" AS (
   SELECT
     *,
-    CAST(CASE WHEN "t"."stop_smoking_requested" THEN 604800.0 ELSE 1209600.0 END AS DOUBLE PRECISION) AS "first_appointment_limit"
+    CAST(CASE
+      WHEN "t"."stop_smoking_requested"
+      THEN 604800.0
+      WHEN NOT "t"."stop_smoking_requested"
+      THEN 1209600.0
+      ELSE CAST(NULL AS DOUBLE PRECISION)
+    END AS DOUBLE PRECISION) AS "first_appointment_limit"
   FROM referrals AS t
 ),
 -- referrals: derived field `eligible`

@@ -12,7 +12,9 @@ WITH
     CAST(CASE
       WHEN `t`.`stop_smoking_requested`
       THEN CAST(604800.0 AS DOUBLE)
-      ELSE CAST(1209600.0 AS DOUBLE)
+      WHEN NOT `t`.`stop_smoking_requested`
+      THEN CAST(1209600.0 AS DOUBLE)
+      ELSE CAST(NULL AS DOUBLE)
     END AS DOUBLE) AS `first_appointment_limit`
   FROM referrals AS t
 ),

@@ -106,6 +106,19 @@ class CompiledRule:
         return ThresholdInForce(None, None, missing=f"no threshold in force on {day}")
 
     @property
+    def lower_is_better(self) -> bool:
+        """Whether the rule's thresholds all ask for a share no higher than a value (`at most`,
+        `less than`, a reduction): then the rows counted in the numerator are the ones that
+        count against the provider, and a row whose numerator is unknown is counted there,
+        so that missing data never improves a verdict."""
+        thresholds = [self.threshold, *self.group_thresholds.values()]
+        thresholds += [entry.threshold for entry in self.schedule]
+        known = [t for t in thresholds if t is not None]
+        return bool(known) and all(
+            isinstance(t, ir.Reduction) or t.kind in ("at most", "less than") for t in known
+        )
+
+    @property
     def duration_unit(self) -> str:
         """The unit a figure that is a length of time (a continuous KPI's observation) is
         given in: the threshold's when it is seconds, minutes or hours, else days (weeks are

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from specrules.errors import SpecError, did_you_mean
+from specrules.library import NATIONAL_LIBRARY
 from specrules.spec.confined import OutsideFolder, confined
 from specrules.spec.yaml_source import Path_, SourceMap, load_yaml, read_spec_text
 
 RULE_LISTS = ("eligibility", "response_times", "kpis")
-# The national standards shipped as package data (in a checkout, a link to specs/national).
-NATIONAL_LIBRARY = (Path(__file__).parents[1] / "national").resolve()
 MAX_CHAIN = 5  # a spec extending a spec extending …: more than this is surely a mistake
 
 

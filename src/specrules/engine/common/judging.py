@@ -18,7 +18,13 @@ from specrules.spec.compiler import CompiledRule, Plan
 from specrules.spec.models import TIMED_CLOCKS
 from specrules.verdicts import is_missing, judge
 
-MISSING_GROUP = "(missing)"  # the breakdown group of rows with no value
+MISSING_GROUP = "(missing)"
+# A proportion's row whose numerator is unknown, as its reason says: it counts against the
+# provider, out of the numerator when higher is better, in it when lower is better.
+NUMERATOR_UNKNOWN = {
+    False: "numerator unknown (missing data)",
+    True: "numerator unknown (missing data): counted in the numerator, against the threshold",
+}  # the breakdown group of rows with no value
 USE_RULE = object()  # "judge against the rule's own threshold"
 
 

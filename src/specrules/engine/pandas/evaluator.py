@@ -172,7 +172,8 @@ def figure_for(outcome: RowOutcome, rows: np.ndarray) -> Figure:
     for name, mask in (outcome.extra_populations or {}).items():
         populations[name] = _count(mask & rows)
     value = n / d if d else None
-    return Figure(value, float(n), float(d), populations, excluded, denominator & ~numerator)
+    failing = numerator if outcome.numerator_fails else denominator & ~numerator
+    return Figure(value, float(n), float(d), populations, excluded, failing)
 
 
 def continuous_value(outcome: RowOutcome, rows: np.ndarray, model: Any) -> float | None:
@@ -347,6 +348,7 @@ class Evaluator(Judge):
             elapsed=outcome.elapsed,
             limit=outcome.allowed,
             elapsed_unit=outcome.elapsed_unit,
+            numerator_fails=outcome.numerator_fails,
         )
         self.drill.rules[rule.model.id] = kept
         return kept

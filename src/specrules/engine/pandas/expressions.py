@@ -319,7 +319,9 @@ def _if_then_else(node: ir.IfThenElse, ctx: Context) -> Value:
     condition = evaluate(node.condition, ctx)
     then, otherwise = evaluate(node.then, ctx), evaluate(node.otherwise, ctx)
     if not isinstance(condition, pd.Series):
-        # As in SQL's CASE, an unknown condition takes the else branch.
+        # An unknown condition chooses neither branch: the result is unknown too.
+        if condition is None or condition is pd.NA:
+            return None
         return then if condition is True else otherwise
     index = condition.index
     chosen = true_mask(condition, index)
@@ -328,7 +330,8 @@ def _if_then_else(node: ir.IfThenElse, ctx: Context) -> Value:
     dtype = dtype_for(node.type)
     if dtype:
         then_s, otherwise_s = then_s.astype(dtype), otherwise_s.astype(dtype)
-    return then_s.where(chosen, otherwise_s)
+    result = then_s.where(chosen, otherwise_s)
+    return result.mask(condition.isna().to_numpy(dtype=bool))
 
 
 # ------------------------------------------------------------------ functions

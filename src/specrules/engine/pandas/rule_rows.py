@@ -17,7 +17,7 @@ from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import SECONDS_IN
 from specrules.engine.common.calendar import working_day_calendar
-from specrules.engine.common.judging import late_reason_codes
+from specrules.engine.common.judging import NUMERATOR_UNKNOWN, late_reason_codes
 from specrules.engine.pandas.expressions import (
     Context,
     as_series,
@@ -50,6 +50,8 @@ class RowOutcome:
     elapsed: pd.Series | None = None
     allowed: pd.Series | None = None
     elapsed_unit: str | None = None
+    # Lower is better (`at most 1%`): the numerator's rows fail, not the denominator's others.
+    numerator_fails: bool = False
 
 
 def _condition(rule: CompiledRule, name: str, ctx: Context, default: bool) -> pd.Series:
@@ -308,6 +310,9 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
     left_out.set(considered & ~in_denominator, "not in the denominator")
     numerator_raw = _condition(rule, "numerator", ctx, False)
     meets = true_mask(numerator_raw, index)
+    against = rule.lower_is_better  # the numerator's rows are the ones that fail
+    if against:  # an unknown numerator counts against the provider
+        meets |= _unknown(numerator_raw)
     if model.denominator_exclusions:
         _give_reasons(
             rule,
@@ -330,9 +335,12 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
         )
         denominator &= ~excepted
     failure = Reasons(index)
-    failure.set(denominator & _unknown(numerator_raw), "numerator unknown (missing data)")
-    failure.set(denominator & ~meets, f"does not meet `{model.numerator}`")
-    return RowOutcome(
+    failure.set(denominator & _unknown(numerator_raw), NUMERATOR_UNKNOWN[against])
+    if against:
+        failure.set(denominator & meets & ~_unknown(numerator_raw), f"meets `{model.numerator}`")
+    else:
+        failure.set(denominator & ~meets, f"does not meet `{model.numerator}`")
+    outcome = RowOutcome(
         "proportion",
         "share",
         considered,
@@ -342,6 +350,8 @@ def classify_kpi(rule: CompiledRule, ctx: Context) -> RowOutcome:
         failure=failure.series(),
         extra_populations={"denominator_exclusion": in_denominator & excluded},
     )
+    outcome.numerator_fails = against
+    return outcome
 
 
 def describe(rule: CompiledRule) -> str:

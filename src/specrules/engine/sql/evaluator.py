@@ -62,6 +62,7 @@ from specrules.engine.sql.rule_rows import (
     ReasonCodes,
     at_period_ends,
     dataset_layout,
+    failing_rows,
     observation_in_time,
     rows_in_period,
     rule_columns,
@@ -174,7 +175,7 @@ class RuleCount:
             value = f"{fn}(r.observation) FILTER (WHERE r.in_denominator)"
         elif self.scoring == "count" and rule.model.distinct:
             value = "count(DISTINCT r.distinct_value) FILTER (WHERE r.in_denominator)"
-        failing = "in_numerator" in columns
+        failing = "in_numerator" in columns  # a proportion: its failing rows are listed
         numerator = "count(*) FILTER (WHERE r.in_numerator)" if failing else "NULL"
         exclusion = (
             "count(*) FILTER (WHERE r.denominator_exclusion)"
@@ -220,7 +221,7 @@ class RuleCount:
                 "r.__group AS group_label, r.__key AS row_key, r.__row AS row_number, "
                 "CAST(r.failure AS INT) AS reason_code, "
                 f"CAST({elapsed} AS DOUBLE) AS elapsed, CAST({allowed} AS DOUBLE) AS allowed "
-                f"FROM {table} {join} WHERE r.in_denominator AND NOT r.in_numerator"
+                f"FROM {table} {join} WHERE {failing_rows(rule)}"
             )
             if failing
             else None

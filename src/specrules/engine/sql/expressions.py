@@ -7,7 +7,8 @@ places where SQL and pandas differ are handled here, each where it happens:
 
 - numbers are DOUBLE and `/` is always float division; dividing by zero gives NULL
   (`a / NULLIF(b, 0)`), as in the pandas engine;
-- `if … then … else` is `CASE WHEN`: an unknown condition takes the else branch;
+- `if … then … else` is `CASE WHEN c THEN a WHEN NOT c THEN b END`: an unknown condition
+  gives an unknown result, as in the pandas engine;
 - `x in []` is false (NULL for a missing `x`), since SQL has no empty list;
 - a fixed-length duration is a number of seconds (DOUBLE), calendar months and working days
   are counts, as in the pandas engine (Timedelta / months / days);
@@ -558,15 +559,18 @@ def _between(node: ir.Between, scope: Scope) -> exp.Expression:
 
 
 def _if_then_else(node: ir.IfThenElse, scope: Scope) -> exp.Expression:
-    # CASE takes the else branch when the condition is unknown, as the pandas engine does.
+    # An unknown condition chooses neither branch (CASE alone would take the else branch):
+    # the result is unknown, as on the pandas engine.
+    condition = compile_sql(node.condition, scope)
     return exp.Case(
         ifs=[
+            exp.If(this=condition, true=_typed(compile_sql(node.then, scope), node.type, scope)),
             exp.If(
-                this=compile_sql(node.condition, scope),
-                true=_typed(compile_sql(node.then, scope), node.type, scope),
-            )
+                this=exp.Not(this=_paren(condition.copy())),
+                true=_typed(compile_sql(node.otherwise, scope), node.type, scope),
+            ),
         ],
-        default=_typed(compile_sql(node.otherwise, scope), node.type, scope),
+        default=null_of(node.type, scope.dialect),
     )
 
 

@@ -21,6 +21,7 @@ from sqlglot import exp
 from specrules.datetimes import dataset_zones
 from specrules.dsl import ir
 from specrules.dsl.types import SECONDS_IN
+from specrules.engine.common.judging import NUMERATOR_UNKNOWN
 from specrules.engine.common.scope import counted_days
 from specrules.engine.sql.expressions import (
     CALENDAR,
@@ -408,6 +409,9 @@ def rule_columns(
     )
     numerator_raw = get("numerator")
     meets = _true(numerator_raw, False)
+    against = rule.lower_is_better  # the numerator's rows are the ones that fail
+    if against and numerator_raw is not None:  # an unknown numerator counts against
+        meets = exp.paren(exp.Or(this=meets, expression=_is_null(numerator_raw)))
     if model.denominator_exclusions:
         cases = _named_cases(
             rule,
@@ -438,17 +442,27 @@ def rule_columns(
         denominator = _and(denominator, _not(excepted))
     if numerator_raw is not None:
         failure.append(
-            (_and(denominator.copy(), _is_null(numerator_raw)), "numerator unknown (missing data)")
+            (_and(denominator.copy(), _is_null(numerator_raw)), NUMERATOR_UNKNOWN[against])
         )
-    failure.append(
-        (_and(denominator.copy(), _not(meets.copy())), f"does not meet `{model.numerator}`")
-    )
+    if against:
+        failure.append((_and(denominator.copy(), meets.copy()), f"meets `{model.numerator}`"))
+    else:
+        failure.append(
+            (_and(denominator.copy(), _not(meets.copy())), f"does not meet `{model.numerator}`")
+        )
     out.update(
         considered=considered.copy(),
         in_denominator=denominator,
         in_numerator=_and(denominator.copy(), meets),
     )
     return _with_reasons(out, failure, left_out, reasons)
+
+
+def failing_rows(rule: CompiledRule) -> str:
+    """The condition on a rule's classified rows `r` that picks the rows failing it."""
+    if getattr(rule, "lower_is_better", False):
+        return "r.in_numerator"
+    return "r.in_denominator AND NOT r.in_numerator"
 
 
 def observation_in_time(rule: CompiledRule) -> bool:

@@ -394,11 +394,15 @@ def _figure_columns(rule: CompiledRule) -> str:
     denominator = "CAST(COALESCE(f.in_denominator, 0) AS DOUBLE)"
     if scoring == "proportion":
         numerator = "CAST(COALESCE(f.in_numerator, 0) AS DOUBLE)"
+        failing = (
+            "COALESCE(f.in_numerator, 0)"
+            if rule.lower_is_better  # the numerator's rows count against the provider
+            else "COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0)"
+        )
         return (
             f"{numerator} AS numerator, {denominator} AS denominator, "
             f"{numerator} / NULLIF({denominator}, 0) AS value, "
-            "CAST(COALESCE(f.in_denominator, 0) - COALESCE(f.in_numerator, 0) AS BIGINT) "
-            "AS breach_count"
+            f"CAST({failing} AS BIGINT) AS breach_count"
         )
     none = "CAST(NULL AS DOUBLE)"
     if scoring == "continuous":
