@@ -247,6 +247,17 @@ def test_github_format_escapes_what_github_needs(
         # over it: `    date: ` is 10 characters, line 16
         ("    date: received_on", "    date: 5", ("S003", 16, 11)),
         ("    date: received_on", "    date: [received_on]", ("S003", 16, 11)),
+        # a consequence's bad `kind` (line 11; `    kind: ` is 10 characters) or `text` (line
+        # 12, 10 characters too) used to set the whole consequence aside, and the three rules
+        # naming it got W305 (a threshold but no consequence)
+        # a date naming no field: its own error (E202, line 16), not S206 on each rule
+        ("    date: received_on", "    date: recieved_on", ("E202", 16, 11)),
+        ("    kind: other", "    kind: otherwise", ("S003", 11, 11)),
+        (
+            "    text: Discussed at the quarterly contract meeting",
+            "    text: [1]",
+            ("S003", 12, 11),
+        ),
     ],
 )
 def test_a_key_set_aside_brings_no_second_error(old: str, new: str, expected: tuple) -> None:
@@ -262,3 +273,10 @@ def test_a_criterion_set_aside_does_not_blame_the_rules_using_eligible() -> None
     assert codes(text) == [("S003", 29, 13)]
     # with the criterion as written, `eligible` is fine
     assert codes(edit('applies_to: setting = "primary care"', "applies_to: eligible")) == []
+
+
+def test_a_dataset_with_a_bad_optional_key_is_still_checked() -> None:
+    # A bad `timezone` (added as line 17; `    timezone: ` is 14 characters) used to set the
+    # whole dataset aside, so the date naming no field (line 16, column 11) went unreported.
+    text = edit("    date: received_on", "    date: recieved_on\n    timezone: [1]")
+    assert codes(text) == [("E202", 16, 11), ("S003", 17, 15)]

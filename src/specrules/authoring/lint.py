@@ -209,7 +209,9 @@ def _set_aside(
                 return False
             changed |= _set_aside_in_dataset(work, loc, aside)
         elif top == "consequences":
-            if len(loc) >= 2 and isinstance(work.get("consequences"), dict):
+            if len(loc) >= 3 and _drop_optional_key(work, loc, aside):
+                pass  # an optional key with a bad value: the consequence stays
+            elif len(loc) >= 2 and isinstance(work.get("consequences"), dict):
                 aside.names.add(str(loc[1]))
                 work["consequences"].pop(loc[1], None)
             else:
@@ -248,16 +250,22 @@ SECTION_MODELS: dict[str, type[models.BaseModel]] = {
     "kpis": models.KPI,
     "examples": models.Example,
 }
+MAPPING_MODELS: dict[str, type[models.BaseModel]] = {
+    "datasets": models.Dataset,
+    "consequences": models.Consequence,
+}
 
 
 def _drop_optional_key(work: dict[str, Any], loc: tuple[Any, ...], aside: _SetAside) -> bool:
-    """Delete a rule's key whose value is wrong when the key may be left out."""
-    info = SECTION_MODELS[str(loc[0])].model_fields.get(str(loc[2]))
-    rule = _walk(work, loc[:2])
-    if info is None or info.is_required() or not isinstance(rule, dict) or loc[2] not in rule:
+    """Delete the key of a rule, dataset or consequence whose value is wrong when the key
+    may be left out."""
+    model = {**SECTION_MODELS, **MAPPING_MODELS}[str(loc[0])]
+    info = model.model_fields.get(str(loc[2]))
+    part = _walk(work, loc[:2])
+    if info is None or info.is_required() or not isinstance(part, dict) or loc[2] not in part:
         return False
-    del rule[loc[2]]
-    aside.keys.append((rule, str(loc[2])))
+    del part[loc[2]]
+    aside.keys.append((part, str(loc[2])))
     return True
 
 
@@ -295,30 +303,32 @@ def _model_of(work: dict[str, Any], part: dict[str, Any]) -> type[models.BaseMod
     for section, model in SECTION_MODELS.items():
         if any(item is part for item in work.get(section) or []):
             return model
-    datasets = work.get("datasets")
-    if isinstance(datasets, dict) and any(d is part for d in datasets.values()):
-        return models.Dataset
+    for section, model in MAPPING_MODELS.items():
+        entries = work.get(section)
+        if isinstance(entries, dict) and any(entry is part for entry in entries.values()):
+            return model
     return None
 
 
 def _stand_ins(
     work: dict[str, Any], part: dict[str, Any], key: str, model: type[models.BaseModel]
 ) -> list[Any]:
-    """Valid values to try for `key`: those it has elsewhere in the spec, the schema's
-    examples, the names it may refer to (`consequence`), a dataset's own date fields."""
-    siblings = [
-        item
-        for section in (*SECTION_MODELS, "datasets")
-        for item in _items(work.get(section))
-        if item is not part
-    ]
-    values = [item[key] for item in siblings if key in item]
-    values += model.model_fields[key].examples or []
-    if key in NAMES_OF and isinstance(work.get(NAMES_OF[key]), dict):
-        values += list(work[NAMES_OF[key]])
+    """Valid values to try for `key`, the likeliest first: a dataset's own date fields, the
+    names the key may refer to (`consequence`), the values it has elsewhere in the spec,
+    the schema's examples."""
+    values: list[Any] = []
     fields = part.get("fields")
     if model is models.Dataset and key == "date" and isinstance(fields, dict):
         values += [name for name, kind in fields.items() if _dated(kind)]
+    if key in NAMES_OF and isinstance(work.get(NAMES_OF[key]), dict):
+        values += list(work[NAMES_OF[key]])
+    values += [
+        item[key]
+        for section in (*SECTION_MODELS, *MAPPING_MODELS)
+        for item in _items(work.get(section))
+        if item is not part and key in item
+    ]
+    values += model.model_fields[key].examples or []
     unique = list({repr(v): v for v in values}.values())
     return [copy.deepcopy(v) for v in unique[:MAX_STAND_INS]]
 
@@ -370,10 +380,12 @@ def _set_aside_in_dataset(work: dict[str, Any], loc: tuple[Any, ...], aside: _Se
             return True
         if str(loc[3]) in aside.names:
             return True
-    if isinstance(dataset, dict) and part in ("date", "description"):
+    if isinstance(dataset, dict) and part in ("date", "description"):  # a union: maybe gone
         if dataset.pop(part, None) is not None:
             aside.keys.append((dataset, str(part)))
         return True
+    if part is not None and _drop_optional_key(work, loc, aside):
+        return True  # another optional key with a bad value (`timezone`): the dataset stays
     aside.names.add(str(name))
     del datasets[name]
     return True
@@ -436,5 +448,5 @@ def _drop_dangling(
                 _forget_rule(rule, aside, section)
                 del items[index]
                 del index_maps[section][index]
-            elif rule.get("consequence") in aside.names:
-                del rule["consequence"]
+        # a rule naming a consequence set aside keeps the name: its S203 (undeclared) names
+        # something set aside, so it is not reported, and no W305 (no consequence) is invented

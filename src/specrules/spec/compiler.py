@@ -469,7 +469,8 @@ class _Compiler:
             date_node = self.expression(
                 (*path, "date"), rule.date, scope, ("date", "datetime"), "`date`"
             )
-        if date_node is None and period != "contract" and rule.date is None and not rule.snapshot:
+        undated = date_node is None and datasets[scope].model.date is None  # not a broken date
+        if undated and period != "contract" and rule.date is None and not rule.snapshot:
             self.problem(
                 (*path, "dataset"),
                 "S206",
@@ -501,7 +502,7 @@ class _Compiler:
                 "whole contract",
                 "write `period: month`, `period: quarter` or `period: year`",
             )
-        elif date_node is None and rule.date is None:
+        elif date_node is None and rule.date is None and self.spec.datasets[scope].date is None:
             self.problem(
                 (*path, "snapshot"),
                 "S210",
