@@ -270,6 +270,7 @@ def _drop_optional_key(work: dict[str, Any], loc: tuple[Any, ...], aside: _SetAs
 
 
 MAX_STAND_INS = 8  # values tried for one key set aside
+MAX_COMPILES = 30  # compiles with stand-ins for one spec: a bound on validate's time
 NAMES_OF = {"consequence": "consequences"}  # a key naming an entry of a section
 
 
@@ -279,11 +280,14 @@ def _owed_to_keys_set_aside(
     """The problems that only arise because a key with a bad value was set aside: each goes
     away when the key is given a valid stand-in that brings no problem of its own."""
     owed: set[Diagnostic] = set()
+    compiles = 0
     for part, key in aside.keys:
         model = _model_of(work, part)
-        if model is None or key in part:
-            continue  # the part itself was set aside since, or the key is back
+        if model is None or key in part or not problems - owed:
+            continue  # the part was set aside since, the key is back, or nothing to explain
         for stand_in in _stand_ins(work, part, key, model):
+            if compiles >= MAX_COMPILES:
+                return owed
             part[key] = stand_in
             try:
                 trial = models.Spec.model_validate(work)
@@ -292,6 +296,7 @@ def _owed_to_keys_set_aside(
             finally:
                 del part[key]
             _, found = compile_spec(trial, source)
+            compiles += 1
             if set(found) <= problems:
                 owed |= problems - set(found)
                 break
