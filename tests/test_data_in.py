@@ -167,3 +167,25 @@ def test_text_none_is_not_turned_into_missing():
     # Only the empty cell is missing; "none" and "NA" are answers someone gave.
     assert religion.isna().tolist() == [False, True, False, False]
     assert religion[0] == "none"
+
+
+def test_fail_on_breach_fails_when_the_data_is_not_there(tmp_path, capsys):
+    """A gate must not pass on no data: a dataset not supplied, or one whose every row is
+    rejected, leaves its rules "no data" with no breach, and exits 1 under --fail-on-breach
+    naming the dataset; without the flag, 0."""
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(BASE)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["evaluate", str(spec_file), "--data", str(empty)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(spec_file), "--data", str(empty), "--fail-on-breach"]) == 1
+    assert "dataset `referrals` was not supplied" in capsys.readouterr().err
+    # every row has no key: all 4 rejected
+    rejected = tmp_path / "rejected"
+    rejected.mkdir()
+    rows = good_rows()
+    rows["referral_id"] = None
+    rows.to_csv(rejected / "referrals.csv", index=False)
+    assert main(["evaluate", str(spec_file), "--data", str(rejected), "--fail-on-breach"]) == 1
+    assert "every one of the 4 rows of dataset `referrals` was rejected" in capsys.readouterr().err

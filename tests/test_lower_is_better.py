@@ -108,3 +108,70 @@ def test_the_exported_verdict_sql_counts_the_same_failing_rows(folder: Path) -> 
     assert june.loc["six_weeks_or_more", "status"] == "not met"
     assert june.loc["under_six_weeks", "numerator"] == 5
     assert june.loc["under_six_weeks", "breach_count"] == 3
+
+
+# ------------------------------------------------------------------ a clock run backwards
+CLOCK_SPEC = """\
+specrules: 1
+title: Four hours
+commissioner: test
+service: test
+source_document: test
+contract: {start: 2024-04-01, end: 2025-03-31, periods: financial_year}
+datasets:
+  stays:
+    key: stay_id
+    date: arrived_at
+    fields:
+      stay_id: text
+      arrived_at: datetime
+      departed_at: datetime
+response_times:
+  - id: four_hours
+    title: Left within four hours of arrival
+    dataset: stays
+    start: arrived_at
+    end: departed_at
+    limit: 4 hours
+    clock: hours
+    period: month
+    target: at least 50%
+    source: {section: test}
+"""
+
+# s1 leaves after 2 hours (on time); s2 after 5 (late); s3 "leaves" an hour before it
+# arrives: bad data, not a fast response, so it fails. 1 of 3 on time = 33.3%: not met
+# (counting s3 as on time would give 2 of 3 = 66.7%, met).
+STAYS = (
+    "stay_id,arrived_at,departed_at\n"
+    "s1,2024-06-03T10:00,2024-06-03T12:00\n"
+    "s2,2024-06-03T10:00,2024-06-03T15:00\n"
+    "s3,2024-06-03T10:00,2024-06-03T09:00\n"
+)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_clock_that_stops_before_it_starts_fails(tmp_path: Path, engine: str) -> None:
+    (tmp_path / "spec.yaml").write_text(CLOCK_SPEC)
+    (tmp_path / "stays.csv").write_text(STAYS)
+    spec = specrules.load(tmp_path / "spec.yaml")
+    verdict = spec.evaluate(tmp_path, period="2024-06", engine=engine).verdicts[0]
+    assert (verdict.status, verdict.numerator, verdict.denominator) == ("not met", 1, 3)
+    reasons = {b.key: b.reason for b in verdict.breaches}
+    assert sorted(reasons) == ["s2", "s3"]
+    assert reasons["s3"].startswith("ends before it starts")
+
+
+def test_a_row_just_late_is_worded_with_the_places_that_show_it() -> None:
+    from specrules.engine.common.judging import late_reasons
+
+    # 240 minutes and 1 second is 240.0167 minutes (4 places); 1 hour and 0.1 ms is
+    # 1.000000028 hours (9 places); 300 minutes is late by far and keeps one place.
+    worded = late_reasons([240 + 1 / 60, 300.0], [240.0, 240.0], "minutes")
+    assert list(worded) == [
+        "late: 240.0167 minutes after the start; limit 240.0 minutes",
+        "late: 300.0 minutes after the start; limit 240.0 minutes",
+    ]
+    assert late_reasons([1 + 0.0001 / 3600], [1.0], "hours")[0] == (
+        "late: 1.000000028 hours after the start; limit 1.0 hours"
+    )

@@ -120,9 +120,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     status = write_output(evaluation, args, spec)
     if status:
         return status
-    if args.fail_on_breach and evaluation.breaches():
-        return EXIT_INVALID
+    if args.fail_on_breach:
+        absent = data_not_there(evaluation, list(spec.model.datasets))
+        for why in absent:
+            print(f"error: --fail-on-breach: {why}", file=sys.stderr)
+        if absent or evaluation.breaches():
+            return EXIT_INVALID
     return EXIT_OK
+
+
+def data_not_there(evaluation, datasets: list[str]) -> list[str]:
+    """Why a gate cannot pass: a dataset not supplied (or unusable), or one whose every row
+    was rejected. Its rules say "no data" and breach nothing, so a gate checking breaches
+    alone would pass on no data at all."""
+    found = []
+    for name in datasets:
+        rows = evaluation.rows.get(name)
+        if rows is None:
+            found.append(f"dataset `{name}` was not supplied or could not be used")
+        elif rows.read and not rows.evaluated:
+            found.append(f"every one of the {rows.read} rows of dataset `{name}` was rejected")
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,7 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--as-of", default=None, help="the date the data was extracted")
     add_output_options(evaluate)  # --format, --output, --rows-dir, --suppress-below, ...
     evaluate.add_argument(
-        "--fail-on-breach", action="store_true", help="exit 1 when any rule is not met"
+        "--fail-on-breach",
+        action="store_true",
+        help="exit 1 when any rule is not met, or a dataset is missing or has every row "
+        "rejected (its rules could not be judged)",
     )
     evaluate.add_argument(
         "--engine",

@@ -352,9 +352,11 @@ def _check_depth(tree: Tree) -> None:
         if depth > MAX_NESTING:
             offset = node.meta.start_pos if not getattr(node.meta, "empty", True) else 0
             raise ExpressionSyntaxError(
-                f"expression nested deeper than {MAX_NESTING} levels",
+                f"expression nested deeper than {MAX_NESTING} levels (brackets, `not`, minus "
+                f"signs, or a chain of more than {MAX_NESTING} terms joined by operators)",
                 offset,
-                "split it into named derived fields",
+                "split it into named derived fields; for a chain of `or`s comparing one field, "
+                'write `field in ["A", "B", …]`',
             )
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 

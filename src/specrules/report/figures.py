@@ -110,6 +110,18 @@ def target_text(verdict: Verdict) -> str | None:
     return format_value(verdict.target, display_unit(verdict))
 
 
+_COMPARISONS = ("at least", "at most", "more than", "less than", "fewer than", "exactly")
+
+
+def target_with_comparison(verdict: Verdict) -> str | None:
+    """The target with the threshold's direction: `less than 1.0%`, not a bare `1.0%` that
+    reads the same as `at least 1.0%`."""
+    target = target_text(verdict)
+    written = (verdict.threshold or "").strip().lower()
+    comparison = next((c for c in _COMPARISONS if written.startswith(c)), None)
+    return f"{comparison} {target}" if target and comparison else target
+
+
 def gap_text(verdict: Verdict, short: bool = False) -> str:
     return format_gap(verdict.gap, display_unit(verdict), short)
 

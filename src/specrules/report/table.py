@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from specrules.report.figures import count_text, figure_text, target_text
+from specrules.report.figures import count_text, figure_text, target_with_comparison
 from specrules.report.summary import Line, failing_rows, summarise
 from specrules.results import Evaluation
 
@@ -27,7 +27,7 @@ def _row(line: Line) -> list[str]:
         _MARK[v.status],
         figure_text(v),
         counts,
-        target_text(v) or v.threshold or "-",
+        target_with_comparison(v) or v.threshold or "-",
         failing,
     ]
 

@@ -21,6 +21,8 @@ from specrules.verdicts import is_missing, judge
 MISSING_GROUP = "(missing)"
 # A proportion's row whose numerator is unknown, as its reason says: it counts against the
 # provider, out of the numerator when higher is better, in it when lower is better.
+# A response-time row whose clock stops before it starts (a departure before the arrival).
+ENDS_BEFORE_START = "ends before it starts (the end is earlier than the start: check the data)"
 NUMERATOR_UNKNOWN = {
     False: "numerator unknown (missing data)",
     True: "numerator unknown (missing data): counted in the numerator, against the threshold",
@@ -162,8 +164,13 @@ def late_reason_codes(elapsed, allowed, unit: str) -> tuple[np.ndarray, list[str
     rows). A pair is keyed as one complex number, so one hash-table pass finds them.
     """
     places = 1 if unit in TIMED_CLOCKS else 0
-    taken = np.round(pd.Series(elapsed).to_numpy(dtype=float, na_value=np.nan), places)
+    exact = pd.Series(elapsed).to_numpy(dtype=float, na_value=np.nan)
+    taken = np.round(exact, places)
     limit = np.round(pd.Series(allowed).to_numpy(dtype=float, na_value=np.nan), places)
+    for more in (4, 9) if places else ():
+        # a row a second late would read "240.0 minutes; limit 240.0": more places show it
+        tied = taken <= limit
+        taken[tied] = np.round(exact[tied], more)
     codes = np.full(len(taken), -1, dtype=np.int64)
     known = ~(np.isnan(taken) | np.isnan(limit))
     if not known.any():

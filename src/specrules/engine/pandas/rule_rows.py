@@ -17,7 +17,7 @@ from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import SECONDS_IN
 from specrules.engine.common.calendar import working_day_calendar
-from specrules.engine.common.judging import NUMERATOR_UNKNOWN, late_reason_codes
+from specrules.engine.common.judging import ENDS_BEFORE_START, NUMERATOR_UNKNOWN, late_reason_codes
 from specrules.engine.pandas.expressions import (
     Context,
     as_series,
@@ -178,17 +178,19 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
         start = instant_values(rule.expressions["start"], ctx)
         end = instant_values(rule.expressions["end"], ctx)
         deadline = start + limit if kind == "time" else shift_date(start, limit, kind, 1)
-        finished = end
+        finished, began = end, start
     else:
         day = start.dt.normalize()
         deadline = day + limit if kind == "time" else shift_date(day, limit, kind, 1)
         deadline = deadline.dt.normalize() if kind != "time" else deadline
-        finished = end.dt.normalize()
+        finished, began = end.dt.normalize(), day
     no_start = start.isna().to_numpy(dtype=bool)
     no_end = end.isna().to_numpy(dtype=bool)
     no_limit = limit.isna().to_numpy(dtype=bool)
-    on_time = (~no_start & ~no_end & ~no_limit) & (finished <= deadline).fillna(False).to_numpy(
-        dtype=bool
+    # a clock that stops before it starts is bad data, not a fast response: it fails
+    backwards = (finished < began).fillna(False).to_numpy(dtype=bool)
+    on_time = (~no_start & ~no_end & ~no_limit & ~backwards) & (
+        (finished <= deadline).fillna(False).to_numpy(dtype=bool)
     )
     denominator = considered.copy()
     left_out = Reasons(index)
@@ -208,6 +210,7 @@ def classify_response_time(rule: CompiledRule, ctx: Context, as_of) -> RowOutcom
     failure.set(denominator & no_start, "no start event")
     failure.set(denominator & no_limit, "no limit for this row")
     failure.set(denominator & no_end, "no end event (clock never stopped)")
+    failure.set(denominator & backwards, ENDS_BEFORE_START)
     # time taken and time allowed per row, in one unit per rule: late rows' reasons, drill-down
     elapsed, allowed, unit = _elapsed(model.clock, kind, start, end, deadline, limit)
     late = denominator & ~on_time

@@ -21,7 +21,7 @@ from sqlglot import exp
 from specrules.datetimes import dataset_zones
 from specrules.dsl import ir
 from specrules.dsl.types import SECONDS_IN
-from specrules.engine.common.judging import NUMERATOR_UNKNOWN
+from specrules.engine.common.judging import ENDS_BEFORE_START, NUMERATOR_UNKNOWN
 from specrules.engine.common.scope import counted_days
 from specrules.engine.sql.expressions import (
     CALENDAR,
@@ -316,7 +316,11 @@ def rule_columns(
             if kind != "time":
                 deadline = fill("day", d, x=deadline)
             finished = fill("day", d, x=end)
-        on_time = _true(exp.LTE(this=finished, expression=deadline), False)
+        # a clock that stops before it starts is bad data, not a fast response: it fails
+        backwards = _true(exp.LT(this=finished.copy(), expression=begin.copy()), False)
+        on_time = _and(
+            _true(exp.LTE(this=finished, expression=deadline), False), _not(backwards.copy())
+        )
         if applies is not None:
             left_out.append((_is_null(applies), "`applies_to` unknown (missing data)"))
         denominator = considered
@@ -335,6 +339,7 @@ def rule_columns(
             (_and(failing.copy(), _is_null(start)), "no start event"),
             (_and(failing.copy(), _is_null(limit)), "no limit for this row"),
             (_and(failing.copy(), _is_null(end)), "no end event (clock never stopped)"),
+            (_and(failing.copy(), backwards), ENDS_BEFORE_START),
             (failing, None),  # late: worded from `elapsed` and `allowed`
         ]
         if reasons is not None:
