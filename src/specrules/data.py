@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,7 +166,10 @@ def _is_one_of(values: pd.Series, keys: pd.Series) -> np.ndarray:
 def gather(
     spec: models.Spec, data: DataInput, progress: ReadProgress | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[DataIssue]]:
-    """Raw frames by dataset name, their hashes, and notes on files that were not used."""
+    """Raw frames by dataset name, their hashes, and notes on files that were not used.
+
+    DataFrames handed in are not digested here (their hashes are left out): `load_data`
+    digests them in the background while it types them."""
     issues: list[DataIssue] = []
     if isinstance(data, Mapping):
         frames = {}
@@ -176,7 +180,7 @@ def gather(
             if not isinstance(frame, pd.DataFrame):
                 raise DataError("expected a pandas DataFrame", dataset=str(name))
             frames[name] = frame
-        return frames, {n: _frame_hash(f) for n, f in frames.items()}, issues
+        return frames, {}, issues
     found = find_files(data if isinstance(data, list) else [data], spec.datasets)
     issues.extend(
         issue(name, undeclared_file(file, list(spec.datasets))) for name, file in found.ignored
@@ -428,51 +432,74 @@ def undeclared_columns(name: str, ds: models.Dataset, columns: Iterable[str]) ->
     )
 
 
-def _typed(
-    name: str, ds: models.Dataset, raw: pd.DataFrame, issues: list[DataIssue], zone: str
-) -> tuple[pd.DataFrame | None, pd.DataFrame, DatasetAccount, str | None]:
-    """Every declared column in its type (None, every row rejected, when columns are missing)."""
-    account = DatasetAccount(read=len(raw))
-    raw = raw.reset_index(drop=True)
-    rows = pd.Series(np.arange(1, len(raw) + 1), index=raw.index)
-    columns = {str(c).strip(): c for c in raw.columns}
-    absent = [f for f in ds.fields if f not in columns]
-    if not columns:
-        why = NO_COLUMNS
-        issues.append(issue(name, why, severity="error"))
-        account.rejected[why] = len(raw)
-        return None, raw.assign(**{ROW: rows, "__reason__": why}), account, why
-    if absent:
-        why = missing_columns(ds, absent, list(columns))
-        issues.append(issue(name, why, severity="error"))
-        rejected = raw.assign(**{ROW: rows, "__reason__": why})
-        account.rejected[why] = len(raw)
-        return None, rejected, account, why
-    extra = undeclared_columns(name, ds, columns)
-    if extra:
-        issues.append(extra)
-    frame = pd.DataFrame(index=raw.index)
-    for field_name in ds.fields:
-        spec = ds.field_spec(field_name)
-        frame[field_name] = _coerce(
-            name, field_name, spec, raw[columns[field_name]], rows, issues, zone
-        )
+class _Typing:
+    """One dataset being typed, a column at a time: the typed columns and, by field, the data
+    issues found (listed in the order of the declared fields whatever order they are typed)."""
+
+    def __init__(self, name: str, ds: models.Dataset, raw: pd.DataFrame, zone: str) -> None:
+        self.name, self.ds, self.zone = name, ds, zone
+        self.raw = raw.reset_index(drop=True)
+        self.rows = pd.Series(np.arange(1, len(raw) + 1), index=self.raw.index)
+        self.columns = {str(c).strip(): c for c in self.raw.columns}
+        self.typed: dict[str, pd.Series] = {}
+        self.issues: dict[str, list[DataIssue]] = {}
+        self.account = DatasetAccount(read=len(raw))
+
+    def unusable(self, issues: list[DataIssue]) -> str | None:
+        """Why no row can be read (no columns, or declared columns missing), else None; notes
+        columns the spec does not declare."""
+        absent = [f for f in self.ds.fields if f not in self.columns]
+        why = None
+        if not self.columns:
+            why = NO_COLUMNS
+        elif absent:
+            why = missing_columns(self.ds, absent, list(self.columns))
+        if why is not None:
+            issues.append(issue(self.name, why, severity="error"))
+            self.account.rejected[why] = len(self.raw)
+            return why
+        extra = undeclared_columns(self.name, self.ds, self.columns)
+        if extra:
+            issues.append(extra)
+        return None
+
+    def rejected_all(self, why: str) -> pd.DataFrame:
+        return self.raw.assign(**{ROW: self.rows, "__reason__": why})
+
+    def type_field(self, field_name: str) -> None:
+        if field_name in self.typed:
+            return
+        spec = self.ds.field_spec(field_name)
+        raw, found = self.raw[self.columns[field_name]], self.issues.setdefault(field_name, [])
+        values = _coerce(self.name, field_name, spec, raw, self.rows, found, self.zone)
+        self.typed[field_name] = values
         if spec.type == "datetime":
-            utc = _instants_of(raw[columns[field_name]], frame[field_name], zone)
-            frame[instant_column(field_name)] = utc
+            self.typed[instant_column(field_name)] = _instants_of(raw, values, self.zone)
         if not spec.nullable:
-            empty = frame[field_name].isna()
+            empty = values.isna()
             if empty.any():
-                _report(
-                    issues,
-                    name,
-                    field_name,
-                    rows,
-                    raw.loc[empty, columns[field_name]],
-                    "missing, but the spec says it may not be",
-                )
-    frame[ROW] = rows
-    return frame, raw, account, None
+                why = "missing, but the spec says it may not be"
+                _report(found, self.name, field_name, self.rows, raw[empty], why)
+
+    def frame(self, issues: list[DataIssue]) -> pd.DataFrame:
+        """Every declared field typed, in declared order, with each row's position; the data
+        issues added to `issues` field by field."""
+        frame = pd.DataFrame(index=self.raw.index)
+        for field_name in self.ds.fields:
+            self.type_field(field_name)
+            issues.extend(self.issues[field_name])
+            frame[field_name] = self.typed[field_name]
+            if instant_column(field_name) in self.typed:
+                frame[instant_column(field_name)] = self.typed[instant_column(field_name)]
+        frame[ROW] = self.rows
+        return frame
+
+
+def _key_columns(spec: models.Spec, name: str) -> list[str]:
+    """The fields `data_keys.KeyIndex` reads in a dataset: its key and its links."""
+    ds = spec.datasets[name]
+    links = [link.field for link in ds.links.values()]
+    return [*ds.key_fields[:1], *links] if len(ds.key_fields) == 1 else links
 
 
 def _without_bad_keys(
@@ -488,13 +515,18 @@ def _without_bad_keys(
     `repeated` marks keys an earlier row has (from `data_keys.KeyIndex`); None to find them
     here."""
     keys = list(ds.key_fields)
-    reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
-    no_key = frame[keys].isna().any(axis=1).to_numpy(dtype=bool)
-    reasons[no_key] = "missing key (" + ", ".join(keys) + ")"
+    no_key = np.zeros(len(frame), dtype=bool)
+    for key in keys:
+        no_key |= frame[key].isna().to_numpy(dtype=bool)
     if repeated is None:
         # one key column: a Series' duplicated() is faster than a one-column frame's
         key_values = frame[keys[0]] if len(keys) == 1 else frame[keys]
         repeated = key_values.duplicated(keep="first").to_numpy(dtype=bool)
+    if not (no_key | repeated).any():  # the usual case: nothing to take out, nothing copied
+        account.evaluated = len(frame)
+        return frame, raw.iloc[0:0], no_key
+    reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
+    reasons[no_key] = "missing key (" + ", ".join(keys) + ")"
     duplicate = repeated & ~no_key
     reasons[duplicate] = "duplicate key: an earlier row has the same " + ", ".join(keys)
     bad = no_key | duplicate
@@ -509,33 +541,54 @@ def _without_bad_keys(
 def load_data(
     spec: models.Spec, data: DataInput, progress: ReadProgress | None = None
 ) -> LoadedData:
-    """Read and check every dataset the spec declares; `progress` is told of bytes read."""
+    """Read and check every dataset the spec declares; `progress` is told of bytes read.
+
+    Two jobs run beside the typing of the columns, on a second core where there is one
+    (Arrow and hashlib let go of Python's lock while they work): the digest of DataFrames
+    handed in, and the hash of the key and link columns (typed first, for it)."""
     raw_frames, hashes, issues = gather(spec, data, progress)
-    typed: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     rejected: dict[str, pd.DataFrame] = {}
     accounts: dict[str, DatasetAccount] = {}
     missing: dict[str, str] = {}
+    notes: dict[str, list[DataIssue]] = {}  # each dataset's issues before its fields'
+    usable: dict[str, _Typing] = {}
     for name, ds in spec.datasets.items():
+        notes[name] = []
         if name not in raw_frames:
             missing[name] = "no data supplied for this dataset"
-            issues.append(issue(name, missing[name], severity="warning"))
+            notes[name].append(issue(name, missing[name], severity="warning"))
             continue
-        frame, raw, account, why = _typed(
-            name, ds, raw_frames[name], issues, ds.timezone or spec.timezone
-        )
-        accounts[name] = account
-        if frame is None:
-            rejected[name] = raw  # every row, with the reason
-            missing[name] = why or "unusable"
-            continue
-        typed[name] = (frame, raw)
-    # one hash of each key column finds repeated keys and links to no row alike
-    index = KeyIndex(spec, {name: frame for name, (frame, _) in typed.items()})
+        typed = _Typing(name, ds, raw_frames[name], ds.timezone or spec.timezone)
+        why = typed.unusable(notes[name])
+        accounts[name] = typed.account
+        if why is None:
+            usable[name] = typed
+        else:
+            rejected[name] = typed.rejected_all(why)  # every row, with the reason
+            missing[name] = why
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digests = None
+        if isinstance(data, Mapping):
+            digests = pool.submit(lambda: {n: _frame_hash(f) for n, f in raw_frames.items()})
+        for name, typed in usable.items():
+            for field_name in _key_columns(spec, name):
+                typed.type_field(field_name)
+        # one hash of each key column finds repeated keys and links to no row alike
+        columns = {name: dict(typed.typed) for name, typed in usable.items()}
+        key_index = pool.submit(KeyIndex, spec, columns)
+        whole: dict[str, pd.DataFrame] = {}
+        for name in spec.datasets:
+            issues.extend(notes[name])
+            if name in usable:
+                whole[name] = usable[name].frame(issues)
+        index = key_index.result()
+        if digests is not None:
+            hashes = digests.result()
     frames: dict[str, pd.DataFrame] = {}
     kept_rows: dict[str, np.ndarray | None] = {}
-    for name, (frame, raw) in typed.items():
+    for name, frame in whole.items():
         kept, bad_rows, bad = _without_bad_keys(
-            spec.datasets[name], raw, frame, accounts[name], index.duplicate.get(name)
+            spec.datasets[name], usable[name].raw, frame, accounts[name], index.duplicate.get(name)
         )
         if len(bad_rows):
             rejected[name] = bad_rows

@@ -69,7 +69,7 @@ def repeated(codes: np.ndarray) -> np.ndarray:
 class KeyIndex:
     """Repeated keys of each single-key dataset and link values that point at no row."""
 
-    def __init__(self, spec: models.Spec, frames: Mapping[str, pd.DataFrame]) -> None:
+    def __init__(self, spec: models.Spec, frames: Mapping[str, Mapping[str, pd.Series]]) -> None:
         self.duplicate: dict[str, np.ndarray] = {}
         self.orphan: dict[Link, np.ndarray] = {}
         for name, ds in spec.datasets.items():
@@ -77,7 +77,7 @@ class KeyIndex:
                 self._encode(spec, name, ds.key_fields[0], frames)
 
     def _encode(
-        self, spec: models.Spec, name: str, key: str, frames: Mapping[str, pd.DataFrame]
+        self, spec: models.Spec, name: str, key: str, frames: Mapping[str, Mapping[str, pd.Series]]
     ) -> None:
         keys = arrow_of(frames[name][key])
         if keys is None:

@@ -146,6 +146,9 @@ def _exclusions(reasons: pd.Series | None, rows: np.ndarray) -> list[Exclusion]:
     return exclusions(zip(reasons.cat.categories[found], counts[found], strict=True))
 
 
+_NAT = np.datetime64("NaT").astype(np.int64)  # NaT as a whole number: the smallest int64
+
+
 def _count(mask: np.ndarray) -> int:
     return int(np.count_nonzero(mask))
 
@@ -216,7 +219,9 @@ class Evaluator(Judge):
                 continue
             frame = self.frames[ds.name]
             days = self.days(ds.name, ds.date)
-            outside = (days < first) | (days > last)
+            number = days.view(np.int64)  # as whole numbers: see period_rows
+            dated = number != _NAT
+            outside = dated & ((number < first.astype(np.int64)) | (number > last.astype(np.int64)))
             for row, day in zip(frame[ROW].to_numpy()[outside], days[outside], strict=True):
                 issues.append(
                     issue(
@@ -226,10 +231,10 @@ class Evaluator(Judge):
                         int(row),
                     )
                 )
-            known = days[~np.isnat(days)]
-            if len(known):
-                lows.append(known.min().astype(object))
-                highs.append(known.max().astype(object))
+            if dated.any():
+                known = number[dated]
+                lows.append(np.datetime64(int(known.min()), "D").astype(object))
+                highs.append(np.datetime64(int(known.max()), "D").astype(object))
         return (min(lows), max(highs)) if lows else None
 
     def days(self, dataset: str, date: ir.Node) -> np.ndarray:
@@ -354,16 +359,24 @@ class Evaluator(Judge):
         return kept
 
     def period_rows(self, rule: CompiledRule, period: Period, days, n: int) -> np.ndarray:
-        """Which rows fall in `period` (NaT compares false, so undated rows fall in none)."""
+        """Which rows fall in `period` (undated rows fall in none, but for the contract).
+
+        Days are compared as whole numbers (days since 1970; NaT the smallest): numpy's
+        date comparisons check every value for NaT and took eight times as long."""
         if days is None:
             return np.ones(n, dtype=bool)
-        end = np.datetime64(period.end if self.as_of is None else min(period.end, self.as_of))
+        number = days.view(np.int64)
+
+        def day(value: dt.date) -> int:
+            return int(np.datetime64(value, "D").astype(np.int64))
+
+        end = day(period.end if self.as_of is None else min(period.end, self.as_of))
         if rule.period == "contract" and period.kind == "contract":
             # Undated rows still count over the whole contract; rows dated outside it (reported
             # as data issues) or after the as-of date do not.
-            return ~((days < np.datetime64(period.start)) | (days > end))
+            return ((number >= day(period.start)) | (number == _NAT)) & (number <= end)
         start = self.plan.spec.contract.start if cumulative(rule) else period.start
-        return (days >= np.datetime64(start)) & (days <= end)
+        return (number >= day(start)) & (number <= end)
 
     def group_verdicts(self, rule, period, outcome, rows, frame, keys) -> list[Verdict]:
         if not rule.model.breakdowns:
