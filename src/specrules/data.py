@@ -246,24 +246,49 @@ def _parse_number(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, s
 
 def _parse_date(text: pd.Series, spec: models.FieldSpec, zone: str) -> tuple[pd.Series, Reasons]:
     """Local date-times as written; instants (with an offset) as the local time in `zone`."""
+    values, reasons, _ = _parse_when(text, spec, zone)
+    return values, reasons
+
+
+def _parse_when(
+    text: pd.Series, spec: models.FieldSpec, zone: str
+) -> tuple[pd.Series, Reasons, pd.Series | None]:
+    """`_parse_date`, and for a datetime column each value's instant (UTC) as well.
+
+    Each value is matched against the patterns it may still fit and parsed once (a value
+    that is ISO local time is not tried as an instant or day/month/year), and each local
+    time is placed in `zone` once: parsing the column a second time for its instants cost
+    as much again as the first."""
     values = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    local = text.str.fullmatch(ISO_LOCAL).fillna(False).to_numpy(dtype=bool)
-    instant = text.str.fullmatch(ISO_INSTANT).fillna(False).to_numpy(dtype=bool)
+    utc = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    known = text.notna().to_numpy(dtype=bool)
+    local = known & _matches(text, ISO_LOCAL, known)
+    instant = _matches(text, ISO_INSTANT, known & ~local)
     if local.any():
         values[local] = _in_range(pd.to_datetime(text[local], errors="coerce", format="ISO8601"))
     if instant.any():
-        utc = pd.to_datetime(text[instant], errors="coerce", format="ISO8601", utc=True)
-        values[instant] = _in_range(utc.dt.tz_convert(zone).dt.tz_localize(None))
+        given = pd.to_datetime(text[instant], errors="coerce", format="ISO8601", utc=True)
+        values[instant] = _in_range(given.dt.tz_convert(zone).dt.tz_localize(None))
+        utc[instant] = given.dt.tz_localize(None)
+    rest = known & ~local & ~instant
     for pattern, form, _ in DAY_FIRST:  # UK style day/month/year, as spreadsheets write it
-        these = text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+        these = _matches(text, pattern, rest)
         if these.any():
             values[these] = _in_range(pd.to_datetime(text[these], errors="coerce", format=form))
-    reasons: Reasons = NOT_A_DATE
     if spec.type == "date":
-        values = values.dt.normalize()
-    else:
-        values, reasons = _local_times_that_exist(values, ~instant, zone)
-    return values, reasons
+        return values.dt.normalize(), NOT_A_DATE, None
+    values, reasons, placed = _local_times_that_exist(values, ~instant, zone)
+    utc = utc.where(instant, placed)
+    return values, reasons, utc.where(values.notna())
+
+
+def _matches(text: pd.Series, pattern: str, where: np.ndarray) -> np.ndarray:
+    """Which values in `where` match `pattern` in full (the others are not tried)."""
+    found = np.zeros(len(text), dtype=bool)
+    if where.any():
+        tried = text[where].str.fullmatch(pattern)
+        found[where] = tried.fillna(False).to_numpy(dtype=bool)
+    return found
 
 
 def instants(local: pd.Series, zone: str) -> pd.Series:
@@ -277,18 +302,13 @@ def instants(local: pd.Series, zone: str) -> pd.Series:
 
 
 def _instants_of(raw: pd.Series, values: pd.Series, zone: str) -> pd.Series:
-    """Each date-time's instant: from its offset where it has one, else its local time's."""
-    utc = instants(values, zone)
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        if getattr(raw.dt, "tz", None) is not None:
-            utc = raw.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+    """Each instant of a date-time column typed already (Parquet, a DataFrame): from its own
+    time zone where it has one, else its local time's in `zone`. (Text is placed as it is
+    parsed: `_parse_when`.)"""
+    if getattr(raw.dt, "tz", None) is not None:
+        utc = raw.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
     else:
-        text = raw.astype("string").str.strip()
-        offset = text.str.fullmatch(ISO_INSTANT).fillna(False).to_numpy(dtype=bool)
-        offset &= values.notna().to_numpy(dtype=bool)
-        if offset.any():
-            given = pd.to_datetime(text[offset], errors="coerce", format="ISO8601", utc=True)
-            utc[offset] = given.dt.tz_localize(None).astype("datetime64[ns]")
+        utc = instants(values, zone)
     return utc.where(values.notna())
 
 
@@ -299,25 +319,29 @@ def _in_range(values: pd.Series) -> pd.Series:
 
 def _local_times_that_exist(
     values: pd.Series, local: np.ndarray, zone: str
-) -> tuple[pd.Series, Reasons]:
+) -> tuple[pd.Series, Reasons, pd.Series]:
     """Local times (no offset) that do not exist or happen twice in `zone` become missing,
-    each with its reason; an instant (with an offset) is never in doubt."""
+    each with its reason; an instant (with an offset) is never in doubt. Also each local
+    time's instant (UTC, naive), from the same placing in the zone."""
     reasons = pd.Series(NOT_A_DATE, index=values.index, dtype="string")
+    placed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     check = local & values.notna().to_numpy(dtype=bool)
     if not check.any():
-        return values, NOT_A_DATE
+        return values, NOT_A_DATE, placed
     chosen = values[check]
-    gap = chosen.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").isna()
+    in_zone = chosen.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    placed[check] = in_zone.dt.tz_convert("UTC").dt.tz_localize(None)
+    gap = in_zone.isna()
+    if not gap.any():
+        return values, NOT_A_DATE, placed
     missing_hour = chosen.dt.tz_localize(
         zone, ambiguous=np.ones(len(chosen), dtype=bool), nonexistent="NaT"
     ).isna()
-    if not gap.any():
-        return values, NOT_A_DATE
     nowhere = gap.index[missing_hour.to_numpy(dtype=bool)]
     twice = gap.index[(gap & ~missing_hour).to_numpy(dtype=bool)]
     reasons[nowhere] = NO_SUCH_TIME.format(zone=zone)
     reasons[twice] = TWICE.format(zone=zone)
-    return values.mask(gap.reindex(values.index, fill_value=False)), reasons
+    return values.mask(gap.reindex(values.index, fill_value=False)), reasons, placed
 
 
 _PARSERS = {
@@ -354,13 +378,14 @@ def _coerce(
     rows: pd.Series,
     issues: list[DataIssue],
     zone: str,
-) -> pd.Series:
+) -> tuple[pd.Series, pd.Series | None]:
     """One column in its declared type; unreadable values become missing and are reported
-    (in row order, as the SQL engines list them)."""
+    (in row order, as the SQL engines list them). A datetime column read from text comes
+    with its instants (UTC), worked out as it is parsed; None otherwise."""
     first = len(issues)
-    values = _coerce_values(name, column, spec, raw, rows, issues, zone)
+    values, instants_found = _coerce_values(name, column, spec, raw, rows, issues, zone)
     issues[first:] = sorted(issues[first:], key=lambda found: found.row or 0)
-    return values
+    return values, instants_found
 
 
 def _coerce_values(
@@ -371,14 +396,16 @@ def _coerce_values(
     rows: pd.Series,
     issues: list[DataIssue],
     zone: str,
-) -> pd.Series:
-    values = _typed_already(raw, spec.type, zone)
+) -> tuple[pd.Series, pd.Series | None]:
+    values, utc = _typed_already(raw, spec.type, zone), None
     if values is None:
         text = _as_text(raw, spec.type)
         if spec.type == "text":
-            return text
-        parser = _PARSERS[spec.type]
-        values, why = parser(text, spec, zone) if parser is _parse_date else parser(text, spec)
+            return text, None
+        if spec.type in ("date", "datetime"):
+            values, why, utc = _parse_when(text, spec, zone)
+        else:
+            values, why = _PARSERS[spec.type](text, spec)
         bad = text.notna() & values.isna()
         if bad.any():
             _report(issues, name, column, rows, text[bad], why)
@@ -397,7 +424,7 @@ def _coerce_values(
         if huge.any():
             _report(issues, name, column, rows, raw[huge], TOO_LARGE)
             values = values.mask(huge)
-    return values
+    return values, utc
 
 
 def undeclared_file(file_name: str, datasets: list[str]) -> str:
@@ -471,10 +498,12 @@ class _Typing:
             return
         spec = self.ds.field_spec(field_name)
         raw, found = self.raw[self.columns[field_name]], self.issues.setdefault(field_name, [])
-        values = _coerce(self.name, field_name, spec, raw, self.rows, found, self.zone)
+        values, utc = _coerce(self.name, field_name, spec, raw, self.rows, found, self.zone)
         self.typed[field_name] = values
         if spec.type == "datetime":
-            self.typed[instant_column(field_name)] = _instants_of(raw, values, self.zone)
+            if utc is None:  # typed already (Parquet, a DataFrame): placed in the zone now
+                utc = _instants_of(raw, values, self.zone)
+            self.typed[instant_column(field_name)] = utc
         if not spec.nullable:
             empty = values.isna()
             if empty.any():
