@@ -1,24 +1,29 @@
 """Evaluate a spec inside a SQL engine that reads the files itself (DuckDB, Spark).
 
 Shared by the engines, written once: the files are typed and checked by
-engine/sql/files.py; each rule is the CTE of engine/sql/rule_rows.py, kept as a table,
-joined to its periods and counted with GROUPING SETS (the whole rule and each breakdown
-group in one pass), and the rows that fail it are listed; a ratio's two aggregates are
-computed over each period's rows. Figures are judged by the same `Judge.decide` (and
-so `verdicts.judge`) as the pandas engine, so the decisions are shared too.
-
-Several rules are counted by one query (a UNION ALL) where the engine pays more for each
-query than for its size (Spark): `Connection.rules_per_query`.
+engine/sql/files.py; the rules are counted as one plan. The rules of a dataset are
+classified (engine/sql/rule_rows.py's columns) in one pass into one table, each column once
+however many rules share it; then one query gives every rule's figures per period and
+group (GROUPING SETS: the whole rule and each breakdown group in one pass), one lists the
+rows that fail them (fetched as Arrow, split in numpy) and one counts the rows left out.
+Periods are rows of a small table (named by position), so the SQL is printed once per spec
+(`planned`) and only run by later evaluations. A ratio's two aggregates are computed over
+each period's rows. Figures are judged by the same `Judge.decide` (and so
+`verdicts.judge`) as the pandas engine, so the decisions are shared too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlglot import exp
 
 from specrules.engine.common.evaluation import assemble_evaluation
@@ -46,7 +51,6 @@ from specrules.engine.sql.checks import (
 from specrules.engine.sql.expressions import (
     compile_sql,
     percentile_expression,
-    sql_text,
     statement,
 )
 from specrules.engine.sql.files import (
@@ -54,6 +58,7 @@ from specrules.engine.sql.files import (
     Connection,
     DataInput,
     FileData,
+    Printed,
     Runner,
     union_all,
 )
@@ -78,23 +83,40 @@ from specrules.results import (
 from specrules.spec.compiler import CompiledRule, Plan
 from specrules.verdicts import is_missing
 
-RULE_TABLE = "specrules_rule"  # a rule's row classification: specrules_rule_0, _1, …
+RULE_TABLE = "specrules_rules"  # rules' row classifications: specrules_rules_0, _1, …
+# Every rule's periods (rule_index, position, first_day, last_day); a period is named by its
+# position in the rule's list, as whole numbers are grouped faster than labels.
+PERIODS = "specrules_periods"
+PERIOD_ENDS = "specrules_period_ends"  # snapshots': rule_index, position, period_start, period_end
+# Every day of every rule's periods (rule_index, position, day): a row finds its periods by an
+# equality join on its date, where a range join would compare it with every period.
+PERIOD_DAYS = "specrules_period_days"
+_EVERY_DAY = {
+    "duckdb": "SELECT rule_index, position, CAST(unnest(generate_series(CAST(first_day AS "
+    "TIMESTAMP), CAST(last_day AS TIMESTAMP), INTERVAL 1 DAY)) AS DATE) AS day FROM {periods}",
+    "spark": "SELECT rule_index, position, explode(sequence(first_day, last_day)) AS day "
+    "FROM {periods}",
+}
 
 
-def _periods_table(rule: CompiledRule, periods, judge: Judge) -> str:
-    rows = []
-    for p in periods:
-        start, end = counted_days(rule, p, judge.plan, judge.as_of)
-        rows.append(
-            f"({sql_text(p.label)}, DATE {sql_text(str(start))}, DATE {sql_text(str(end))})"
-        )
-    return "(VALUES " + ", ".join(rows) + ") AS periods(label, first_day, last_day)"
+def values_query(columns: tuple[str, ...], rows: list[tuple], dialect: str) -> str:
+    """A small table of (rule index, period position, first day, last day) as a query in
+    `dialect` (written here, not parsed: it holds a row per rule and period)."""
+    if not rows:
+        index, position, first, last = columns
+        return statement(
+            f"SELECT CAST(NULL AS INT) AS {index}, CAST(NULL AS INT) AS {position}, "
+            f"CAST(NULL AS DATE) AS {first}, CAST(NULL AS DATE) AS {last} WHERE 1 = 0"
+        ).sql(dialect)
+    values = ", ".join(
+        f"({index}, {position}, DATE '{first}', DATE '{last}')"
+        for index, position, first, last in rows
+    )
+    return f"SELECT * FROM (VALUES {values}) AS v({', '.join(columns)})"
 
 
 def _group_text(plan: Plan, dataset: str, breakdowns: list[str], dialect: str) -> exp.Expression:
     """The breakdown group of a row as the pandas engine labels it (values joined by \\x1f)."""
-    if not breakdowns:
-        return statement("CAST(NULL AS VARCHAR)")
     parts = {
         f"p{i}": exp.Coalesce(
             this=value_text(plan, dataset, name, dialect, "t"),
@@ -105,170 +127,171 @@ def _group_text(plan: Plan, dataset: str, breakdowns: list[str], dialect: str) -
     return statement(" || chr(31) || ".join(f":{p}" for p in parts), **parts)
 
 
-class RuleCount:
-    """One rule's queries (its classification, its figures, its failing rows) and the
-    verdicts made from what they return."""
+class RuleTable:
+    """The row classifications of the rules that read the same rows (a dataset's rules; a
+    snapshot rule's rows at its period ends) as one table: one pass over the data, and each
+    column once however many rules read it (the key, a date, a condition rules share)."""
 
-    def __init__(
-        self, index: int, slot: int, rule: CompiledRule, periods, layout, judge, cover=None
-    ):
-        self.index, self.rule, self.periods, self.judge = index, rule, periods, judge
-        # a snapshot: the first and last date of its rows, so the period ends they reach
-        self.cover = cover
-        self.table = f"{RULE_TABLE}_{slot}"
+    def __init__(self, name: str, relation: exp.Expression, dialect: str):
+        self.name, self.relation, self.dialect = name, relation, dialect
+        self.columns: dict[str, tuple[str, exp.Expression]] = {}  # SQL text → name, expression
+
+    def column(self, expression: exp.Expression) -> str:
+        """The column (`r.c3`) holding `expression`, added if no rule has it yet."""
+        text = expression.sql(self.dialect)
+        if text not in self.columns:
+            self.columns[text] = (f"c{len(self.columns)}", expression)
+        return "r." + self.columns[text][0]
+
+    def query(self) -> exp.Expression:
+        select = [e.as_(name, copy=False) for name, e in self.columns.values()]
+        return exp.select(*select).from_(self.relation, copy=False)
+
+
+class RuleCount:
+    """One rule's columns in its table, its three queries (its figures per period and group,
+    the rows that fail it, the rows left out by reason) and the verdicts made from them.
+    Its periods are rows of the PERIODS table, so its SQL is the same for every evaluation."""
+
+    def __init__(self, index: int, rule: CompiledRule, layout: Layout, judge: Judge, table):
+        self.index, self.rule, self.judge = index, rule, judge
         dataset = rule.model.dataset
         dialect = layout.scope.dialect
         scope = layout.scope_of(dataset, "t")
         self.reasons = ReasonCodes()
-        self.columns = columns = rule_columns(rule, scope, judge.as_of, self.reasons)
+        columns = rule_columns(rule, scope, judge.as_of, self.reasons)
+        self.columns = set(columns)
+        if "rule_date" in columns:  # a day, as periods are compared with it
+            columns["rule_date"] = exp.cast(columns["rule_date"], "DATE")
+        c = {name: table.column(e) for name, e in columns.items()}
         key = scope.keys.get(dataset)
         key_text = value_text(judge.plan, dataset, key, dialect, "t") if key else statement("NULL")
-        select = [
-            exp.column(ROW, "t").as_("__row"),
-            statement("CAST(:k AS VARCHAR)", k=key_text).as_("__key", copy=False),
-            *(e.as_(name, copy=False) for name, e in columns.items()),
-            _group_text(judge.plan, dataset, rule.model.breakdowns, dialect).as_(
-                "__group", copy=False
-            ),
-        ]
-        relation = layout.relations[dataset].copy().as_("t", copy=False)
+        row = table.column(exp.column(ROW, "t"))
+        row_key = table.column(statement("CAST(:k AS VARCHAR)", k=key_text))
+        grouped = bool(rule.model.breakdowns)
+        group = (
+            table.column(_group_text(judge.plan, dataset, rule.model.breakdowns, dialect))
+            if grouped
+            else "CAST(NULL AS VARCHAR)"
+        )
         snapshot = rule.model.snapshot
-        if snapshot:
-            # every row once per period end, with that period's dates as columns
-            relation = at_period_ends(relation, self.snapshot_periods())
-            select.append(exp.column("__snapshot", "t").as_("__snapshot", copy=False))
-        self.classification = exp.select(*select).from_(relation, copy=False)
         self.scoring = getattr(rule.model, "scoring", "proportion")
         self.whole = whole = rule.period == "contract" or rule.date is None or snapshot
-        table = f"{self.table} AS r"
-        in_period = "CAST(r.rule_date AS DATE) BETWEEN periods.first_day AND periods.last_day"
+        on = f"JOIN {PERIODS} AS periods ON periods.rule_index = {index}"
+        date = c.get("rule_date")
         if snapshot:
-            join = f"JOIN {_periods_table(rule, periods, judge)} ON r.__snapshot = periods.label"
+            join = f"{on} AND {table.column(exp.column('__snapshot', 't'))} = periods.position"
         elif rule.date is None:
-            join = f"CROSS JOIN {_periods_table(rule, periods, judge)}"
+            join = on
         elif whole:
             # over the whole contract, undated rows count too; rows dated outside it (reported
             # as data issues) or after the as-of date do not
-            join = (
-                f"JOIN {_periods_table(rule, periods, judge)} ON r.rule_date IS NULL OR {in_period}"
-            )
+            in_period = f"{date} BETWEEN periods.first_day AND periods.last_day"
+            join = f"{on} AND ({date} IS NULL OR {in_period})"
         else:
-            join = f"JOIN {_periods_table(rule, periods, judge)} ON {in_period}"
-        # A LEFT JOIN keeps the rows in no period (label NULL), so the rows without a date
+            join = f"JOIN {PERIOD_DAYS} AS periods ON periods.rule_index = {index} "
+            join += f"AND periods.day = {date}"
+        # A LEFT JOIN keeps the rows in no period (position NULL), so the rows without a date
         # are counted by the same query.
         counted = join if whole else f"LEFT {join}"
-        undated = "0" if whole else "count(*) FILTER (WHERE r.rule_date IS NULL AND r.considered)"
+        considered, in_denominator = c["considered"], c["in_denominator"]
+        undated = "0" if whole else f"count(*) FILTER (WHERE {date} IS NULL AND {considered})"
         value = "NULL"
         figure: dict[str, exp.Expression] = {}
         if self.scoring == "continuous" and rule.model.aggregate == "percentile":
             value = ":figure"
             figure["figure"] = percentile_expression(
-                exp.column("observation", "r"),
+                exp.column(c["observation"][2:], "r"),
                 rule.model.percentile,
                 rule.model.percentile_method,
                 dialect,
-                exp.column("in_denominator", "r"),
+                exp.column(in_denominator[2:], "r"),
             )
         elif self.scoring == "continuous":
             agg = rule.model.aggregate or "sum"
             fn = {"mean": "avg", "median": "median"}.get(agg, agg)
-            value = f"{fn}(r.observation) FILTER (WHERE r.in_denominator)"
+            value = f"{fn}({c['observation']}) FILTER (WHERE {in_denominator})"
         elif self.scoring == "count" and rule.model.distinct:
-            value = "count(DISTINCT r.distinct_value) FILTER (WHERE r.in_denominator)"
-        failing = "in_numerator" in columns  # a proportion: its failing rows are listed
-        numerator = "count(*) FILTER (WHERE r.in_numerator)" if failing else "NULL"
-        exclusion = (
-            "count(*) FILTER (WHERE r.denominator_exclusion)"
-            if "denominator_exclusion" in columns
-            else "NULL"
-        )
-        not_eligible = (
-            "count(*) FILTER (WHERE r.not_eligible)" if "not_eligible" in columns else "NULL"
-        )
-        # Columns typed alike for every rule, so that rules can be counted in one UNION ALL.
+            value = f"count(DISTINCT {c['distinct_value']}) FILTER (WHERE {in_denominator})"
+        failing = "in_numerator" in c  # a proportion: its failing rows are listed
+        numerator = f"count(*) FILTER (WHERE {c['in_numerator']})" if failing else "NULL"
+
+        def counted_if(name: str) -> str:
+            return f"count(*) FILTER (WHERE {c[name]})" if name in c else "NULL"
+
+        if grouped:  # the whole rule and each breakdown group, in one pass
+            group_columns = f"CAST({group} AS VARCHAR) AS group_label, "
+            group_columns += f"CAST(grouping({group}) AS INT) AS whole_rule"
+            by = f"GROUPING SETS ((periods.position), (periods.position, {group}))"
+            by_reason = (
+                f"GROUPING SETS ((periods.position, {c['left_out']}), "
+                f"(periods.position, {group}, {c['left_out']}))"
+            )
+        else:  # the rule as a whole: one grouping (Spark allows grouping() only in sets)
+            group_columns = "CAST(NULL AS VARCHAR) AS group_label, CAST(1 AS INT) AS whole_rule"
+            by, by_reason = "periods.position", f"periods.position, {c['left_out']}"
+        table_as = f"{table.name} AS r"
+        # Columns typed alike for every rule, so that rules are counted in one UNION ALL.
         self.figures = statement(
-            f"SELECT {index} AS rule_index, periods.label AS label, "
-            "CAST(r.__group AS VARCHAR) AS group_label, grouping(r.__group) AS whole_rule, "
-            "count(*) FILTER (WHERE r.considered) AS considered, "
-            "count(*) FILTER (WHERE r.in_denominator) AS denominator, "
+            f"SELECT {index} AS rule_index, periods.position AS period, {group_columns}, "
+            f"count(*) FILTER (WHERE {considered}) AS considered, "
+            f"count(*) FILTER (WHERE {in_denominator}) AS denominator, "
             f"CAST({numerator} AS BIGINT) AS numerator, CAST({value} AS DOUBLE) AS figure, "
             f"CAST({undated} AS BIGINT) AS undated, "
-            f"CAST({exclusion} AS BIGINT) AS denominator_exclusion, "
-            f"CAST({not_eligible} AS BIGINT) AS not_eligible FROM {table} {counted} "
-            "GROUP BY GROUPING SETS ((periods.label), (periods.label, r.__group))",
+            f"CAST({counted_if('denominator_exclusion')} AS BIGINT) AS denominator_exclusion, "
+            f"CAST({counted_if('not_eligible')} AS BIGINT) AS not_eligible "
+            f"FROM {table_as} {counted} GROUP BY {by}",
             **figure,
         )
         # why rows are not counted, per period (and group): the verdicts' `excluded`
-        if rule.model.breakdowns:
-            group = "CAST(r.__group AS VARCHAR) AS group_label, grouping(r.__group) AS whole_rule"
-            group_by = (
-                "GROUPING SETS ((periods.label, r.left_out), "
-                "(periods.label, r.__group, r.left_out))"
-            )
-        else:  # the rule as a whole (Spark allows grouping() only with GROUPING SETS)
-            group = "CAST(NULL AS VARCHAR) AS group_label, 1 AS whole_rule"
-            group_by = "periods.label, r.left_out"
         self.left_out = statement(
-            f"SELECT {index} AS rule_index, periods.label AS label, {group}, "
-            f"r.left_out AS reason_code, count(*) AS rows_left_out FROM {table} {join} "
-            f"WHERE r.left_out IS NOT NULL GROUP BY {group_by}"
+            f"SELECT {index} AS rule_index, periods.position AS period, {group_columns}, "
+            f"{c['left_out']} AS reason_code, count(*) AS rows_left_out FROM {table_as} {join} "
+            f"WHERE {c['left_out']} IS NOT NULL GROUP BY {by_reason}"
         )
         # a late row's time taken and allowed, to word its reason (response times only)
-        elapsed, allowed = ("r.elapsed", "r.allowed") if "elapsed" in columns else ("NULL",) * 2
+        elapsed, allowed = (c["elapsed"], c["allowed"]) if "elapsed" in c else ("NULL",) * 2
         self.failing = (
             statement(
-                f"SELECT {index} AS rule_index, periods.label AS label, "
-                "r.__group AS group_label, r.__key AS row_key, r.__row AS row_number, "
-                "CAST(r.failure AS INT) AS reason_code, "
+                f"SELECT {index} AS rule_index, periods.position AS period, "
+                f"CAST({group} AS VARCHAR) AS group_label, {row_key} AS row_key, "
+                f"{row} AS row_number, CAST({c['failure']} AS INT) AS reason_code, "
                 f"CAST({elapsed} AS DOUBLE) AS elapsed, CAST({allowed} AS DOUBLE) AS allowed "
-                f"FROM {table} {join} WHERE {failing_rows(rule)}"
+                f"FROM {table_as} {join} "
+                f"WHERE {failing_rows(rule, in_denominator, c.get('in_numerator', 'NULL'))}"
             )
             if failing
             else None
         )
 
-    def snapshot_periods(self) -> list:
-        """The periods whose end a snapshot's data reaches (the others have no data)."""
-        low, high = self.cover or (None, None)
-        if low is None:
-            return []
-        return [p for p in self.periods if p.start <= high and p.end >= low]
-
-    def worded(self, failing: pd.DataFrame) -> np.ndarray:
+    def worded(self, codes: np.ndarray, elapsed: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """The failing rows' reasons as text, from their codes (a late row's from its
         numbers, worded as on the pandas engine)."""
         texts = np.array(self.reasons.failure, dtype=object)
-        if failing.empty or not len(texts):
-            return np.full(len(failing), None, dtype=object)
-        words = texts[failing.reason_code.to_numpy(dtype=np.int64)]
+        if not len(codes) or not len(texts):
+            return np.full(len(codes), None, dtype=object)
+        words = texts[codes]
         late = pd.isna(words)
         if late.any():
-            late_rows = failing[late]
-            words[late] = late_reasons(late_rows.elapsed, late_rows.allowed, self.reasons.unit)
+            words[late] = late_reasons(elapsed[late], allowed[late], self.reasons.unit)
         return words
 
     def verdicts(
-        self, figures: list[tuple], failing: pd.DataFrame, left_out: list[tuple]
+        self, periods: list, cover, figures: list[tuple], rows: dict, left_out: list[tuple]
     ) -> list[Verdict]:
         """Verdicts per period (with groups) from this rule's rows of the three queries: its
-        figures (one row per period and group), its failing rows (a frame) and its counts of
-        rows left out, by reason."""
+        figures (one row per period and group), its failing rows (keys, row numbers and
+        reasons by period and group: `rows`) and its counts of rows left out, by reason.
+        A snapshot's `cover` is the first and last date of its rows."""
         rule, judge, scoring = self.rule, self.judge, self.scoring
-        failing = failing.assign(reason=self.worded(failing))
+        # by period position (None: rows in no period), and group
         overall = {row[1]: (*row[4:8], *row[9:11]) for row in figures if row[3] == 1}
         by_group = {(row[1], row[2]): (*row[4:8], *row[9:11]) for row in figures if row[3] == 0}
         undated = sum(row[8] for row in figures if row[3] == 1 and row[1] is None)
         grouped = bool(rule.model.breakdowns)
-        rows: dict[tuple, tuple] = {}  # (label, group or None) → keys, row numbers, reasons
-        for label, part in failing.groupby("label", sort=False):
-            rows[(label, None)] = (part.row_key, part.row_number, part.reason)
-        if grouped:
-            by = ["label", "group_label"]
-            for (label, group), part in failing.groupby(by, sort=False):
-                rows[(label, group)] = (part.row_key, part.row_number, part.reason)
-        reasons: dict[tuple, list[tuple[str, int]]] = {}  # (label, group or None) → counts
-        for _, label, group, whole_rule, code, count in left_out:
-            where = (label, None if whole_rule == 1 else group)
+        reasons: dict[tuple, list[tuple[str, int]]] = {}  # (position, group or None) → counts
+        for _, position, group, whole_rule, code, count in left_out:
+            where = (position, None if whole_rule == 1 else group)
             reasons.setdefault(where, []).append((self.reasons.left_out[code], int(count)))
 
         def make(period, figures, breaches, excluded, threshold=USE_RULE) -> Verdict:
@@ -308,11 +331,8 @@ class RuleCount:
             )
             name_counts(rule, verdict)
             if self.failing is not None:
-                keys, row_numbers, why = breaches
-                verdict.breach_count = len(row_numbers)
-                verdict.breaches = breach_rows(
-                    keys.to_numpy(), row_numbers.to_numpy(), why.to_numpy(dtype=object)
-                )
+                verdict.breach_count = len(breaches[1])
+                verdict.breaches = breach_rows(*breaches)
             judge.decide(rule, period, verdict, value_out, threshold)
             return verdict
 
@@ -324,24 +344,27 @@ class RuleCount:
             0 if "denominator_exclusion" in self.columns else None,
             0 if "not_eligible" in self.columns else None,
         )
-        no_rows = (pd.Series([], dtype=object),) * 3
+        no_rows = (np.array([], dtype=object), np.array([], dtype=np.int64))
+        no_rows += (np.array([], dtype=object),)
         verdicts = []
-        reached = self.snapshot_periods() if rule.model.snapshot else self.periods
-        for period in self.periods:
-            label = period.label
+        reached = snapshot_periods(periods, cover) if rule.model.snapshot else periods
+        for position, period in enumerate(periods):  # the figures name a period by position
             if period not in reached:
-                verdicts.append(judge.empty(rule, period, snapshot_gap(self.cover)))
+                verdicts.append(judge.empty(rule, period, snapshot_gap(cover)))
                 continue
-            figures_here = overall.get(label, empty_counts)
+            figures_here = overall.get(position, empty_counts)
             verdict = make(
-                period, figures_here, rows.get((label, None), no_rows), reasons.get((label, None))
+                period,
+                figures_here,
+                rows.get((position, None), no_rows),
+                reasons.get((position, None)),
             )
             if undated:
                 verdict.excluded.append(
                     Exclusion(reason="no date to place the row in a period", count=undated)
                 )
             if grouped:
-                present = {g for (lbl, g) in by_group if lbl == label}
+                present = {g for (at, g) in by_group if at == position}
                 named = set(rule.group_thresholds)  # groups with a target are shown even if empty
                 for group in sorted(present | named):
                     threshold = rule.group_thresholds.get(group)
@@ -349,9 +372,9 @@ class RuleCount:
                         threshold = USE_RULE
                     sub = make(
                         period,
-                        by_group.get((label, group), empty_counts),
-                        rows.get((label, group), no_rows),
-                        reasons.get((label, group)),
+                        by_group.get((position, group), empty_counts),
+                        rows.get((position, group), no_rows),
+                        reasons.get((position, group)),
                         threshold,
                     )
                     if group in rule.group_thresholds:
@@ -364,45 +387,167 @@ class RuleCount:
         return verdicts
 
 
-def snapshot_cover(sql: Runner, rule: CompiledRule, layout: Layout) -> tuple | None:
-    """The first and last date of a snapshot rule's rows (one small query)."""
-    if rule.date is None:
-        return None
-    dataset = rule.model.dataset
-    date = compile_sql(rule.date, layout.scope_of(dataset, "t"))
-    relation = layout.relations[dataset].copy().as_("t", copy=False)
-    low, high = sql.one(
-        statement(
-            "SELECT min(CAST(:d AS DATE)) AS low, max(CAST(:d AS DATE)) AS high", d=date
-        ).from_(relation, copy=False)
-    )
-    return None if low is None else (low, high)
+def snapshot_periods(periods: list, cover) -> list:
+    """The periods whose end a snapshot's data reaches (the others have no data)."""
+    low, high = cover or (None, None)
+    if low is None:
+        return []
+    return [p for p in periods if p.start <= high and p.end >= low]
 
 
-def count_rules(sql: Runner, counts: list[RuleCount]) -> dict[int, list[Verdict]]:
-    """Verdicts of rules counted together: one query for their figures, one for the rows
-    that fail them, one for the rows left out."""
-    for count in counts:
-        sql.table(count.table, count.classification)
+def snapshot_covers(sql: Runner, snapshots: list, layout: Layout) -> dict[int, tuple | None]:
+    """The first and last date of each snapshot rule's rows (`snapshots`: index, rule), all
+    from one small query."""
+    covers: dict[int, tuple | None] = {}
+    selects = []
+    for index, rule in snapshots:
+        covers[index] = None
+        if rule.date is None:
+            continue
+        dataset = rule.model.dataset
+        date = compile_sql(rule.date, layout.scope_of(dataset, "t"))
+        relation = layout.relations[dataset].copy().as_("t", copy=False)
+        selects.append(
+            statement(
+                f"SELECT {index} AS rule_index, min(CAST(:d AS DATE)) AS low, "
+                "max(CAST(:d AS DATE)) AS high",
+                d=date,
+            ).from_(relation, copy=False)
+        )
+    if selects:
+        for index, low, high in sql.rows(union_all(selects, "covers")):
+            covers[index] = None if low is None else (low, high)
+    return covers
+
+
+def _column_values(table: pa.Table, name: str) -> np.ndarray:
+    """A fetched column as numpy (text as Python strings, missing as None)."""
+    return table.column(name).to_numpy(zero_copy_only=False)
+
+
+def _key_column(column: pa.ChunkedArray):
+    """The failing rows' keys: kept as Arrow text (no Python string per row) when none is
+    missing, else as Python strings with None."""
+    if column.null_count == 0 and pa.types.is_string(column.type):
+        return pd.arrays.ArrowExtensionArray(column)
+    return column.to_numpy(zero_copy_only=False)
+
+
+def failing_parts(failing: pa.Table, counts: dict[int, RuleCount]) -> dict[int, dict[tuple, tuple]]:
+    """The failing rows of every rule, split by rule, period and group (None: the whole
+    rule) into keys, row numbers and reasons, each in file order. Sorting and splitting is
+    numpy's (a rule can fail millions of rows)."""
+    found: dict[int, dict[tuple, tuple]] = {index: {} for index in counts}
+    if not failing.num_rows:
+        return found
+    rule = failing.column("rule_index").to_numpy().astype(np.int64)
+    row = failing.column("row_number").to_numpy().astype(np.int64)
+    period = failing.column("period").to_numpy().astype(np.int64)
+    labels = failing.column("group_label")
+    if labels.null_count == len(labels):  # no rule with breakdowns failed a row
+        groups, group = np.full(len(labels), -1), np.array([], dtype=object)
+    else:
+        groups, group = pd.factorize(labels.to_numpy(zero_copy_only=False))  # -1: no group
+    # by rule, period, then row: one whole number when they fit (the engine returns long
+    # runs already in order, which a stable sort goes through quickly)
+    if row.max() < 2**32 and period.max() < 2**15 and rule.max() < 2**16:
+        order = np.argsort((rule << 47) | (period << 32) | row, kind="stable")
+    else:
+        order = np.lexsort((row, period, rule))
+    if (order == np.arange(len(order))).all():
+        order = slice(None)  # in order already: no copy
+    rule, row, period, groups = rule[order], row[order], period[order], groups[order]
+    key_column = failing.column("row_key")
+    keys = _key_column(key_column if isinstance(order, slice) else key_column.take(order))
+    codes = _column_values(failing, "reason_code")[order]
+    elapsed = failing.column("elapsed").to_numpy(zero_copy_only=False)[order]
+    allowed = failing.column("allowed").to_numpy(zero_copy_only=False)[order]
+    starts = np.flatnonzero(np.diff(rule, prepend=-1))
+    ends = np.append(starts[1:], len(rule))
+    for first, last in zip(starts, ends, strict=True):
+        count = counts[int(rule[first])]
+        reasons = count.worded(
+            codes[first:last].astype(np.int64), elapsed[first:last], allowed[first:last]
+        )
+        parts = found[count.index]
+        in_rule = period[first:last]
+        cut = np.flatnonzero(np.diff(in_rule, prepend=-1))
+        for a, b in zip(cut, np.append(cut[1:], len(in_rule)), strict=True):
+            where = slice(first + a, first + b)
+            position = int(in_rule[a])
+            parts[(position, None)] = (keys[where], row[where], reasons[a:b])
+            if not count.rule.model.breakdowns:
+                continue
+            by_group = np.argsort(groups[where], kind="stable")  # file order in each group
+            grouped = first + a + by_group
+            cuts = np.flatnonzero(np.diff(groups[grouped], prepend=-2))
+            for c, d in zip(cuts, np.append(cuts[1:], len(grouped)), strict=True):
+                part = grouped[c:d]
+                parts[(position, group[groups[part[0]]])] = (
+                    keys[part],
+                    row[part],
+                    reasons[by_group[c:d]],
+                )
+    return found
+
+
+class RuleQueries:
+    """The SQL that counts a spec's rules (their tables, then one query for every rule's
+    figures, one for the rows that fail them, one for the rows left out), printed once per
+    spec, dialect, as-of date and set of rules (`planned`): an evaluation only runs it."""
+
+    def __init__(self, plan: Plan, waiting: list, layout: Layout, judge: Judge):
+        dialect = layout.scope.dialect
+        tables, counts = rule_tables(plan, waiting, layout, judge)
+        self.counts = counts
+        self.tables = [(t.name, Printed(t.query().sql(dialect))) for t in tables]
+        listed = [c.failing for c in counts if c.failing is not None]
+        self.figures = Printed(union_all([c.figures for c in counts], "figures").sql(dialect))
+        self.failing = Printed(union_all(listed, "failing").sql(dialect)) if listed else None
+        self.left_out = Printed(union_all([c.left_out for c in counts], "left_out").sql(dialect))
+
+
+_PLANNED: dict[int, tuple[weakref.ref, dict]] = {}  # id(plan) → (the plan, what was built)
+
+
+def planned(plan: Plan, key: tuple, build: Callable[[], Any]) -> Any:
+    """What `build` makes for `plan` and `key`, made once while the plan lives (SQL printed
+    for a spec serves every evaluation of it)."""
+    ident = id(plan)
+    entry = _PLANNED.get(ident)
+    if entry is None or entry[0]() is not plan:
+        gone = weakref.ref(plan, lambda _, i=ident, kept=_PLANNED: kept.pop(i, None))
+        entry = _PLANNED[ident] = (gone, {})
+    if key not in entry[1]:
+        entry[1][key] = build()
+    return entry[1][key]
+
+
+def count_rules(
+    sql: Runner, queries: RuleQueries, periods: dict, covers: dict
+) -> dict[int, list[Verdict]]:
+    """Verdicts of every rule counted from its table (see RuleQueries)."""
+    counts = queries.counts
+    for name, query in queries.tables:
+        sql.table(name, query)
     figures: dict[int, list[tuple]] = {c.index: [] for c in counts}
-    for row in sql.rows(union_all([c.figures for c in counts], "figures")):
+    for row in sql.rows(queries.figures):
         figures[row[0]].append(row)
-    listed = [c.failing for c in counts if c.failing is not None]
-    columns = ["rule_index", "label", "group_label", "row_key", "row_number"]
-    columns += ["reason_code", "elapsed", "allowed"]
-    failing = (
-        sql.frame(union_all(listed, "failing").order_by("rule_index", "row_number", copy=False))
-        if listed
-        else pd.DataFrame({name: [] for name in columns})
-    )
-    failing.columns = columns
-    by_rule = dict(tuple(failing.groupby("rule_index", sort=False)))
-    none = failing.iloc[0:0]
+    by_index = {c.index: c for c in counts}
+    parts = failing_parts(sql.arrow(queries.failing), by_index) if queries.failing else {}
     left_out: dict[int, list[tuple]] = {c.index: [] for c in counts}
-    for row in sql.rows(union_all([c.left_out for c in counts], "left_out")):
+    for row in sql.rows(queries.left_out):
         left_out[row[0]].append(row)
+    for name, _ in queries.tables:
+        sql.conn.drop_table(name)
     return {
-        c.index: c.verdicts(figures[c.index], by_rule.get(c.index, none), left_out[c.index])
+        c.index: c.verdicts(
+            periods[c.index],
+            covers.get(c.index),
+            figures[c.index],
+            parts.get(c.index, {}),
+            left_out[c.index],
+        )
         for c in counts
     }
 
@@ -446,47 +591,72 @@ def ratio_verdicts(sql: Runner, ratios: list, layout, judge: Judge) -> dict[int,
     return found
 
 
+def rule_tables(
+    plan: Plan, waiting: list[tuple[int, CompiledRule]], layout: Layout, judge: Judge
+) -> tuple[list[RuleTable], list[RuleCount]]:
+    """The tables the rules are counted from (one per dataset, one per snapshot rule) and
+    each rule's queries over them."""
+    dialect = layout.scope.dialect
+    tables: dict[str | int, RuleTable] = {}
+    counts = []
+    for index, rule in waiting:
+        dataset = rule.model.dataset
+        where: str | int = index if rule.model.snapshot else dataset
+        if where not in tables:
+            relation = layout.relations[dataset].copy().as_("t", copy=False)
+            if rule.model.snapshot:  # every row once per period end the data reaches
+                ends = "SELECT position AS label, period_start, period_end FROM "
+                ends += f"{PERIOD_ENDS} WHERE rule_index = {index}"
+                relation = at_period_ends(relation, [], ends)
+            tables[where] = RuleTable(f"{RULE_TABLE}_{len(tables)}", relation, dialect)
+        counts.append(RuleCount(index, rule, layout, judge, tables[where]))
+    return list(tables.values()), counts
+
+
 def rule_verdicts(
     sql: Runner, plan: Plan, requested, layout, judge, missing, progress: Progress | None = None
 ) -> list[Verdict]:
-    """Every rule's verdicts, in the spec's order; `progress` is told after each query."""
+    """Every rule's verdicts, in the spec's order; `progress` is told as queries end."""
     found: dict[int, list[Verdict]] = {}
     waiting, ratios = [], []
+    periods: dict[int, list] = {}
     for index, rule in enumerate(plan.rules):
-        periods = rule_periods(rule, requested, plan)
+        periods[index] = rule_periods(rule, requested, plan)
         # as the pandas engine: a rule reading a dataset not supplied (its own, or through a
         # link, an aggregate or a derived field) has no data
         absent = absent_dataset(rule, plan, missing)
         if absent is not None:
             why = f"dataset `{absent}`: {missing[absent]}"
-            found[index] = [judge.empty(rule, p, why) for p in periods]
+            found[index] = [judge.empty(rule, p, why) for p in periods[index]]
         elif getattr(rule.model, "scoring", None) == "ratio":
-            ratios.append((index, rule, periods))
+            ratios.append((index, rule, periods[index]))
         else:
-            waiting.append((index, rule, periods))
+            waiting.append((index, rule))
     if any(periods for _, _, periods in ratios):
         found.update(ratio_verdicts(sql, ratios, layout, judge))
     else:
         found.update({index: [] for index, _, _ in ratios})
-    size = max(1, sql.conn.rules_per_query)
-    for start in range(0, len(waiting), size):
-        chunk = waiting[start : start + size]
-        counts = [
-            RuleCount(
-                index,
-                slot,
-                rule,
-                periods,
-                layout,
-                judge,
-                snapshot_cover(sql, rule, layout) if rule.model.snapshot else None,
-            )
-            for slot, (index, rule, periods) in enumerate(chunk)
-        ]
-        found.update(count_rules(sql, counts))
-        if progress is not None:
-            done = len(plan.rules) - len(waiting) + start + len(chunk)
-            progress(done, len(plan.rules), chunk[-1][1].id)
+    if waiting:
+        covers = snapshot_covers(sql, [(i, r) for i, r in waiting if r.model.snapshot], layout)
+        rows = []
+        for index, rule in waiting:
+            for position, p in enumerate(periods[index]):
+                rows.append((index, position, *counted_days(rule, p, plan, judge.as_of)))
+        names = ("rule_index", "position", "first_day", "last_day")
+        # tables, not views: every rule's queries read them
+        sql.table(PERIODS, Printed(values_query(names, rows, sql.dialect)))
+        sql.table(PERIOD_DAYS, Printed(_EVERY_DAY[sql.dialect].format(periods=PERIODS)))
+        if covers:
+            ends = [
+                (index, periods[index].index(p), p.start, p.end)
+                for index, cover in covers.items()
+                for p in snapshot_periods(periods[index], cover)
+            ]
+            names = ("rule_index", "position", "period_start", "period_end")
+            sql.table(PERIOD_ENDS, Printed(values_query(names, ends, sql.dialect)))
+        key = ("rules", sql.dialect, judge.as_of, tuple(index for index, _ in waiting))
+        queries = planned(plan, key, lambda: RuleQueries(plan, waiting, layout, judge))
+        found.update(count_rules(sql, queries, periods, covers))
     if progress is not None:
         progress(len(plan.rules), len(plan.rules), "")
     return [verdict for index in range(len(plan.rules)) for verdict in found[index]]
@@ -532,12 +702,15 @@ def evaluate_files(
     rules = len(plan.rules)
     if progress is not None:
         progress(0, rules, "reading the data")
-    conn.install_calendar()
     loaded = FileData(plan, data, sql, reading(progress, rules))
     sources = {name: exp.to_table(name) for name in plan.datasets}
-    layout = dataset_layout(plan, sql.dialect, sources, instants=True)
+    layout = planned(
+        plan,
+        ("layout", sql.dialect),
+        lambda: dataset_layout(plan, sql.dialect, sources, instants=True),
+    )
     for name, query, _ in layout.ctes:
-        conn.create_view(name, query.sql(sql.dialect))
+        sql.view(name, query)
     loaded.issues += links_to_nothing(sql, plan, loaded.missing)
     loaded.issues += dated_outside_contract(sql, plan, layout)
     judge = Judge(plan, as_of)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-import pandas as pd
+import pyarrow as pa
 from sqlglot import exp
 
 from specrules.data import (
@@ -42,6 +42,8 @@ from specrules.datetimes import (
     instant_column,
 )
 from specrules.engine.sql.expressions import (
+    CALENDAR,
+    WORKDAYS,
     fill,
     instant,
     sql_name,
@@ -71,13 +73,12 @@ class Connection(Protocol):
 
     name: str  # for messages: "DuckDB", "Spark"
     dialect: str  # sqlglot's name for the engine's SQL
-    rules_per_query: int  # rules counted by one query (each holds a table meanwhile)
 
     def run(self, sql: str) -> list[tuple]:
         """Run one query and return all its rows."""
 
-    def frame(self, sql: str) -> pd.DataFrame:
-        """Run one query and return its rows as a frame (many rows: no tuple per row)."""
+    def arrow(self, sql: str) -> pa.Table:
+        """Run one query and return its rows as an Arrow table (many rows: no tuple per row)."""
 
     def raw_view(self, name: str, path: Path, layout: CsvLayout | None) -> list[tuple[str, str]]:
         """Expose `path` as view `name`: ROW (1, 2, … in file order), then the file's
@@ -104,28 +105,51 @@ def _words(words: set[str]) -> str:
     return ", ".join(sql_text(w) for w in sorted(words))
 
 
+class Printed(str):
+    """SQL text already printed in the engine's dialect (a statement planned once, run as it
+    is), where a plain string is a statement in sqlglot's generic SQL to parse."""
+
+
 class Runner:
-    """A connection with its dialect: statements in, rows out."""
+    """A connection with its dialect: statements in, rows out.
+
+    The working-day calendar is made the first time a statement reads it (most specs count
+    no working days, and making it costs more than a small evaluation)."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
         self.dialect = conn.dialect
+        self.calendar = False  # made yet?
 
     def sql(self, query: exp.Expression | str, **parts: exp.Expression) -> str:
+        if isinstance(query, Printed):
+            return self.ready(query)
         tree = statement(query, **parts) if isinstance(query, str) else query
-        return tree.sql(self.dialect, copy=False)  # each tree is printed once
+        return self.ready(tree.sql(self.dialect, copy=False))  # each tree is printed once
+
+    def ready(self, text: str) -> str:
+        """`text`, once what it reads exists (the calendar, made when first read)."""
+        if not self.calendar and (CALENDAR in text or WORKDAYS in text):
+            self.conn.install_calendar()
+            self.calendar = True
+        return text
 
     def rows(self, query: exp.Expression | str, **parts: exp.Expression) -> list[tuple]:
         return self.conn.run(self.sql(query, **parts))
 
-    def frame(self, query: exp.Expression | str, **parts: exp.Expression) -> pd.DataFrame:
-        return self.conn.frame(self.sql(query, **parts))
+    def arrow(self, query: exp.Expression | str, **parts: exp.Expression) -> pa.Table:
+        return self.conn.arrow(self.sql(query, **parts))
 
     def one(self, query: exp.Expression | str, **parts: exp.Expression) -> tuple:
         return self.rows(query, **parts)[0]
 
     def table(self, name: str, query: exp.Expression | str, **parts: exp.Expression) -> None:
         self.conn.create_table(name, self.sql(query, **parts))
+
+    def view(self, name: str, query: exp.Expression | str) -> None:
+        """Name `query` (a tree, or SQL text already in the engine's dialect) as a view."""
+        text = query if isinstance(query, str) else query.sql(self.dialect, copy=False)
+        self.conn.create_view(name, self.ready(text))
 
 
 # ------------------------------------------------------------------ typing the files
@@ -332,7 +356,7 @@ class FileData:
         files = self._files(plan, folder)
         names = list(plan.spec.datasets)
         notes: dict[str, list] = {name: [] for name in names}  # issues in dataset order
-        counts, unreadable = [], []
+        checks, finish = [], {}
         for index, (name, ds) in enumerate(plan.spec.datasets.items()):
             if name not in files:
                 self.missing[name] = "no data supplied for this dataset"
@@ -341,13 +365,24 @@ class FileData:
                 continue
             loaded = self._load(index, name, ds, files[name], notes[name])
             if loaded is not None:
-                counts.append(loaded[0])
-                unreadable.extend(loaded[1])
+                checks.append(loaded[0])
+                finish[index] = loaded[1]
+        counts, unreadable = [], []
+        if checks:  # every dataset's keys checked by one query
+            for index, read, no_key, repeated in sql.rows(union_all(checks, "keys")):
+                name = names[index]
+                count, bad = finish[index](int(read), int(no_key), int(repeated))
+                if count is None:  # every key once: counted already
+                    self._count(plan.spec.datasets[name], name, int(read), int(no_key), 0)
+                else:
+                    counts.append(count)
+                unreadable.extend(bad)
         if counts:
             for index, *figures in sql.rows(union_all(counts, "counts")):
                 name = names[index]
                 self._count(plan.spec.datasets[name], name, *figures)
-                sql.conn.drop_table(f"typed__{name}")  # counted: a copy of the data freed
+                # counted: the copies made to find the repeated keys freed
+                sql.conn.drop_table(f"numbered__{name}")
         if unreadable:
             query = union_all(unreadable, "bad").order_by(
                 "bad_dataset", "bad_column", "bad_row", copy=False
@@ -403,8 +438,10 @@ class FileData:
         self.sql.table(name, exp.select(*columns).limit(0))
 
     def _load(self, index: int, name: str, ds, path: Path, notes: list):
-        """Make the typed table `name` from `path`; return the query counting its rows and
-        those listing its unreadable values (None when columns are missing)."""
+        """Make the typed table of `path`; return the query checking its keys, and what
+        makes the dataset from the check's figures (`_keep`) and returns the query counting
+        its rows (None: counted by the check) and those listing its unreadable values.
+        None when columns are missing."""
         sql = self.sql
         self.accounts[name] = account = DatasetAccount()
         raw = f"raw__{name}"
@@ -462,15 +499,34 @@ class FileData:
         keys = list(ds.key_fields)
         key_present = " AND ".join(f"{sql_name(k)} IS NOT NULL" for k in keys)
         partition = ", ".join(sql_name(k) for k in keys)
-        typed_rows = exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True), copy=False)
-        read, no_key, repeated = sql.one(
-            f"WITH k AS (:keys) SELECT count(*), count(*) FILTER (WHERE NOT ({key_present})), "
-            f"(SELECT count(*) FROM (SELECT 1 AS one FROM k WHERE {key_present} "
-            f"GROUP BY {partition} HAVING count(*) > 1) AS repeated) FROM k",
-            keys=exp.select(*[c for c in typed_columns if c.alias_or_name in keys]).from_(
-                exp.to_table(raw, quoted=True), copy=False
-            ),
+        # The file read and typed once; its keys are checked on the typed rows.
+        typed_name = f"typed__{name}"
+        sql.table(typed_name, exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True)))
+        check = statement(
+            f"SELECT {index} AS dataset, count(*) AS rows_read, "
+            f"count(*) FILTER (WHERE NOT ({key_present})) AS no_key, "
+            f"(SELECT count(*) FROM (SELECT 1 AS one FROM {sql_name(typed_name)} "
+            f"WHERE {key_present} GROUP BY {partition} HAVING count(*) > 1) AS repeated) "
+            f"AS repeated FROM {sql_name(typed_name)}"
         )
+
+        def finish(read: int, no_key: int, repeated: int):
+            return self._keep(index, name, ds, path, layout, read, no_key, repeated) + (
+                self._unreadable(index, raw, checks, zone),
+            )
+
+        return check, finish
+
+    def _keep(
+        self, index, name, ds, path, layout, read: int, no_key: int, repeated: int
+    ) -> tuple[exp.Expression | None]:
+        """The dataset `name` as the typed rows with a key, each key once; the query
+        counting its rows if keys repeat (None: every key once, so the check counted them)."""
+        sql = self.sql
+        typed_name = f"typed__{name}"
+        keys = list(ds.key_fields)
+        key_present = " AND ".join(f"{sql_name(k)} IS NOT NULL" for k in keys)
+        partition = ", ".join(sql_name(k) for k in keys)
         if layout is not None and read != layout.rows:  # the engine must read what was checked
             raise DataError(
                 f"{sql.conn.name} read {read} rows of {path.name} where {layout.rows} were "
@@ -480,23 +536,15 @@ class FileData:
         if not repeated:
             # Every key once (the usual case): the typed rows with a key. (Row order is
             # the file's where the engine keeps it; every listing orders by ROW anyway.)
-            sql.table(
-                name,
-                f"SELECT * FROM (:typed) AS typed_rows WHERE {key_present}",
-                typed=typed_rows,
-            )
-            counts = statement(
-                f"SELECT {index} AS dataset, {int(read)} AS rows_read, "
-                f"{int(no_key)} AS no_key, 0 AS duplicates"
-            )
-            return counts, self._unreadable(index, raw, checks, zone)
+            where = f" WHERE {key_present}" if no_key else ""
+            sql.view(name, statement(f"SELECT * FROM {sql_name(typed_name)}{where}"))
+            return (None,)
         # __n: 1 for the first row with its key, 2 for the next, …: later ones are rejected
-        typed_name = f"typed__{name}"
+        numbered = f"numbered__{name}"
         sql.table(
-            typed_name,
+            numbered,
             f"SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) AS __n "
-            "FROM (:typed) AS typed_rows",
-            typed=typed_rows,
+            f"FROM {sql_name(typed_name)}",
         )
         kept = ", ".join(
             [ROW]
@@ -509,16 +557,16 @@ class FileData:
         )
         sql.table(
             name,
-            f"SELECT {kept} FROM {sql_name(typed_name)} "
+            f"SELECT {kept} FROM {sql_name(numbered)} "
             f"WHERE {key_present} AND __n = 1 ORDER BY {ROW}",
         )
         counts = statement(
             f"SELECT {index} AS dataset, count(*) AS rows_read, "
             f"count(*) FILTER (WHERE NOT ({key_present})) AS no_key, "
             f"count(*) FILTER (WHERE {key_present} AND __n > 1) AS duplicates "
-            f"FROM {sql_name(typed_name)}"
+            f"FROM {sql_name(numbered)}"
         )
-        return counts, self._unreadable(index, raw, checks, zone)
+        return (counts,)
 
     def _stage(
         self, name: str, ds, raw: str, native: dict[str, tuple[str, str]], zone: str

@@ -13,7 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 
 from specrules.engine.sql.evaluator import evaluate_files
 from specrules.engine.sql.expressions import install_calendar, sql_name, sql_text
@@ -30,8 +30,6 @@ class DuckDBConnection:
 
     name = "DuckDB"
     dialect = "duckdb"
-    # One rule at a time: each rule's table is replaced by the next, so memory holds one.
-    rules_per_query = 1
 
     def __init__(self, con: Any):
         import duckdb
@@ -45,8 +43,8 @@ class DuckDBConnection:
     def run(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
 
-    def frame(self, sql: str) -> pd.DataFrame:
-        return self.con.execute(sql).df()
+    def arrow(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
 
     def raw_view(self, name: str, path: Path, layout: CsvLayout | None) -> list[tuple[str, str]]:
         if layout is None:  # Parquet (a workbook's sheet comes as a Parquet copy too)

@@ -34,8 +34,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from specrules.errors import DataError
 
 try:  # the SQL is written with sqlglot: without it, a message rather than a traceback
@@ -162,8 +160,6 @@ class SparkConnection:
 
     name = "Spark"
     dialect = "spark"
-    # Spark pays more for each query than for its size: count many rules in one query.
-    rules_per_query = 16
 
     def __init__(self, spark: Any):
         self.spark = spark
@@ -173,10 +169,9 @@ class SparkConnection:
     def run(self, sql: str) -> list[tuple]:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
 
-    def frame(self, sql: str) -> pd.DataFrame:
-        # through Arrow, not a Python tuple per row; not toPandas(), which warns that
-        # PySpark 4 does not fully support pandas 3
-        return self.spark.sql(sql).toArrow().to_pandas()
+    def arrow(self, sql: str) -> Any:
+        # through Arrow, not a Python tuple per row
+        return self.spark.sql(sql).toArrow()
 
     def raw_view(self, name: str, path: Path, layout: CsvLayout | None) -> list[tuple[str, str]]:
         try:

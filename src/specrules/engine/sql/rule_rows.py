@@ -463,11 +463,14 @@ def rule_columns(
     return _with_reasons(out, failure, left_out, reasons)
 
 
-def failing_rows(rule: CompiledRule) -> str:
-    """The condition on a rule's classified rows `r` that picks the rows failing it."""
+def failing_rows(
+    rule: CompiledRule, denominator: str = "r.in_denominator", numerator: str = "r.in_numerator"
+) -> str:
+    """The condition on a rule's classified rows that picks the rows failing it, from the
+    columns saying a row is in its `denominator` and in its `numerator`."""
     if getattr(rule, "lower_is_better", False):
-        return "r.in_numerator"
-    return "r.in_denominator AND NOT r.in_numerator"
+        return numerator
+    return f"{denominator} AND NOT {numerator}"
 
 
 def observation_in_time(rule: CompiledRule) -> bool:
@@ -526,10 +529,15 @@ def _comment(rule: CompiledRule) -> str:
     return "\n".join(lines)
 
 
-def at_period_ends(relation: exp.Expression, periods: list) -> exp.Expression:
+def at_period_ends(
+    relation: exp.Expression, periods: list, ends: str | None = None
+) -> exp.Expression:
     """A dataset's rows once per period end, with `period_start`, `period_end` (dates) and
-    the period's label (`__snapshot`): a snapshot rule's relation, aliased `t`."""
-    if not periods:  # no period end: no rows (typed as they would be)
+    the period's label (`__snapshot`): a snapshot rule's relation, aliased `t`. The period
+    ends are `periods`, or the rows of query `ends` (label, period_start, period_end)."""
+    if ends is not None:
+        ends = f"({ends}) AS sp"
+    elif not periods:  # no period end: no rows (typed as they would be)
         periods_sql = "SELECT CAST(NULL AS VARCHAR) AS label, CAST(NULL AS DATE) AS period_start, "
         periods_sql += "CAST(NULL AS DATE) AS period_end WHERE 1 = 0"
         ends = f"({periods_sql}) AS sp"
