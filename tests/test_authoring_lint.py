@@ -280,3 +280,17 @@ def test_a_dataset_with_a_bad_optional_key_is_still_checked() -> None:
     # whole dataset aside, so the date naming no field (line 16, column 11) went unreported.
     text = edit("    date: received_on", "    date: recieved_on\n    timezone: [1]")
     assert codes(text) == [("E202", 16, 11), ("S003", 17, 15)]
+
+
+def test_a_bad_consequence_key_does_not_call_its_consequence_unused() -> None:
+    # The KPI is the only rule naming `report`; its bad `consequence` (line 52, and 54 once
+    # the two lines of `report` are added; `    consequence: ` is 17 characters) used to
+    # bring W306 "`report` is declared but no rule uses it" too.
+    meeting = "    text: Discussed at the quarterly contract meeting\n"
+    text = edit(meeting, meeting + "  report:\n    text: Reported\n")
+    text = edit(
+        'consequence: contract_meeting\n    source:\n      section: "2.4"',
+        'consequence: [report]\n    source:\n      section: "2.4"',
+        text,
+    )
+    assert codes(text) == [("S003", 54, 18)]

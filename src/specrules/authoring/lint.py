@@ -144,8 +144,8 @@ def _in_order(found: list[Diagnostic]) -> list[Diagnostic]:
 def _follows_from(problem: Diagnostic, aside: _SetAside) -> bool:
     if aside.contract and problem.code in CONTRACT_CODES:
         return True
-    if aside.rules and problem.code == "W306":  # the rule using it may be the one set aside
-        return True
+    if problem.code == "W306" and (aside.rules or any(k == "consequence" for _, k in aside.keys)):
+        return True  # the rule using it may be the one set aside, or its `consequence` key
     if problem.code not in REFERENCE_CODES:
         return False
     named = set(re.findall(r"`([^`]+)`", problem.message))
