@@ -294,3 +294,13 @@ def test_a_bad_consequence_key_does_not_call_its_consequence_unused() -> None:
         text,
     )
     assert codes(text) == [("S003", 54, 18)]
+
+
+def test_a_bad_breakdown_does_not_blame_the_group_thresholds() -> None:
+    # `breakdowns: setting` (not a list; line 51, `    breakdowns: ` is 16 characters) used
+    # to bring S207 "`group_thresholds` needs exactly one breakdown field" too.
+    text = edit(
+        "    breakdowns: [setting]\n",
+        "    breakdowns: setting\n    group_thresholds: {primary care: at least 10 per quarter}\n",
+    )
+    assert codes(text) == [("S003", 51, 17)]

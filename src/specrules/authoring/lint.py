@@ -272,6 +272,8 @@ def _drop_optional_key(work: dict[str, Any], loc: tuple[Any, ...], aside: _SetAs
 MAX_STAND_INS = 8  # values tried for one key set aside
 MAX_COMPILES = 30  # compiles with stand-ins for one spec: a bound on validate's time
 NAMES_OF = {"consequence": "consequences"}  # a key naming an entry of a section
+# a rule's keys naming fields of its dataset, and a stand-in made of one field's name
+FIELD_KEYS: dict[str, Any] = {"breakdowns": lambda name: [name], "distinct": str, "date": str}
 
 
 def _owed_to_keys_set_aside(
@@ -325,6 +327,8 @@ def _stand_ins(
     fields = part.get("fields")
     if model is models.Dataset and key == "date" and isinstance(fields, dict):
         values += [name for name, kind in fields.items() if _dated(kind)]
+    if model in SECTION_MODELS.values() and key in FIELD_KEYS:  # fields of the rule's dataset
+        values += [FIELD_KEYS[key](name) for name in _fields_of(work, part.get("dataset"))]
     if key in NAMES_OF and isinstance(work.get(NAMES_OF[key]), dict):
         values += list(work[NAMES_OF[key]])
     values += [
@@ -336,6 +340,22 @@ def _stand_ins(
     values += model.model_fields[key].examples or []
     unique = list({repr(v): v for v in values}.values())
     return [copy.deepcopy(v) for v in unique[:MAX_STAND_INS]]
+
+
+def _fields_of(work: dict[str, Any], dataset: Any) -> list[str]:
+    """A dataset's field names, enumerations first (the likeliest breakdowns)."""
+    datasets = work.get("datasets")
+    found = (
+        datasets.get(dataset) if isinstance(datasets, dict) and isinstance(dataset, str) else None
+    )
+    fields = found.get("fields") if isinstance(found, dict) else None
+    if not isinstance(fields, dict):
+        return []
+    return sorted(fields, key=lambda name: not _enumeration(fields[name]))
+
+
+def _enumeration(kind: Any) -> bool:
+    return (kind.get("type") if isinstance(kind, dict) else kind) == "enumeration"
 
 
 def _dated(kind: Any) -> bool:
