@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 import specrules
 from specrules.cli import main
@@ -344,11 +346,16 @@ def corpus(tmp_path_factory) -> Path:
     for number, case in enumerate(CASES):
         folder = root / str(number)
         folder.mkdir()
-        if isinstance(case.content, pa.Table):
-            pq.write_table(case.content, folder / "referrals.parquet")
-        else:
-            (folder / "referrals.csv").write_bytes(case.content)
+        _write(case, folder / "referrals")
     return root
+
+
+def _write(case: Case, stem: Path) -> None:
+    """The case's file at `stem` with the suffix of its kind."""
+    if isinstance(case.content, pa.Table):
+        pq.write_table(case.content, stem.with_suffix(".parquet"))
+    else:
+        stem.with_suffix(".csv").write_bytes(case.content)
 
 
 def test_the_corpus_is_large_and_names_are_unique() -> None:
@@ -358,7 +365,10 @@ def test_the_corpus_is_large_and_names_are_unique() -> None:
 
 def _figures(evaluation) -> tuple:
     """What must be the same on every engine: verdicts, data issues, row accounts."""
-    data = json.loads(evaluation.model_dump_json())
+    return _figures_of(json.loads(evaluation.model_dump_json()))
+
+
+def _figures_of(data: dict) -> tuple:
     keep = ("rule_id", "period", "group", "status", "numerator", "denominator", "value")
     verdicts = [
         tuple(str(v[k]) for k in keep)
@@ -441,7 +451,7 @@ def test_a_suffix_in_capitals_is_read_as_its_kind_on_every_engine(tmp_path, spec
     assert found[0][2]["referrals"]["read"] == 4
 
 
-# One of each kind of case, read by Spark too (a Spark session is slow to start: a sample).
+# One of each kind of case, read by Spark too.
 ON_SPARK = [
     "delimiter a tab",
     "bom crlf",
@@ -460,16 +470,54 @@ ON_SPARK = [
     "parquet age 1e30",
     "parquet instants",
 ]
+RULE_IDS = [kpi["id"] for kpi in yaml.safe_load(SPEC)["kpis"]]
 
 
-def test_spark_reads_the_sample_as_pandas_and_duckdb_do(spec, corpus) -> None:
+def _side_by_side(count: int) -> str:
+    """SPEC with `count` copies of its dataset and rules: referrals_00, adults_00, …"""
+    single = yaml.safe_load(SPEC)
+    model = {**single, "datasets": {}, "kpis": []}
+    for sample in range(count):
+        name = f"referrals_{sample:02d}"
+        model["datasets"][name] = single["datasets"]["referrals"]
+        for kpi in single["kpis"]:
+            model["kpis"].append({**kpi, "id": f"{kpi['id']}_{sample:02d}", "dataset": name})
+    return json.dumps(model, default=str)  # JSON is YAML, and has no anchors for the copies
+
+
+def _sample_figures(evaluation, sample: int) -> tuple:
+    """One sample's figures out of a side-by-side evaluation, under the single spec's names."""
+    names = "|".join(["referrals", *RULE_IDS])
+    text = re.sub(rf"\b({names})_{sample:02d}\b", r"\1", evaluation.model_dump_json())
+    verdicts, issues, rows = _figures_of(json.loads(text))
+    return (
+        [v for v in verdicts if v[0] in RULE_IDS],
+        [i for i in issues if i[0] == "referrals"],
+        {"referrals": rows["referrals"]},
+    )
+
+
+def test_spark_reads_the_sample_as_pandas_and_duckdb_do(spec, tmp_path) -> None:
     # Spark needs Java: .ci/run installs it, and without it spark_session() raises DataError,
-    # a failure rather than a skip.
+    # a failure rather than a skip. A Spark evaluation costs seconds however small its data,
+    # so the samples are read side by side, each as a dataset of its own, in one evaluation
+    # per engine; the figures of each sample's dataset are those of the sample on its own.
     numbers = {c.name: n for n, c in enumerate(CASES)}
-    for name in ON_SPARK:
-        folder = corpus / str(numbers[name])
-        figures = [
-            _figures(spec.evaluate(folder, period="2024/25", engine=e))
-            for e in ("pandas", "duckdb", "spark")
-        ]
-        assert figures[0] == figures[1] == figures[2], name
+    folder = tmp_path / "side_by_side"
+    folder.mkdir()
+    for sample, name in enumerate(ON_SPARK):
+        _write(CASES[numbers[name]], folder / f"referrals_{sample:02d}")
+    side_by_side = specrules.loads(_side_by_side(len(ON_SPARK)))
+    found = {
+        e: side_by_side.evaluate(folder, period="2024/25", engine=e)
+        for e in ("pandas", "duckdb", "spark")
+    }
+    assert _figures(found["spark"]) == _figures(found["pandas"]) == _figures(found["duckdb"])
+    for sample, name in enumerate(ON_SPARK):
+        alone = tmp_path / "alone" / str(sample)
+        alone.mkdir(parents=True)
+        _write(CASES[numbers[name]], alone / "referrals")
+        figures = _sample_figures(found["pandas"], sample)
+        on_its_own = _figures(spec.evaluate(alone, period="2024/25", engine="pandas"))
+        assert figures == on_its_own, name
+        assert figures[2]["referrals"]["read"] == 4, name  # every sample is read, not refused
