@@ -382,6 +382,12 @@ WITH
         UNIX_MICROS(CAST(CAST(`t`.`received_on` AS DATE) AS DATETIME)) + CAST(ROUND(`t`.`first_appointment_limit` * 1e6) AS INT64)
       ),
       FALSE
+    )
+    AND NOT (
+      COALESCE(
+        CAST(CAST(`t`.`first_offer_on` AS DATE) AS DATETIME) < CAST(CAST(`t`.`received_on` AS DATE) AS DATETIME),
+        FALSE
+      )
     ) AS in_numerator
   FROM referrals__2 AS t
 ),

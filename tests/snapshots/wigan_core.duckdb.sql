@@ -380,6 +380,12 @@ WITH
     AND COALESCE(
       CAST(CAST("t"."first_offer_on" AS DATE) AS TIMESTAMP) <= CAST(CAST(CAST("t"."received_on" AS DATE) AS TIMESTAMP) AS TIMESTAMP) + TO_MICROSECONDS(CAST(ROUND("t"."first_appointment_limit" * 1e6) AS BIGINT)),
       FALSE
+    )
+    AND NOT (
+      COALESCE(
+        CAST(CAST("t"."first_offer_on" AS DATE) AS TIMESTAMP) < CAST(CAST("t"."received_on" AS DATE) AS TIMESTAMP),
+        FALSE
+      )
     ) AS in_numerator
   FROM referrals__2 AS t
 ),

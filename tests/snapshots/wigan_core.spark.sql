@@ -382,6 +382,12 @@ WITH
         UNIX_MICROS(CAST(CAST(`t`.`received_on` AS DATE) AS TIMESTAMP)) + CAST(ROUND(`t`.`first_appointment_limit` * 1e6) AS BIGINT)
       ),
       FALSE
+    )
+    AND NOT (
+      COALESCE(
+        CAST(CAST(`t`.`first_offer_on` AS DATE) AS TIMESTAMP) < CAST(CAST(`t`.`received_on` AS DATE) AS TIMESTAMP),
+        FALSE
+      )
     ) AS in_numerator
   FROM referrals__2 AS t
 ),

@@ -388,6 +388,12 @@ WITH
         )
       ),
       (1 = 0)
+    )
+    AND NOT (
+      COALESCE(
+        CAST(CAST([t].[first_offer_on] AS DATE) AS DATETIME2) < CAST(CAST([t].[received_on] AS DATE) AS DATETIME2),
+        (1 = 0)
+      )
     ) AS in_numerator
   FROM referrals__2 AS t
 ),

@@ -130,7 +130,9 @@ def duration_value(node: ir.Duration) -> Value:
         return float(node.amount)
     if unit in ("months", "years"):
         return float(node.amount) * (12 if unit == "years" else 1)
-    return pd.Timedelta(**{unit: node.amount})
+    # nanoseconds, as the data's durations: pandas makes `Timedelta(minutes=1)` in
+    # microseconds, so that `1 minute / 7` would be cut to whole microseconds
+    return pd.Timedelta(**{unit: node.amount}).as_unit("ns")
 
 
 # ------------------------------------------------------------------ names

@@ -115,6 +115,15 @@ _SPARK_INSTANT = (
 _PLAIN_NUMBER = "(?i)[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?|inf|infinity)"
 
 _TEMPLATES: dict[str, dict[str, str]] = {
+    # seconds from :a to :b, from whole microseconds: two epochs as doubles (1.7e9 s) lose
+    # the sub-second digits the pandas engine keeps (18.00300000031789 minutes, not 18.003)
+    "seconds_between": {
+        "duckdb": "(epoch_us(:b) - epoch_us(:a)) / 1e6",
+        "postgres": "EXTRACT(EPOCH FROM (:b - :a))",
+        "spark": "(unix_micros(:b) - unix_micros(:a)) / 1e6",
+        "bigquery": "(UNIX_MICROS(:b) - UNIX_MICROS(:a)) / 1e6",
+        "tsql": "DATEDIFF_BIG(MICROSECOND, :a, :b) / 1e6",
+    },
     "epoch": {  # seconds since 1970 of a timestamp, with fractions
         "duckdb": "epoch(:x)",
         "postgres": "EXTRACT(EPOCH FROM :x)",
@@ -449,10 +458,7 @@ def _arithmetic(node: ir.Arithmetic, scope: Scope) -> exp.Expression:
     if lt.is_temporal and rt.is_temporal:  # a time between two moments, in seconds
         if lt.kind == rt.kind == "datetime":  # elapsed time: between instants
             left, right = instant_of(node.left, left, scope), instant_of(node.right, right, scope)
-        return exp.Sub(
-            this=_paren(fill("epoch", scope.dialect, x=left)),
-            expression=_paren(fill("epoch", scope.dialect, x=right)),
-        )
+        return exp.paren(fill("seconds_between", scope.dialect, a=right, b=left))
     if node.op == "/":
         return _divide(left, right)
     op = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[node.op]
@@ -642,10 +648,7 @@ def _time_between(unit: str) -> Callable[[Any, Any, Scope], exp.Expression]:
 
     def run(args, node, scope) -> exp.Expression:
         a, b = (instant_of(n, x, scope) for n, x in zip(node.args, args, strict=True))
-        seconds = exp.Sub(
-            this=_paren(fill("epoch", scope.dialect, x=b)),
-            expression=_paren(fill("epoch", scope.dialect, x=a)),
-        )
+        seconds = fill("seconds_between", scope.dialect, a=a, b=b)
         per = _number(float(SECONDS_IN[unit]))
         return exp.Div(this=exp.paren(seconds), expression=per, typed=False, safe=False)
 
