@@ -3,7 +3,9 @@
 Every engine computes the same two definitions (docs/decisions.md):
 
 - `linear`: interpolation between the two nearest ranks, position (n - 1) × p / 100 counted
-  from 0 (numpy's default, Excel PERCENTILE.INC, R type 7). [1, 2, 3, 4] at 90: 3.7.
+  from 0 (numpy's default, Excel PERCENTILE.INC, R type 7). [1, 2, 3, 4] at 90: 3.7. Every
+  engine does numpy's floating-point steps (a + (b - a) × t below t = 0.5, b - (b - a) ×
+  (1 - t) from it), so figures agree to the last digit with pandas' `quantile`.
 - `nearest_rank`: the smallest value with at least p% of the values at or below it, the
   value at rank ceil(n × p / 100) counted from 1 (at least rank 1). [1, 2, 3, 4] at 90: 4.
 

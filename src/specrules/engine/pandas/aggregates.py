@@ -47,7 +47,23 @@ def percentile_of(values: pd.Series, percentile: float, method: str | None) -> V
     if method == "nearest_rank":
         ordered = present.sort_values(kind="stable")
         return ordered.iloc[nearest_rank(percentile, len(ordered)) - 1]
-    return present.quantile(float(centile_fraction(percentile)), interpolation="linear")
+    ordered = np.sort(present.to_numpy(dtype=float))
+    return float(linear_centile(ordered, np.array([0]), np.array([len(ordered)]), percentile)[0])
+
+
+def linear_centile(
+    ordered: np.ndarray, starts: np.ndarray, sizes: np.ndarray, percentile: float
+) -> np.ndarray:
+    """The linear centile of each run of sorted values (`starts`, `sizes` > 0), in numpy's
+    floating-point steps, which the SQL engines repeat step for step (sql/expressions.py):
+    position h = (n - 1) × q; a, b the values at floor(h) and the next; a + (b - a) × t below
+    t = 0.5, b - (b - a) × (1 - t) from it."""
+    h = (sizes - 1) * float(centile_fraction(percentile))
+    below = np.floor(h).astype(np.int64)
+    t = h - below
+    a = ordered[starts + below]
+    b = ordered[starts + np.minimum(below + 1, sizes - 1)]
+    return np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)
 
 
 def grouped_percentile(
@@ -56,12 +72,15 @@ def grouped_percentile(
     """The centile of the values not missing, per value of `groups`, with one groupby."""
     present = values.notna().to_numpy(dtype=bool) & groups.notna().to_numpy(dtype=bool)
     values, groups = values[present], groups[present]
-    if method != "nearest_rank":
-        fraction = float(centile_fraction(percentile))
-        return values.groupby(groups).quantile(fraction, interpolation="linear")
     frame = pd.DataFrame({"group": groups, "value": values}).sort_values(
         ["group", "value"], kind="stable"
     )
+    if method != "nearest_rank":
+        sizes = frame.groupby("group", sort=True)["value"].size()
+        starts = np.concatenate([[0], np.cumsum(sizes.to_numpy())[:-1]]).astype(np.int64)
+        ordered = frame["value"].to_numpy(dtype=float)
+        centiles = linear_centile(ordered, starts, sizes.to_numpy(), percentile)
+        return pd.Series(centiles, index=sizes.index, dtype="Float64")
     position = frame.groupby("group").cumcount().to_numpy() + 1
     size = frame.groupby("group")["value"].transform("size").to_numpy()
     fraction = centile_fraction(percentile)

@@ -776,34 +776,54 @@ def percentile_expression(
     where: exp.Expression | None = None,
 ) -> exp.Expression:
     """The centile of `value` over the rows where `where` holds, as dsl/percentiles.py defines
-    it: exact on every engine (Spark's percentile_approx is not; its percentile_disc and
-    DuckDB's quantile_disc pick a wrong rank for some centiles, so nearest rank is the value
-    at rank ceil(n × p / 100) of the sorted values, that rank worked out in whole numbers)."""
-    fraction = centile_fraction(percentile)
-    if method != "nearest_rank":
-        q = _number(float(fraction), dialect)
-        if dialect == "duckdb":
-            return _filtered(exp.Anonymous(this="quantile_cont", expressions=[value, q]), where)
-        if dialect == "spark":  # exact, linear interpolation
-            return _filtered(exp.Anonymous(this="percentile", expressions=[value, q]), where)
-        if dialect == "postgres":
-            within = exp.WithinGroup(
-                this=exp.PercentileCont(this=q),
-                expression=exp.Order(expressions=[exp.Ordered(this=value)]),
-            )
-            return _filtered(within, where)
-        raise UnsupportedInDialect("`percentile`", dialect, ("duckdb", "spark", "postgres"))
+    it, to the last digit the pandas engine gives: both pick values from the sorted list and
+    do the same floating-point steps. The engines' own functions are not used: DuckDB's
+    quantile_cont interpolates in other steps (15.000000000000002 where numpy gives 15.0),
+    Spark's percentile_approx is approximate, and percentile_disc / quantile_disc pick a wrong
+    rank for some centiles."""
     if dialect not in ("duckdb", "spark", "postgres"):
-        raise UnsupportedInDialect(
-            "a nearest-rank `percentile`", dialect, ("duckdb", "spark", "postgres")
-        )
+        what = "a nearest-rank `percentile`" if method == "nearest_rank" else "`percentile`"
+        raise UnsupportedInDialect(what, dialect, ("duckdb", "spark", "postgres"))
+    fraction = centile_fraction(percentile)
     count = exp.cast(_filtered(exp.Count(this=value.copy()), where and where.copy()), "DOUBLE")
-    rank = statement(
-        "GREATEST(CAST(CEIL(:n * :count / :d) AS INT), 1)",
-        n=exp.Literal.number(fraction.numerator),
-        count=count,
-        d=exp.Literal.number(fraction.denominator),
+
+    def at(rank: exp.Expression) -> exp.Expression:
+        return _sorted_value_at(value.copy(), where and where.copy(), dialect, rank)
+
+    if method == "nearest_rank":  # rank ceil(n × p / 100), worked out in whole numbers
+        rank = statement(
+            "GREATEST(CAST(CEIL(:n * :count / :d) AS INT), 1)",
+            n=exp.Literal.number(fraction.numerator),
+            count=count,
+            d=exp.Literal.number(fraction.denominator),
+        )
+        return at(rank)
+    # linear: position h = (n - 1) × q from 0; a, b the values at floor(h) and the next;
+    # numpy's lerp: a + (b - a) × t below t = 0.5, b - (b - a) × (1 - t) from it
+    # each part in brackets: sqlglot prints a tree as it is, without adding them
+    position = exp.paren(
+        statement("(:count - 1) * :q", count=count, q=_number(float(fraction), dialect))
     )
+    below = statement("CAST(FLOOR(:h) AS INT)", h=position)
+    t = exp.paren(statement(":h - :lo", h=position.copy(), lo=below.copy()))
+    a = exp.paren(at(statement(":lo + 1", lo=below.copy())))
+    b = exp.paren(
+        at(statement("LEAST(:lo + 2, CAST(:count AS INT))", lo=below.copy(), count=count.copy()))
+    )
+    return statement(
+        "CASE WHEN :n = 0 THEN NULL "
+        "WHEN :t >= 0.5 THEN :b - (:b - :a) * (1 - :t) ELSE :a + (:b - :a) * :t END",
+        n=count.copy(),
+        t=t,
+        a=a,
+        b=b,
+    )
+
+
+def _sorted_value_at(
+    value: exp.Expression, where: exp.Expression | None, dialect: str, rank: exp.Expression
+) -> exp.Expression:
+    """The value at `rank` (from 1) of the sorted values not missing; NULL when there are none."""
     if dialect == "duckdb":
         values = _filtered(exp.Anonymous(this="list", expressions=[value]), where)
         ordered = exp.Anonymous(this="list_sort", expressions=[values])
@@ -816,7 +836,8 @@ def percentile_expression(
         return exp.Bracket(this=exp.paren(values), expressions=[rank], offset=1)
     values = _filtered(exp.Anonymous(this="collect_list", expressions=[value]), where)
     ordered = exp.Anonymous(this="array_sort", expressions=[values])
-    return exp.Anonymous(this="element_at", expressions=[ordered, rank])
+    # try_element_at: NULL, not an error, for a rank past the end (no values at all)
+    return exp.Anonymous(this="try_element_at", expressions=[ordered, rank])
 
 
 def aggregate_expression(
