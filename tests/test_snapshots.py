@@ -182,6 +182,23 @@ def test_a_snapshot_after_the_as_of_date_is_not_due(folder, engine) -> None:
     assert "2024-05-31" in verdicts["2024-05"].reason
 
 
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_an_extract_as_at_a_date_covers_every_period_end_up_to_it(folder, engine) -> None:
+    # No pathway starts after 2024-06-05, but an extract as at 2024-08-31 still shows the
+    # list at the ends of July and August. 2024-07-31: p1 (172 + 31 = 203 ✗), p3 (71 + 31 =
+    # 102), p5 (25 + 31 = 56) → 2 of 3; 2024-08-31: p1 ✗, p3 (133 ✗), p5 (87) → 1 of 3.
+    evaluation = specrules.loads(SPEC).evaluate(
+        folder, period="2024/25", as_of=dt.date(2024, 8, 31), engine=engine
+    )
+    verdicts = _by_period(evaluation, "incomplete_within_18_weeks")
+    assert (verdicts["2024-07"].numerator, verdicts["2024-07"].denominator) == (2, 3)
+    assert (verdicts["2024-08"].numerator, verdicts["2024-08"].denominator) == (1, 3)
+    assert verdicts["2024-08"].status == "not met"
+    # without an as-of date the data reaches June only
+    plain = _by_period(specrules.loads(SPEC).evaluate(folder, period="2024/25"), "caseload")
+    assert plain["2024-07"].status == "no data"
+
+
 def test_one_period_end_can_be_drilled_into(folder) -> None:
     evaluation = specrules.loads(SPEC).evaluate(folder, period="2024-05")
     rows = evaluation.rows_behind("incomplete_within_18_weeks")

@@ -135,6 +135,16 @@ def snapshot_cover(days: np.ndarray | None) -> tuple[dt.date, dt.date] | None:
     return known.min().astype(object), known.max().astype(object)
 
 
+def cover_to_as_of(
+    covered: tuple[dt.date, dt.date] | None, as_of: dt.date | None
+) -> tuple[dt.date, dt.date] | None:
+    """An extract taken as at `--as-of` shows the waiting list at every period end up to that
+    day, though no row started after its last one: the cover reaches the as-of date."""
+    if covered is None or as_of is None or as_of <= covered[1]:
+        return covered
+    return covered[0], as_of
+
+
 def snapshot_gap(covered: tuple[dt.date, dt.date] | None) -> str:
     """Why a snapshot has no figure in a period: the data's dates do not reach it."""
     if covered is None:

@@ -32,6 +32,7 @@ from specrules.engine.common.judging import (
 )
 from specrules.engine.common.scope import (
     absent_dataset,
+    cover_to_as_of,
     cumulative,
     datasets_under,
     dated_by_dataset,
@@ -315,7 +316,10 @@ class Evaluator(Judge):
         frame = self.frames[dataset]
         keys = self.keys_of(dataset)
         every_row = np.ones(len(frame), dtype=bool)
-        covered = snapshot_cover(self.days(dataset, rule.date) if rule.date is not None else None)
+        covered = cover_to_as_of(
+            snapshot_cover(self.days(dataset, rule.date) if rule.date is not None else None),
+            self.as_of,
+        )
         verdicts = []
         kept = None
         for period in periods:

@@ -38,6 +38,7 @@ from specrules.engine.common.judging import (
 from specrules.engine.common.scope import (
     absent_dataset,
     counted_days,
+    cover_to_as_of,
     dated_by_dataset,
     requested_periods,
     rule_periods,
@@ -638,6 +639,7 @@ def rule_verdicts(
         found.update({index: [] for index, _, _ in ratios})
     if waiting:
         covers = snapshot_covers(sql, [(i, r) for i, r in waiting if r.model.snapshot], layout)
+        covers = {i: cover_to_as_of(cover, judge.as_of) for i, cover in covers.items()}
         rows = []
         for index, rule in waiting:
             for position, p in enumerate(periods[index]):
