@@ -203,10 +203,23 @@ def gather(
 
 # ------------------------------------------------------------------ coercion
 def _as_text(raw: pd.Series, kind: str) -> pd.Series:
-    text = raw.astype("string").str.strip()
+    text = _stripped(raw.astype("string"))
     if kind in ("text", "enumeration"):  # only an empty cell is missing: no lowered copy
-        return text.mask(text.eq(""))
+        empty = text.eq("").fillna(False).to_numpy(dtype=bool)
+        return text.mask(empty) if empty.any() else text
     return text.mask(text.str.lower().isin(missing_markers(kind)))
+
+
+def _stripped(text: pd.Series) -> pd.Series:
+    """Text without spaces around it; the column as it came when no value had any, so that
+    the typed data does not hold a second copy of every text column."""
+    stripped = text.str.strip()
+    try:
+        before, after = pa.array(text.array), pa.array(stripped.array)
+    except (pa.ArrowException, TypeError, ValueError):
+        return stripped
+    length = [pc.sum(pc.binary_length(values)).as_py() for values in (before, after)]
+    return text if length[0] == length[1] else stripped
 
 
 Reasons = str | pd.Series  # one reason for every bad value, or one per row

@@ -73,7 +73,7 @@ class Reasons:
 
     def __init__(self, index: pd.Index) -> None:
         self.index = index
-        self.codes = np.full(len(index), -1, dtype=np.int32)
+        self.codes = np.full(len(index), -1, dtype=np.int8)  # wider when reasons are many
         self.texts: dict[str, int] = {}
 
     @property
@@ -81,6 +81,8 @@ class Reasons:
         return self.codes >= 0
 
     def _code(self, text: str) -> int:
+        if text not in self.texts and len(self.texts) == np.iinfo(self.codes.dtype).max:
+            self.codes = self.codes.astype(np.int32)
         return self.texts.setdefault(text, len(self.texts))
 
     def set(self, where: np.ndarray, text: str) -> None:
@@ -94,7 +96,7 @@ class Reasons:
         rows = where & (self.codes < 0) & (codes >= 0)
         if rows.any():
             ours = np.array([self._code(text) for text in texts], dtype=np.int32)
-            self.codes[rows] = ours[codes[rows]]
+            self.codes[rows] = ours[codes[rows]]  # after _code: codes wide enough by now
 
     def series(self) -> pd.Series:
         reasons = pd.Categorical.from_codes(self.codes, categories=list(self.texts))
