@@ -10,6 +10,7 @@ than skipping them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import os
 import subprocess
@@ -33,6 +34,7 @@ from specrules.engine.pandas.expressions import Context, evaluate_column
 from specrules.engine.sql import expressions as sb
 from specrules.engine.sql.on_spark import SparkConnection, evaluate_spec_spark, spark_session
 from specrules.errors import DataError
+from specrules.results import Evaluation
 from strategies import CATALOG, FIELDS, KINDS, expressions, frames
 from test_sql_backend import (
     DIFFERENTIAL,
@@ -224,12 +226,18 @@ def test_working_days_skip_weekends_and_bank_holidays(spark) -> None:
 )
 def test_every_spec_gives_the_same_verdicts_on_pandas_and_spark(spark, spec_path, data) -> None:
     spec = specrules.load(spec_path)
-    assert_same_evaluation(spec.evaluate(str(data)), evaluate_spec_spark(spec.plan, str(data)))
+    assert_same_evaluation(spec.evaluate(str(data)), _on_spark(spec_path, data))
+
+
+@functools.cache
+def _on_spark(spec_path: Path, data: Path, as_of: dt.date | None = None) -> Evaluation:
+    """The spec's evaluation on Spark, made once for the tests of this file that read it (a
+    Spark evaluation takes seconds): the reasons fixture is one of the specs above too."""
+    return evaluate_spec_spark(specrules.load(spec_path).plan, str(data), as_of=as_of)
 
 
 def test_reasons_exclusions_and_issues_worked_by_hand_on_spark(spark) -> None:
-    spec = specrules.load(REASONS / "spec.yaml")
-    check_reasons(lambda as_of: evaluate_spec_spark(spec.plan, str(REASONS), as_of=as_of))
+    check_reasons(lambda as_of: _on_spark(REASONS / "spec.yaml", REASONS, as_of))
 
 
 def _fixture_copy(folder: Path) -> Path:
