@@ -189,3 +189,17 @@ def test_fail_on_breach_fails_when_the_data_is_not_there(tmp_path, capsys):
     rows.to_csv(rejected / "referrals.csv", index=False)
     assert main(["evaluate", str(spec_file), "--data", str(rejected), "--fail-on-breach"]) == 1
     assert "every one of the 4 rows of dataset `referrals` was rejected" in capsys.readouterr().err
+
+
+def test_the_terminal_table_lists_the_data_issues_by_kind(spec):
+    from specrules.report.table import verdict_table
+
+    # good_rows with A's and C's age unreadable ("x1", "old"): one kind, 2 rows (1 and 3)
+    rows = good_rows()
+    rows.loc[0, "age"] = "x1"
+    rows.loc[2, "age"] = "old"
+    text = verdict_table(spec.evaluate({"referrals": rows}, period="2020/21"))
+    issue_lines = [line for line in text.splitlines() if line.startswith("  referrals.age:")]
+    assert len(issue_lines) == 1
+    assert issue_lines[0].startswith("  referrals.age: 2 × ")
+    assert issue_lines[0].endswith("(row 1, 3)")

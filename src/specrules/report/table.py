@@ -32,6 +32,34 @@ def _row(line: Line) -> list[str]:
     ]
 
 
+SHOWN_ISSUES = 8  # kinds of data issue listed under the table; JSON and reports list all
+
+
+def _issue_lines(evaluation: Evaluation) -> list[str]:
+    """The data issues by kind (dataset, column, message), most rows first, with their first
+    rows: the terminal shows what is wrong, not only how many things are."""
+    kinds: dict[tuple[str, str, str], list[int | None]] = {}
+    for i in evaluation.data_issues:
+        kinds.setdefault((i.dataset, i.column or "", i.message), []).append(i.row)
+    ordered = sorted(kinds.items(), key=lambda kind: -len(kind[1]))
+    lines = []
+    for (dataset, column, message), rows in ordered[:SHOWN_ISSUES]:
+        where = f"{dataset}.{column}" if column else dataset
+        numbered = [r for r in rows if r is not None]
+        at = ""
+        if numbered:
+            first = ", ".join(str(r) for r in numbered[:5])
+            at = f" (row {first}{', …' if len(numbered) > 5 else ''})"
+        count = f"{len(rows)} × " if len(rows) > 1 else ""
+        lines.append(f"  {where}: {count}{message}{at}")
+    if len(ordered) > SHOWN_ISSUES:
+        lines.append(
+            f"  … and {len(ordered) - SHOWN_ISSUES} more kinds: --format json or a report "
+            "lists every issue"
+        )
+    return lines
+
+
 def verdict_table(evaluation: Evaluation) -> str:
     summary = summarise(evaluation)
     header = ["rule", "period", "status", "value", "n/d", "target", "rows failing"]
@@ -47,6 +75,7 @@ def verdict_table(evaluation: Evaluation) -> str:
         f"{evaluation.spec_title}: {summary.headline()}; "
         f"{len(evaluation.data_issues)} data issue(s)"
     )
+    lines.extend(_issue_lines(evaluation))
     for name, rows_in in evaluation.rows.items():
         rejected = sum(rows_in.rejected.values())
         if rejected:
