@@ -61,10 +61,14 @@ SETTINGS = {
     # cost more than they save (measured: the examples run a third faster without them).
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.codegen.wholeStage": "false",
+    # One query counts every rule, so its broadcasts (small tables, each computed first) start
+    # together; on a busy machine they can take longer than the default 300 s, which fails
+    # the evaluation (seen on a 2-core machine at load 20): wait as long as the work takes.
+    "spark.sql.broadcastTimeout": "36000",
 }
 # Settings a running session can take (a session made elsewhere gets these too).
 RUNTIME_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.session.timeZone")
-RUNTIME_SETTINGS += ("spark.sql.ansi.enabled",)
+RUNTIME_SETTINGS += ("spark.sql.ansi.enabled", "spark.sql.broadcastTimeout")
 _LOG4J = """\
 rootLogger.level = error
 rootLogger.appenderRef.stderr.ref = console
