@@ -497,15 +497,21 @@ class RuleQueries:
     figures, one for the rows that fail them, one for the rows left out), printed once per
     spec, dialect, as-of date and set of rules (`planned`): an evaluation only runs it."""
 
-    def __init__(self, plan: Plan, waiting: list, layout: Layout, judge: Judge):
+    def __init__(self, plan: Plan, waiting: list, layout: Layout, judge: Judge, size: int):
         dialect = layout.scope.dialect
         tables, counts = rule_tables(plan, waiting, layout, judge)
         self.counts = counts
         self.tables = [(t.name, Printed(t.query().sql(dialect))) for t in tables]
-        listed = [c.failing for c in counts if c.failing is not None]
-        self.figures = Printed(union_all([c.figures for c in counts], "figures").sql(dialect))
-        self.failing = Printed(union_all(listed, "failing").sql(dialect)) if listed else None
-        self.left_out = Printed(union_all([c.left_out for c in counts], "left_out").sql(dialect))
+        self.figures, self.failing, self.left_out = [], [], []
+        for start in range(0, len(counts), size):  # `size` rules to a query
+            chunk = counts[start : start + size]
+            listed = [c.failing for c in chunk if c.failing is not None]
+            figures = union_all([c.figures for c in chunk], "figures")
+            self.figures.append(Printed(figures.sql(dialect)))
+            if listed:
+                self.failing.append(Printed(union_all(listed, "failing").sql(dialect)))
+            left_out = union_all([c.left_out for c in chunk], "left_out")
+            self.left_out.append(Printed(left_out.sql(dialect)))
 
 
 _PLANNED: dict[int, tuple[weakref.ref, dict]] = {}  # id(plan) → (the plan, what was built)
@@ -532,13 +538,16 @@ def count_rules(
     for name, query in queries.tables:
         sql.table(name, query)
     figures: dict[int, list[tuple]] = {c.index: [] for c in counts}
-    for row in sql.rows(queries.figures):
-        figures[row[0]].append(row)
+    for query in queries.figures:
+        for row in sql.rows(query):
+            figures[row[0]].append(row)
     by_index = {c.index: c for c in counts}
-    parts = failing_parts(sql.arrow(queries.failing), by_index) if queries.failing else {}
+    failing = [sql.arrow(query) for query in queries.failing]
+    parts = failing_parts(pa.concat_tables(failing), by_index) if failing else {}
     left_out: dict[int, list[tuple]] = {c.index: [] for c in counts}
-    for row in sql.rows(queries.left_out):
-        left_out[row[0]].append(row)
+    for query in queries.left_out:
+        for row in sql.rows(query):
+            left_out[row[0]].append(row)
     for name, _ in queries.tables:
         sql.conn.drop_table(name)
     return {
@@ -656,8 +665,9 @@ def rule_verdicts(
             ]
             names = ("rule_index", "position", "period_start", "period_end")
             sql.table(PERIOD_ENDS, Printed(values_query(names, ends, sql.dialect)))
-        key = ("rules", sql.dialect, judge.as_of, tuple(index for index, _ in waiting))
-        queries = planned(plan, key, lambda: RuleQueries(plan, waiting, layout, judge))
+        size = sql.conn.rules_per_query
+        key = ("rules", sql.dialect, size, judge.as_of, tuple(index for index, _ in waiting))
+        queries = planned(plan, key, lambda: RuleQueries(plan, waiting, layout, judge, size))
         found.update(count_rules(sql, queries, periods, covers))
     if progress is not None:
         progress(len(plan.rules), len(plan.rules), "")

@@ -73,6 +73,7 @@ class Connection(Protocol):
 
     name: str  # for messages: "DuckDB", "Spark"
     dialect: str  # sqlglot's name for the engine's SQL
+    rules_per_query: int  # rules counted by one query (its aggregations share the memory)
 
     def run(self, sql: str) -> list[tuple]:
         """Run one query and return all its rows."""
