@@ -65,10 +65,17 @@ SETTINGS = {
     # together; on a busy machine they can take longer than the default 300 s, which fails
     # the evaluation (seen on a 2-core machine at load 20): wait as long as the work takes.
     "spark.sql.broadcastTimeout": "36000",
+    # The queries that count many rules at once join many small tables: broadcast, their
+    # plans ran the driver out of memory on the Wigan Lot 1 example ("Not enough memory to
+    # build and broadcast the table") though every table held under 30,000 rows. Sort-merge
+    # joins need no driver memory for the tables, and the driver gets 2 GB, not 1.
+    "spark.sql.autoBroadcastJoinThreshold": "-1",
+    "spark.driver.memory": "2g",
 }
 # Settings a running session can take (a session made elsewhere gets these too).
 RUNTIME_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.session.timeZone")
 RUNTIME_SETTINGS += ("spark.sql.ansi.enabled", "spark.sql.broadcastTimeout")
+RUNTIME_SETTINGS += ("spark.sql.autoBroadcastJoinThreshold",)
 _LOG4J = """\
 rootLogger.level = error
 rootLogger.appenderRef.stderr.ref = console
