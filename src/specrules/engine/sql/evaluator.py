@@ -543,7 +543,9 @@ def count_rules(
             figures[row[0]].append(row)
     by_index = {c.index: c for c in counts}
     failing = [sql.arrow(query) for query in queries.failing]
-    parts = failing_parts(pa.concat_tables(failing), by_index) if failing else {}
+    # chunks may differ in which columns Spark knows are never null: unify, not refuse
+    joined = pa.concat_tables(failing, promote_options="permissive") if failing else None
+    parts = failing_parts(joined, by_index) if failing else {}
     left_out: dict[int, list[tuple]] = {c.index: [] for c in counts}
     for query in queries.left_out:
         for row in sql.rows(query):
