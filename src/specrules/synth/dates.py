@@ -366,6 +366,10 @@ class DatesAndClocks:
                 late = np.maximum(late, np.where(np.isnat(over), zero, over))
                 early = np.maximum(early, np.where(np.isnat(under), zero, under))
             weeks = np.ceil(late / week) - np.ceil(early / week)
+            if self.layout.primary.get(name) is not None:
+                # a child row is not moved back: whole weeks earlier could put it before its
+                # parent (a contact before the referral); past the end it is clipped instead
+                weeks = np.minimum(weeks, 0)
             moved = weeks != 0
             for f in dated:
                 shifted = values[f] - weeks.astype(np.int64) * week
