@@ -145,6 +145,11 @@ def cover_to_as_of(
     return covered[0], as_of
 
 
+def snapshot_reaches(period: Period, covered: tuple[dt.date, dt.date] | None) -> bool:
+    """Whether a snapshot's data reaches `period`: its dates run into the period."""
+    return covered is not None and period.start <= covered[1] and period.end >= covered[0]
+
+
 def snapshot_gap(covered: tuple[dt.date, dt.date] | None) -> str:
     """Why a snapshot has no figure in a period: the data's dates do not reach it."""
     if covered is None:

@@ -40,6 +40,7 @@ from specrules.engine.common.scope import (
     rule_periods,
     snapshot_cover,
     snapshot_gap,
+    snapshot_reaches,
 )
 from specrules.engine.pandas.aggregates import percentile_of
 from specrules.engine.pandas.expressions import Context, as_series, evaluate, evaluate_column
@@ -323,7 +324,7 @@ class Evaluator(Judge):
         verdicts = []
         kept = None
         for period in periods:
-            if covered is None or period.start > covered[1] or period.end < covered[0]:
+            if not snapshot_reaches(period, covered):
                 verdicts.append(self.empty(rule, period, snapshot_gap(covered)))
                 continue
             at_end = frame.assign(

@@ -43,6 +43,7 @@ from specrules.engine.common.scope import (
     requested_periods,
     rule_periods,
     snapshot_gap,
+    snapshot_reaches,
 )
 from specrules.engine.sql.checks import (
     dated_outside_contract,
@@ -390,10 +391,7 @@ class RuleCount:
 
 def snapshot_periods(periods: list, cover) -> list:
     """The periods whose end a snapshot's data reaches (the others have no data)."""
-    low, high = cover or (None, None)
-    if low is None:
-        return []
-    return [p for p in periods if p.start <= high and p.end >= low]
+    return [p for p in periods if snapshot_reaches(p, cover)]
 
 
 def snapshot_covers(sql: Runner, snapshots: list, layout: Layout) -> dict[int, tuple | None]:
