@@ -503,12 +503,15 @@ class FileData:
         # The file read and typed once; its keys are checked on the typed rows.
         typed_name = f"typed__{name}"
         sql.table(typed_name, exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True)))
+        # One grouping by the key gives all three counts (rows without a key fall in groups
+        # of their own): no second scan, and no scalar subquery, which is a job of its own
+        # in Spark.
         check = statement(
-            f"SELECT {index} AS dataset, count(*) AS rows_read, "
-            f"count(*) FILTER (WHERE NOT ({key_present})) AS no_key, "
-            f"(SELECT count(*) FROM (SELECT 1 AS one FROM {sql_name(typed_name)} "
-            f"WHERE {key_present} GROUP BY {partition} HAVING count(*) > 1) AS repeated) "
-            f"AS repeated FROM {sql_name(typed_name)}"
+            f"SELECT {index} AS dataset, COALESCE(SUM(n), 0) AS rows_read, "
+            f"COALESCE(SUM(n) FILTER (WHERE NOT has_key), 0) AS no_key, "
+            f"count(*) FILTER (WHERE has_key AND n > 1) AS repeated "
+            f"FROM (SELECT {key_present} AS has_key, count(*) AS n "
+            f"FROM {sql_name(typed_name)} GROUP BY {partition}) AS keys"
         )
 
         def finish(read: int, no_key: int, repeated: int):
