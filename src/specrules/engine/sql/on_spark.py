@@ -274,7 +274,7 @@ class SparkConnection:
                 path = str(Path(folder) / f"{name}.parquet")
                 pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
                 # localCheckpoint: kept in Spark's block store, so the file can go
-                frame = self.spark.read.parquet(path).localCheckpoint(eager=False)
+                frame = self.spark.read.parquet(path).localCheckpoint(eager=True)
                 frame.createOrReplaceTempView(name)
 
     def close(self) -> None:
