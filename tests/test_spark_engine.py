@@ -296,6 +296,18 @@ def test_cli_engine_spark_prints_a_table(spark, capsys) -> None:
     assert "no such file or folder" in capsys.readouterr().err
 
 
+def test_an_evaluation_frees_its_tables_and_views(spark) -> None:
+    """The engine's tables are local checkpoints: their blocks are freed at the end (a notebook
+    evaluating again and again must not fill the JVM), and only the calendar stays."""
+    context = spark.sparkContext
+    kept_before = {int(i) for i in context._jsc.getPersistentRDDs().keySet()}
+    views_before = {row.viewName for row in spark.sql("SHOW VIEWS").collect()}
+    verdicts = specrules.load(FIXTURE / "spec.yaml").evaluate(FIXTURE, engine="spark").verdicts
+    assert verdicts  # it evaluated
+    assert {int(i) for i in context._jsc.getPersistentRDDs().keySet()} == kept_before
+    assert {row.viewName for row in spark.sql("SHOW VIEWS").collect()} == views_before
+
+
 def test_without_pyspark_the_message_says_what_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` raises ImportError
     with pytest.raises(DataError, match=r"pip install 'specrules\[spark\]'.*--engine duckdb"):
