@@ -296,15 +296,24 @@ def test_cli_engine_spark_prints_a_table(spark, capsys) -> None:
     assert "no such file or folder" in capsys.readouterr().err
 
 
-def test_an_evaluation_frees_its_tables_and_views(spark) -> None:
+def test_an_evaluation_frees_its_tables_and_puts_the_session_s_settings_back(spark) -> None:
     """The engine's tables are local checkpoints: their blocks are freed at the end (a notebook
-    evaluating again and again must not fill the JVM), and only the calendar stays."""
+    evaluating again and again must not fill the JVM) and their views dropped. The engine's SQL
+    settings hold while it evaluates; a session's own come back after (a notebook's session
+    keeps shuffling into its own number of partitions)."""
     context = spark.sparkContext
     kept_before = {int(i) for i in context._jsc.getPersistentRDDs().keySet()}
     views_before = {row.viewName for row in spark.sql("SHOW VIEWS").collect()}
-    verdicts = specrules.load(FIXTURE / "spec.yaml").evaluate(FIXTURE, engine="spark").verdicts
-    assert verdicts  # it evaluated
-    assert {int(i) for i in context._jsc.getPersistentRDDs().keySet()} == kept_before
+    spark.conf.set("spark.sql.shuffle.partitions", "7")
+    try:
+        verdicts = specrules.load(FIXTURE / "spec.yaml").evaluate(FIXTURE, engine="spark")
+        assert spark.conf.get("spark.sql.shuffle.partitions") == "7"
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", "1")
+    assert verdicts.verdicts  # it evaluated
+    # Spark holds persisted RDDs weakly, so one from before may be gone: none may be new.
+    kept_after = {int(i) for i in context._jsc.getPersistentRDDs().keySet()}
+    assert kept_after - kept_before == set()
     assert {row.viewName for row in spark.sql("SHOW VIEWS").collect()} == views_before
 
 

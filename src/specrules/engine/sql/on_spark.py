@@ -13,13 +13,16 @@ Session settings, and why:
   overflowing month shift) fails the whole evaluation, where DuckDB and pandas give a
   missing value for that row; the typing uses try_cast/try_to_timestamp anyway, so it
   reads files the same with either setting;
-- adaptive execution and whole-stage code generation off: the engine runs many small
-  queries, for which compiling and re-planning cost more than they save;
+- adaptive execution and code generation off (whole-stage, and expressions interpreted:
+  `codegen.factoryMode`, a setting Spark calls internal; a Spark without it ignores it): the
+  engine runs many small queries, for which compiling and re-planning cost more than they
+  save;
 - Spark's own log (log4j, and the JVM's stderr) goes to a temporary file, not the terminal;
   when the session cannot start, its last line is the reason given.
 
-A session already running in the process (a notebook's, a test's) is used, with the zone,
-ANSI and partition settings set on it; its other settings are left as they are.
+A session already running in the process (a notebook's, a test's) is used: the SQL settings
+above (`RUNTIME_SETTINGS`) are set on it for the evaluation and its own put back after
+(`SparkConnection.close`); its other settings are left as they are.
 """
 
 from __future__ import annotations
@@ -79,10 +82,9 @@ SETTINGS = {
     "spark.sql.autoBroadcastJoinThreshold": "-1",
     "spark.driver.memory": "2g",
 }
-# Settings a running session can take (a session made elsewhere gets these too).
-RUNTIME_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.session.timeZone")
-RUNTIME_SETTINGS += ("spark.sql.ansi.enabled", "spark.sql.broadcastTimeout")
-RUNTIME_SETTINGS += ("spark.sql.autoBroadcastJoinThreshold",)
+# Settings a running session can take: set for each evaluation, and put back after it, so a
+# session made elsewhere (a notebook's) keeps its own for its own work.
+RUNTIME_SETTINGS = tuple(key for key in SETTINGS if key.startswith("spark.sql."))
 _LOG4J = """\
 rootLogger.level = error
 rootLogger.appenderRef.stderr.ref = console
@@ -125,9 +127,7 @@ def spark_session() -> Any:
 
     active = SparkSession.getActiveSession()
     if active is not None:
-        for key in RUNTIME_SETTINGS:
-            active.conf.set(key, SETTINGS[key])
-        return active
+        return active  # SparkConnection sets the engine's SQL settings while it evaluates
     if _session is not None:
         return _session
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no network lookups of the host
@@ -185,7 +185,12 @@ class SparkConnection:
     def __init__(self, spark: Any):
         self.spark = spark
         self.kept: dict[str, Any] = {}  # materialised tables, freed on close
+        self.replaced: list[Any] = []  # tables replaced under their name, freed on close too
         self.views: set[str] = set()
+        # The engine's SQL settings for this evaluation; the session's own come back on close.
+        self.own_settings = {key: spark.conf.get(key, None) for key in RUNTIME_SETTINGS}
+        for key in RUNTIME_SETTINGS:
+            spark.conf.set(key, SETTINGS[key])
 
     def run(self, sql: str) -> list[tuple]:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
@@ -248,12 +253,14 @@ class SparkConnection:
         frame.createOrReplaceTempView(name)
         old = self.kept.pop(name, None)
         if old is not None:
-            _free(old)
+            # Freed only on close: a checkpoint freed is not computed again, and a table made
+            # from the old one may not have been computed yet.
+            self.replaced.append(old)
         self.kept[name] = frame
 
     def drop_table(self, name: str) -> None:
-        # Kept: Spark's tables are plans, and a table made from this one (not yet computed)
-        # would compute it again; Spark spills what does not fit in memory to disk anyway.
+        # Kept until close: a table made from this one may not have been computed yet, and a
+        # checkpoint freed is not computed again; Spark spills what does not fit to disk.
         pass
 
     def create_view(self, name: str, sql: str | Any) -> None:
@@ -278,12 +285,18 @@ class SparkConnection:
                 frame.createOrReplaceTempView(name)
 
     def close(self) -> None:
-        for frame in self.kept.values():
+        for frame in [*self.kept.values(), *self.replaced]:
             _free(frame)
         for name in self.views | set(self.kept):
             self.spark.catalog.dropTempView(name)
         self.kept.clear()
+        self.replaced.clear()
         self.views.clear()
+        for key, value in self.own_settings.items():
+            if value is None:
+                self.spark.conf.unset(key)
+            else:
+                self.spark.conf.set(key, value)
 
 
 def _free(frame: Any) -> None:
