@@ -7,11 +7,14 @@ London time; times with an offset are instants.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
+import pandas as pd
 import pytest
 
 import specrules
+from specrules.datetimes import NO_SUCH_TIME
 from specrules.errors import SpecError
 
 pytest.importorskip("duckdb")
@@ -183,3 +186,13 @@ def test_an_unknown_time_zone_is_a_located_error_with_a_suggestion() -> None:
         specrules.loads(text, "spec.yaml")
     message = str(caught.value)
     assert "spec.yaml:5:" in message and "did you mean `Europe/London`?" in message
+
+
+def test_the_missing_hour_s_hint_gives_a_time_in_that_hour_with_its_offset() -> None:
+    """The example in the message for a local time that does not exist is written with an
+    offset and lands at 02:30 British Summer Time, just after the clocks go forward in London
+    (01:00 UTC on 31 March 2024), as the message says."""
+    example = re.search(r"such as (\S+),", NO_SUCH_TIME).group(1)
+    local = pd.Timestamp(example).tz_convert("Europe/London")
+    assert (local.day, local.hour, local.minute) == (31, 2, 30)
+    assert local.utcoffset() == pd.Timedelta(hours=1)

@@ -30,6 +30,7 @@ from specrules.datetimes import (
     LATEST,
     NO_SUCH_TIME,
     NOT_A_DATE,
+    NOT_A_DATETIME,
     TOO_LARGE,
     TWICE,
     instant_column,
@@ -336,17 +337,17 @@ def _local_times_that_exist(
     """Local times (no offset) that do not exist or happen twice in `zone` become missing,
     each with its reason; an instant (with an offset) is never in doubt. Also each local
     time's instant (UTC, naive), from the same placing in the zone."""
-    reasons = pd.Series(NOT_A_DATE, index=values.index, dtype="string")
+    reasons = pd.Series(NOT_A_DATETIME, index=values.index, dtype="string")
     placed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     check = local & values.notna().to_numpy(dtype=bool)
     if not check.any():
-        return values, NOT_A_DATE, placed
+        return values, NOT_A_DATETIME, placed
     chosen = values[check]
     in_zone = chosen.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
     placed[check] = in_zone.dt.tz_convert("UTC").dt.tz_localize(None)
     gap = in_zone.isna()
     if not gap.any():
-        return values, NOT_A_DATE, placed
+        return values, NOT_A_DATETIME, placed
     missing_hour = chosen.dt.tz_localize(
         zone, ambiguous=np.ones(len(chosen), dtype=bool), nonexistent="NaT"
     ).isna()

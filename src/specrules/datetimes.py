@@ -59,9 +59,13 @@ DAY_FIRST = (
 # placeholder, not a date.
 EARLIEST, LATEST = "1678-01-01", "2262-01-01"  # from the first, up to (not including) the last
 NOT_A_DATE = "not a date (write YYYY-MM-DD or DD/MM/YYYY)"
+NOT_A_DATETIME = (
+    "not a date-time (write YYYY-MM-DD HH:MM[:SS] or DD/MM/YYYY HH:MM, with a UTC offset "
+    "such as +01:00 or Z if it has one)"
+)
 NO_SUCH_TIME = (
     "no such local time in {zone}: the clocks went forward; write the UTC offset "
-    "(such as 2024-03-31T02:30:00+01:00)"
+    "(such as 2024-03-31T01:30:00+00:00, which is 02:30 after the change in London)"
 )
 TWICE = (
     "this local time happens twice in {zone}, as the clocks went back; write the UTC offset "

@@ -37,6 +37,8 @@ from specrules.datetimes import (
     LARGEST_WHOLE,
     LATEST,
     NO_SUCH_TIME,
+    NOT_A_DATE,
+    NOT_A_DATETIME,
     TOO_LARGE,
     TWICE,
     instant_column,
@@ -162,8 +164,8 @@ UNREADABLE = {
     "boolean": "not true or false (yes/no)",
     "integer": "not a whole number",
     "number": "not a number",
-    "date": "not a date (write YYYY-MM-DD or DD/MM/YYYY)",
-    "datetime": "not a date (write YYYY-MM-DD or DD/MM/YYYY)",
+    "date": NOT_A_DATE,
+    "datetime": NOT_A_DATETIME,
 }
 
 
