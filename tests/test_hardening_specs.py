@@ -123,7 +123,7 @@ def test_what_validate_used_to_accept(old: str, new: str, code: str, words: str)
     error = only_error(text)
     assert error.code == code
     assert line <= error.line <= line + 1  # the key added on the next line, or the edit
-    assert words.replace("!!str", "tag:yaml.org,2002:str") in error.message + (error.hint or "")
+    assert words in error.message + (error.hint or "")
 
 
 def test_a_division_that_can_be_zero_is_allowed() -> None:

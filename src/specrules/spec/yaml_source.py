@@ -214,7 +214,7 @@ class _Builder:
                 self.file,
                 event.start_mark,
                 "Y003",
-                f"YAML tag `{event.tag}` is not allowed in a spec",
+                f"YAML tag `{_as_written(event.tag)}` is not allowed in a spec",
                 "remove the tag; specs hold plain text, numbers, dates, lists and mappings "
                 'only (put text in quotes: "yes")',
             )
@@ -494,3 +494,11 @@ def read_spec_text(path: str | Path) -> str:
 
 def _unreadable(path: Path, why: str) -> SpecError:
     return SpecError([Diagnostic(UNREADABLE_FILE, why, str(path), 0, 0)])
+
+
+_STANDARD_TAGS = "tag:yaml.org,2002:"
+
+
+def _as_written(tag: str) -> str:
+    """A tag as an author writes it (`!!str`), not as YAML resolves it (`tag:yaml.org,2002:str`)."""
+    return "!!" + tag.removeprefix(_STANDARD_TAGS) if tag.startswith(_STANDARD_TAGS) else tag
