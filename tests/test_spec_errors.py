@@ -79,6 +79,21 @@ def test_duplicate_key():
     assert "duplicate key `title`" in d.message
 
 
+def test_text_cut_by_a_comma_in_braces_says_to_quote_it():
+    # `{section: 3.2 Care, pathway}`: the comma ends the section, and `pathway` is a key.
+    d = only(BASE.replace('source: {section: "1.1"}', "source: {section: 3.2 Care, pathway}"))
+    assert (d.code, d.line, d.column) == ("S001", 31, 33)  # line 31, `pathway` at column 33
+    assert "unknown key `pathway`" in d.message
+    assert "a comma starts a new key" in d.hint and '("…, pathway")' in d.hint
+
+
+def test_an_unknown_key_with_a_value_or_in_a_block_gets_the_allowed_keys():
+    for written in ("{section: a, chapter: b}", "\n          section: a\n          pathway:"):
+        d = only(BASE.replace('{section: "1.1"}', written))
+        assert d.code == "S001" and "comma" not in d.hint
+        assert d.hint.startswith("allowed keys here: section")
+
+
 def test_yaml_tag_that_constructs_objects_is_refused():
     d = only(BASE.replace("title: Test service", "title: !!python/object/apply:os.system [ls]"))
     assert (d.code, d.line, d.column) == ("Y003", 2, 8)

@@ -71,6 +71,31 @@ def _model_at(root: type[BaseModel], raw: Any, path: tuple[str | int, ...]) -> t
     return model
 
 
+def _cut_by_a_comma(source: SourceMap, raw: Any, path: tuple[str | int, ...]) -> str | None:
+    """A hint when an unknown key is text cut off by a comma: in `{section: 3.2 Care, pathway}`
+    the comma ends the value, and `pathway` becomes a key with no value."""
+    value: Any = raw
+    for part in path:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            return None
+    position = source.keys.get(path)
+    if value is not None or position is None or position.file is not None:
+        return None
+    lines = source.text.splitlines()
+    line = lines[position.line - 1] if 0 < position.line <= len(lines) else ""
+    if not line[: position.column - 1].rstrip().endswith(","):
+        return None
+    return (
+        f"inside `{{…}}` a comma starts a new key, so `{path[-1]}` became one: if it belongs "
+        'to the text before the comma, put that whole text in quotes ("…, '
+        f'{path[-1]}")'
+    )
+
+
 # Keys that mean the same as a key of another kind of rule: a KPI has a `threshold`, a
 # response time and an eligibility rule a `target`.
 _SAME_MEANING = {"target": "threshold", "threshold": "target", "targets": "threshold"}
@@ -129,7 +154,8 @@ def diagnostics_from_validation(
             parent = parent[:-1] if parent and parent[-1] == key else parent
             model = _model_at(root, raw, parent)
             hint = (
-                _same_meaning(str(key), model)
+                _cut_by_a_comma(source, raw, (*parent, key))
+                or _same_meaning(str(key), model)
                 or did_you_mean(str(key), model.model_fields)
                 or ("allowed keys here: " + ", ".join(model.model_fields))
             )
