@@ -260,7 +260,7 @@ class RuleCount:
                 f"{row} AS row_number, CAST({c['failure']} AS INT) AS reason_code, "
                 f"CAST({elapsed} AS DOUBLE) AS elapsed, CAST({allowed} AS DOUBLE) AS allowed "
                 f"FROM {table_as} {join} "
-                f"WHERE {failing_rows(rule, in_denominator, c.get('in_numerator', 'NULL'))}"
+                f"WHERE {failing_rows(rule, in_denominator, c['in_numerator'])}"
             )
             if failing
             else None
@@ -626,7 +626,8 @@ def rule_tables(
 def rule_verdicts(
     sql: Runner, plan: Plan, requested, layout, judge, missing, progress: Progress | None = None
 ) -> list[Verdict]:
-    """Every rule's verdicts, in the spec's order; `progress` is told as queries end."""
+    """Every rule's verdicts, in the spec's order; `progress` is told when all are counted
+    (the rules are counted together, by a few queries for all of them)."""
     found: dict[int, list[Verdict]] = {}
     waiting, ratios = [], []
     periods: dict[int, list] = {}

@@ -108,6 +108,13 @@ def _words(words: set[str]) -> str:
     return ", ".join(sql_text(w) for w in sorted(words))
 
 
+def _key_sql(ds) -> tuple[str, str]:
+    """A dataset's key in SQL: the condition that a row has every key column, and the key
+    columns listed (to group or partition by)."""
+    keys = [sql_name(k) for k in ds.key_fields]
+    return " AND ".join(f"{k} IS NOT NULL" for k in keys), ", ".join(keys)
+
+
 class Printed(str):
     """SQL text already printed in the engine's dialect (a statement planned once, run as it
     is), where a plain string is a statement in sqlglot's generic SQL to parse."""
@@ -499,9 +506,7 @@ class FileData:
                 checks.append(
                     (field, spec, raw_column, typed, staged.get(position, {}), column_type)
                 )
-        keys = list(ds.key_fields)
-        key_present = " AND ".join(f"{sql_name(k)} IS NOT NULL" for k in keys)
-        partition = ", ".join(sql_name(k) for k in keys)
+        key_present, partition = _key_sql(ds)
         # The file read and typed once; its keys are checked on the typed rows.
         typed_name = f"typed__{name}"
         sql.table(typed_name, exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True)))
@@ -530,9 +535,7 @@ class FileData:
         counting its rows if keys repeat (None: every key once, so the check counted them)."""
         sql = self.sql
         typed_name = f"typed__{name}"
-        keys = list(ds.key_fields)
-        key_present = " AND ".join(f"{sql_name(k)} IS NOT NULL" for k in keys)
-        partition = ", ".join(sql_name(k) for k in keys)
+        key_present, partition = _key_sql(ds)
         if layout is not None and read != layout.rows:  # the engine must read what was checked
             raise DataError(
                 f"{sql.conn.name} read {read} rows of {path.name} where {layout.rows} were "

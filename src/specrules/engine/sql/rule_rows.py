@@ -463,9 +463,7 @@ def rule_columns(
     return _with_reasons(out, failure, left_out, reasons)
 
 
-def failing_rows(
-    rule: CompiledRule, denominator: str = "r.in_denominator", numerator: str = "r.in_numerator"
-) -> str:
+def failing_rows(rule: CompiledRule, denominator: str, numerator: str) -> str:
     """The condition on a rule's classified rows that picks the rows failing it, from the
     columns saying a row is in its `denominator` and in its `numerator`."""
     if getattr(rule, "lower_is_better", False):
