@@ -36,6 +36,8 @@ early May bank holiday 2024 (6 May), which does not count.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -473,6 +475,25 @@ def test_evaluate_many(spec):
     assert frame["provider"].unique().tolist() == ["all", "first five"]
     adults = frame[(frame.rule_id == "adults_only")]
     assert adults["breach_count"].tolist() == [2, 1]  # A02 and A07; A02 alone in the first five
+
+
+def test_compare_is_the_function_after_evaluate_many_in_a_fresh_process():
+    # evaluate_many imports the module holding `compare`: it used to be `specrules.compare`
+    # itself, which then made `specrules.compare` the module ("'module' object is not
+    # callable"), depending on what a program ran first.
+    code = (
+        "import specrules, sys; spec = specrules.load(sys.argv[1]); "
+        "spec.evaluate_many({'all': sys.argv[2]}, period='2023/24'); "
+        "print(callable(specrules.compare))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(FIXTURE / "spec.yaml"), str(FIXTURE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
 
 
 def test_compare_bad_input(evaluation):

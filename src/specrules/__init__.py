@@ -11,7 +11,7 @@ from specrules.lazy import lazy_attributes  # noqa: E402
 
 if TYPE_CHECKING:
     from specrules.api import Spec, load, loads
-    from specrules.compare import compare
+    from specrules.comparison import compare
     from specrules.results import Evaluation, Verdict
 
 # Imported on first use (PEP 562): the engine needs pandas, which takes most of a second to
@@ -20,7 +20,7 @@ _LAZY = {
     "Spec": "specrules.api",
     "load": "specrules.api",
     "loads": "specrules.api",
-    "compare": "specrules.compare",
+    "compare": "specrules.comparison",  # not `specrules.compare`: see lazy.py
     "Evaluation": "specrules.results",
     "Verdict": "specrules.results",
 }

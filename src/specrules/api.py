@@ -94,7 +94,7 @@ class Spec:
         Returns one `to_frame()`-shaped frame with a `provider` column first, named by the
         mapping's keys (see `specrules.compare`, which takes Evaluations instead).
         """
-        from specrules.compare import compare
+        from specrules.comparison import compare
 
         if not isinstance(data, Mapping):
             raise TypeError(

@@ -10,7 +10,14 @@ from typing import Any
 
 
 def lazy_attributes(package: str, where: dict[str, str]) -> Callable[[str], Any]:
-    """A module `__getattr__` that finds `name` in module `where[name]` and keeps it."""
+    """A module `__getattr__` that finds `name` in module `where[name]` and keeps it.
+
+    A name may not be that of the module it lives in (`compare` in `pkg.compare`): importing
+    the module anywhere makes it the package's attribute of that name, so `pkg.compare`
+    would be the module, not the function, depending on what ran first."""
+    for name, module in where.items():
+        if module == f"{package}.{name}":
+            raise ValueError(f"lazy attribute `{name}` shares its name with module {module}")
 
     def __getattr__(name: str) -> Any:
         if name not in where:
