@@ -89,6 +89,8 @@ RULE_TABLE = "specrules_rules"  # rules' row classifications: specrules_rules_0,
 # Every rule's periods (rule_index, position, first_day, last_day); a period is named by its
 # position in the rule's list, as whole numbers are grouped faster than labels.
 PERIODS = "specrules_periods"
+# The failing rows come sorted so that each rule and period's rows are one slice, in file order.
+FAILING_ORDER = ("rule_index", "period", "row_number")
 PERIOD_ENDS = "specrules_period_ends"  # snapshots': rule_index, position, period_start, period_end
 # Every day of every rule's periods (rule_index, position, day): a row finds its periods by an
 # equality join on its date, where a range join would compare it with every period.
@@ -266,16 +268,19 @@ class RuleCount:
             else None
         )
 
-    def worded(self, codes: np.ndarray, elapsed: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    def worded(
+        self, codes: np.ndarray, elapsed: pa.ChunkedArray, allowed: pa.ChunkedArray
+    ) -> np.ndarray:
         """The failing rows' reasons as text, from their codes (a late row's from its
-        numbers, worded as on the pandas engine)."""
+        time taken and allowed, worded as on the pandas engine)."""
         texts = np.array(self.reasons.failure, dtype=object)
         if not len(codes) or not len(texts):
             return np.full(len(codes), None, dtype=object)
         words = texts[codes]
-        late = pd.isna(words)
+        late = np.array([text is None for text in self.reasons.failure])[codes]
         if late.any():
-            words[late] = late_reasons(elapsed[late], allowed[late], self.reasons.unit)
+            taken, limit = (c.to_numpy(zero_copy_only=False)[late] for c in (elapsed, allowed))
+            words[late] = late_reasons(taken, limit, self.reasons.unit)
         return words
 
     def verdicts(
@@ -419,9 +424,9 @@ def snapshot_covers(sql: Runner, snapshots: list, layout: Layout) -> dict[int, t
     return covers
 
 
-def _column_values(table: pa.Table, name: str) -> np.ndarray:
-    """A fetched column as numpy (text as Python strings, missing as None)."""
-    return table.column(name).to_numpy(zero_copy_only=False)
+def _integers(table: pa.Table, name: str) -> np.ndarray:
+    """A fetched column of whole numbers as int64 (copied only if it is not int64 already)."""
+    return np.asarray(table.column(name).to_numpy(), dtype=np.int64)
 
 
 def _key_column(column: pa.ChunkedArray):
@@ -434,59 +439,51 @@ def _key_column(column: pa.ChunkedArray):
 
 def failing_parts(failing: pa.Table, counts: dict[int, RuleCount]) -> dict[int, dict[tuple, tuple]]:
     """The failing rows of every rule, split by rule, period and group (None: the whole
-    rule) into keys, row numbers and reasons, each in file order. Sorting and splitting is
-    numpy's (a rule can fail millions of rows)."""
+    rule) into keys, row numbers and reasons, each in file order. The query sorts them by
+    rule, period and row (FAILING_ORDER), so a rule and period's rows are one slice of each
+    column, found by bisection: no copy of every failing row is made (a rule can fail
+    millions of rows)."""
     found: dict[int, dict[tuple, tuple]] = {index: {} for index in counts}
     if not failing.num_rows:
         return found
-    rule = failing.column("rule_index").to_numpy().astype(np.int64)
-    row = failing.column("row_number").to_numpy().astype(np.int64)
-    period = failing.column("period").to_numpy().astype(np.int64)
+    period = failing.column("period").to_numpy()
+    span = int(period.max()) + 1
+    # the rule and period as one number
+    segment = failing.column("rule_index").to_numpy().astype(np.int64) * span + period
+    row = _integers(failing, "row_number")
+    keys, elapsed, allowed = (failing.column(n) for n in ("row_key", "elapsed", "allowed"))
+    codes = failing.column("reason_code").to_numpy(zero_copy_only=False)
     labels = failing.column("group_label")
-    if labels.null_count == len(labels):  # no rule with breakdowns failed a row
-        groups, group = np.full(len(labels), -1), np.array([], dtype=object)
-    else:
-        groups, group = pd.factorize(labels.to_numpy(zero_copy_only=False))  # -1: no group
-    # by rule, period, then row: one whole number when they fit (the engine returns long
-    # runs already in order, which a stable sort goes through quickly)
-    if row.max() < 2**32 and period.max() < 2**15 and rule.max() < 2**16:
-        order = np.argsort((rule << 47) | (period << 32) | row, kind="stable")
-    else:
-        order = np.lexsort((row, period, rule))
-    if (order == np.arange(len(order))).all():
-        order = slice(None)  # in order already: no copy
-    rule, row, period, groups = rule[order], row[order], period[order], groups[order]
-    key_column = failing.column("row_key")
-    keys = _key_column(key_column if isinstance(order, slice) else key_column.take(order))
-    codes = _column_values(failing, "reason_code")[order]
-    elapsed = failing.column("elapsed").to_numpy(zero_copy_only=False)[order]
-    allowed = failing.column("allowed").to_numpy(zero_copy_only=False)[order]
-    starts = np.flatnonzero(np.diff(rule, prepend=-1))
-    ends = np.append(starts[1:], len(rule))
-    for first, last in zip(starts, ends, strict=True):
-        count = counts[int(rule[first])]
+    grouped = labels.null_count < len(labels)  # a rule with breakdowns failed a row
+    every = np.array(
+        [index * span + position for index in sorted(counts) for position in range(span)]
+    )
+    bounds = np.searchsorted(segment, np.append(every, every[-1] + 1))
+    for number, first, last in zip(every, bounds[:-1], bounds[1:], strict=True):
+        if first == last:
+            continue
+        index, position = divmod(int(number), span)
+        count = counts[index]
+        part = slice(first, last)
+        size = last - first
+        part_keys = _key_column(keys.slice(first, size))
         reasons = count.worded(
-            codes[first:last].astype(np.int64), elapsed[first:last], allowed[first:last]
+            codes[part].astype(np.int64), elapsed.slice(first, size), allowed.slice(first, size)
         )
-        parts = found[count.index]
-        in_rule = period[first:last]
-        cut = np.flatnonzero(np.diff(in_rule, prepend=-1))
-        for a, b in zip(cut, np.append(cut[1:], len(in_rule)), strict=True):
-            where = slice(first + a, first + b)
-            position = int(in_rule[a])
-            parts[(position, None)] = (keys[where], row[where], reasons[a:b])
-            if not count.rule.model.breakdowns:
-                continue
-            by_group = np.argsort(groups[where], kind="stable")  # file order in each group
-            grouped = first + a + by_group
-            cuts = np.flatnonzero(np.diff(groups[grouped], prepend=-2))
-            for c, d in zip(cuts, np.append(cuts[1:], len(grouped)), strict=True):
-                part = grouped[c:d]
-                parts[(position, group[groups[part[0]]])] = (
-                    keys[part],
-                    row[part],
-                    reasons[by_group[c:d]],
-                )
+        found[index][(position, None)] = (part_keys, row[part], reasons)
+        if not (grouped and count.rule.model.breakdowns):
+            continue
+        part_labels = labels.slice(first, size).to_numpy(zero_copy_only=False)
+        groups, names = pd.factorize(part_labels)
+        by_group = np.argsort(groups, kind="stable")  # file order in each group
+        cuts = np.flatnonzero(np.diff(groups[by_group], prepend=-2))
+        for c, d in zip(cuts, np.append(cuts[1:], len(by_group)), strict=True):
+            rows = by_group[c:d]
+            found[index][(position, names[groups[rows[0]]])] = (
+                part_keys[rows],
+                row[part][rows],
+                reasons[rows],
+            )
     return found
 
 
@@ -507,7 +504,8 @@ class RuleQueries:
             figures = union_all([c.figures for c in chunk], "figures")
             self.figures.append(Printed(figures.sql(dialect)))
             if listed:
-                self.failing.append(Printed(union_all(listed, "failing").sql(dialect)))
+                failing = union_all(listed, "failing").order_by(*FAILING_ORDER, copy=False)
+                self.failing.append(Printed(failing.sql(dialect)))
             left_out = union_all([c.left_out for c in chunk], "left_out")
             self.left_out.append(Printed(left_out.sql(dialect)))
 
