@@ -41,10 +41,13 @@ from test_sql_backend import (
     REASONS,
     ROOT,
     SPEC_EXAMPLES,
+    TWO_FIELD_KEY_CSV,
+    TWO_FIELD_KEY_SPEC,
     _frame,
     _missing,
     assert_same_evaluation,
     check_reasons,
+    check_two_field_key,
     same,
 )
 
@@ -413,3 +416,9 @@ def test_snapshots_named_exclusions_eligibility_and_dated_thresholds_on_spark(
         assert verdict.populations["not_eligible"] == 4
     if module == "test_dated_thresholds":
         assert (verdict.status, verdict.threshold) == ("not met", "at least 80%")
+
+
+def test_a_key_of_two_fields_on_spark(spark, tmp_path) -> None:
+    (tmp_path / "visits.csv").write_text(TWO_FIELD_KEY_CSV)
+    plan = specrules.loads(TWO_FIELD_KEY_SPEC).plan
+    check_two_field_key(evaluate_spec_spark(plan, str(tmp_path)))

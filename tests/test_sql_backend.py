@@ -30,6 +30,7 @@ from specrules.engine.pandas.expressions import Context, evaluate_column
 from specrules.engine.sql import expressions as sb
 from specrules.engine.sql.on_duckdb import evaluate_spec_duckdb
 from specrules.errors import DataError
+from specrules.results import Evaluation
 from strategies import CATALOG, FIELDS, KINDS, expressions, frames
 
 SQL_TYPES = {
@@ -461,3 +462,45 @@ def test_a_file_duckdb_cannot_read_is_named_without_a_traceback(tmp_path, capsys
     assert status == 2
     assert err.startswith("error: DuckDB could not read clients.parquet:")
     assert "Traceback" not in err
+
+
+# A key of two fields. Rows, in file order: (a,1) kept; (a,1) again; (a,2) kept; (a,-) and
+# (-,-) lack part of the key; (b,1) kept; (a,1) a third time. So 7 read, 2 without a key,
+# 2 repeating an earlier key (rows 2 and 7), 3 evaluated; the count rule counts those 3.
+TWO_FIELD_KEY_SPEC = """
+specrules: 1
+title: two-field key
+commissioner: c
+service: s
+source_document: test
+contract: {start: 2024-01-01, end: 2024-12-31}
+datasets:
+  visits:
+    key: [site, number]
+    fields: {site: text, number: integer, note: text}
+kpis:
+  - id: visits_kept
+    title: Visits kept
+    dataset: visits
+    scoring: count
+    period: contract
+    source: {section: s}
+"""
+TWO_FIELD_KEY_CSV = "site,number,note\na,1,x\na,1,y\na,2,z\na,,w\n,,v\nb,1,u\na,1,t\n"
+
+
+def check_two_field_key(evaluation: Evaluation) -> None:
+    account = evaluation.rows["visits"]
+    assert (account.read, account.evaluated) == (7, 3)
+    assert account.rejected == {
+        "missing key (site, number)": 2,
+        "duplicate key: an earlier row has the same site, number": 2,
+    }
+    assert evaluation.verdict("visits_kept").value == 3
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_key_of_two_fields_rejects_rows_missing_a_part_and_repeats(engine, tmp_path) -> None:
+    (tmp_path / "visits.csv").write_text(TWO_FIELD_KEY_CSV)
+    spec = specrules.loads(TWO_FIELD_KEY_SPEC)
+    check_two_field_key(spec.evaluate(tmp_path, engine=engine))

@@ -377,22 +377,12 @@ class FileData:
             if loaded is not None:
                 checks.append(loaded[0])
                 finish[index] = loaded[1]
-        counts, unreadable = [], []
+        unreadable = []
         if checks:  # every dataset's keys checked by one query
             for index, read, no_key, repeated in sql.rows(union_all(checks, "keys")):
                 name = names[index]
-                count, bad = finish[index](int(read), int(no_key), int(repeated))
-                if count is None:  # every key once: counted already
-                    self._count(plan.spec.datasets[name], name, int(read), int(no_key), 0)
-                else:
-                    counts.append(count)
-                unreadable.extend(bad)
-        if counts:
-            for index, *figures in sql.rows(union_all(counts, "counts")):
-                name = names[index]
-                self._count(plan.spec.datasets[name], name, *figures)
-                # counted: the copies made to find the repeated keys freed
-                sql.conn.drop_table(f"numbered__{name}")
+                self._count(plan.spec.datasets[name], name, int(read), int(no_key), int(repeated))
+                unreadable.extend(finish[index](int(read), int(no_key), int(repeated)))
         if unreadable:
             query = union_all(unreadable, "bad").order_by(
                 "bad_dataset", "bad_column", "bad_row", copy=False
@@ -448,10 +438,9 @@ class FileData:
         self.sql.table(name, exp.select(*columns).limit(0))
 
     def _load(self, index: int, name: str, ds, path: Path, notes: list):
-        """Make the typed table of `path`; return the query checking its keys, and what
-        makes the dataset from the check's figures (`_keep`) and returns the query counting
-        its rows (None: counted by the check) and those listing its unreadable values.
-        None when columns are missing."""
+        """Make the typed table of `path`; return the query counting its rows and checking
+        its keys, and what makes the dataset from those counts (`_keep`) and returns the
+        queries listing its unreadable values. None when columns are missing."""
         sql = self.sql
         self.accounts[name] = account = DatasetAccount()
         raw = f"raw__{name}"
@@ -510,29 +499,23 @@ class FileData:
         # The file read and typed once; its keys are checked on the typed rows.
         typed_name = f"typed__{name}"
         sql.table(typed_name, exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True)))
-        # One grouping by the key gives all three counts (rows without a key fall in groups
-        # of their own): no second scan, and no scalar subquery, which is a job of its own
-        # in Spark.
+        # One pass gives all three counts: the rows, those without a key, and those whose
+        # key an earlier row has (a distinct count leaves out keys with a part missing).
         check = statement(
-            f"SELECT {index} AS dataset, COALESCE(SUM(n), 0) AS rows_read, "
-            f"COALESCE(SUM(n) FILTER (WHERE NOT has_key), 0) AS no_key, "
-            f"count(*) FILTER (WHERE has_key AND n > 1) AS repeated "
-            f"FROM (SELECT {key_present} AS has_key, count(*) AS n "
-            f"FROM {sql_name(typed_name)} GROUP BY {partition}) AS keys"
+            f"SELECT {index} AS dataset, count(*) AS rows_read, "
+            f"count(*) FILTER (WHERE NOT ({key_present})) AS no_key, "
+            f"count(*) FILTER (WHERE {key_present}) - count(DISTINCT {partition}) AS repeated "
+            f"FROM {sql_name(typed_name)}"
         )
 
-        def finish(read: int, no_key: int, repeated: int):
-            return self._keep(index, name, ds, path, layout, read, no_key, repeated) + (
-                self._unreadable(index, raw, checks, zone),
-            )
+        def finish(read: int, no_key: int, repeated: int) -> list[exp.Expression]:
+            self._keep(name, ds, path, layout, read, no_key, repeated)
+            return self._unreadable(index, raw, checks, zone)
 
         return check, finish
 
-    def _keep(
-        self, index, name, ds, path, layout, read: int, no_key: int, repeated: int
-    ) -> tuple[exp.Expression | None]:
-        """The dataset `name` as the typed rows with a key, each key once; the query
-        counting its rows if keys repeat (None: every key once, so the check counted them)."""
+    def _keep(self, name, ds, path, layout, read: int, no_key: int, repeated: int) -> None:
+        """The dataset `name` as the typed rows with a key, each key once (its first row)."""
         sql = self.sql
         typed_name = f"typed__{name}"
         key_present, partition = _key_sql(ds)
@@ -547,7 +530,7 @@ class FileData:
             # the file's where the engine keeps it; every listing orders by ROW anyway.)
             where = f" WHERE {key_present}" if no_key else ""
             sql.view(name, statement(f"SELECT * FROM {sql_name(typed_name)}{where}"))
-            return (None,)
+            return
         # __n: 1 for the first row with its key, 2 for the next, …: later ones are rejected
         numbered = f"numbered__{name}"
         sql.table(
@@ -569,13 +552,7 @@ class FileData:
             f"SELECT {kept} FROM {sql_name(numbered)} "
             f"WHERE {key_present} AND __n = 1 ORDER BY {ROW}",
         )
-        counts = statement(
-            f"SELECT {index} AS dataset, count(*) AS rows_read, "
-            f"count(*) FILTER (WHERE NOT ({key_present})) AS no_key, "
-            f"count(*) FILTER (WHERE {key_present} AND __n > 1) AS duplicates "
-            f"FROM {sql_name(numbered)}"
-        )
-        return (counts,)
+        sql.conn.drop_table(numbered)  # the copy made to find the first rows freed
 
     def _stage(
         self, name: str, ds, raw: str, native: dict[str, tuple[str, str]], zone: str
