@@ -202,4 +202,4 @@ def test_the_terminal_table_lists_the_data_issues_by_kind(spec):
     issue_lines = [line for line in text.splitlines() if line.startswith("  referrals.age:")]
     assert len(issue_lines) == 1
     assert issue_lines[0].startswith("  referrals.age: 2 × ")
-    assert issue_lines[0].endswith("(row 1, 3)")
+    assert issue_lines[0].endswith("(rows 1, 3)")

@@ -49,7 +49,8 @@ def _issue_lines(evaluation: Evaluation) -> list[str]:
         at = ""
         if numbered:
             first = ", ".join(str(r) for r in numbered[:5])
-            at = f" (row {first}{', …' if len(numbered) > 5 else ''})"
+            noun = "rows" if len(numbered) > 1 else "row"
+            at = f" ({noun} {first}{', …' if len(numbered) > 5 else ''})"
         count = f"{len(rows)} × " if len(rows) > 1 else ""
         lines.append(f"  {where}: {count}{message}{at}")
     if len(ordered) > SHOWN_ISSUES:
