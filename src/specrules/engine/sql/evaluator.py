@@ -319,7 +319,8 @@ class RuleCount:
                 num_out, den_out = None, None
                 if scoring == "count":
                     unit = "count"
-                    value_out = float(figure if rule.model.distinct else denominator or 0)
+                    # no rows in the period: a count of 0, distinct or not (as on pandas)
+                    value_out = float((figure if rule.model.distinct else denominator) or 0)
                 else:
                     unit = rule.duration_unit if observation_in_time(rule) else "number"
                     den_out = float(denominator)
