@@ -128,6 +128,14 @@ def _cases() -> list[Case]:
     cases.append(Case("bom", codecs.BOM_UTF8 + good.encode(), 4))
     cases.append(Case("bom crlf", codecs.BOM_UTF8 + csv_text(newline="\r\n").encode(), 4))
     cases.append(Case("no final newline", good.rstrip("\n").encode(), 4))
+    # lines ending in CR LF and in LF in one file (one edited on Windows, one elsewhere)
+    lines = good.split("\n")
+    mixed = "\r\n".join(lines[:3]) + "\n" + "\n".join(lines[3:])
+    cases.append(Case("mixed crlf and lf", mixed.encode(), 4))
+    # lines ending in CR alone (old Mac files), or a stray CR before every CR LF: refused
+    refused = "carriage return alone"
+    cases.append(Case("cr line endings", csv_text(newline="\r").encode(), refused=refused))
+    cases.append(Case("cr cr lf", csv_text(newline="\r\r\n").encode(), refused=refused))
     cases.append(Case("blank lines between rows", good.replace("\nR3", "\n\n\nR3").encode(), 4))
     cases.append(Case("blank lines at the end", (good + "\n\n").encode(), 4))
     cases.append(
@@ -521,3 +529,14 @@ def test_spark_reads_the_sample_as_pandas_and_duckdb_do(spec, tmp_path) -> None:
         on_its_own = _figures(spec.evaluate(alone, period="2024/25", engine="pandas"))
         assert figures == on_its_own, name
         assert figures[2]["referrals"]["read"] == 4, name  # every sample is read, not refused
+
+
+def test_spark_refuses_mixed_line_endings_naming_the_engines_that_read_them(spec, corpus):
+    # Spark's CSV reader takes one kind of line ending per file (it read 2 of the 4 rows);
+    # pandas and DuckDB read the file (the corpus case "mixed crlf and lf").
+    number = [c.name for c in CASES].index("mixed crlf and lf")
+    with pytest.raises(DataError) as refused:
+        spec.evaluate(corpus / str(number), period="2024/25", engine="spark")
+    message = str(refused.value)
+    assert "referrals.csv" in message and "some of its lines end in CR LF" in message
+    assert "--engine duckdb or pandas" in message

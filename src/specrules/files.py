@@ -32,6 +32,7 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -60,6 +61,7 @@ class CsvLayout:
     columns: tuple[str, ...]  # the header's names as the engines are to call them
     rows: int  # records after the header (blank lines are not records)
     sha256: str
+    mixed_line_endings: bool = False  # some lines end in CR LF, others in LF
 
     @property
     def empty(self) -> bool:
@@ -169,6 +171,8 @@ def _header_line(path: Path, dataset: str) -> str:
             f"{path.name} is UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8)", dataset=dataset
         )
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    if b"\r" in line:  # the lines end in CR alone: the "first line" is the whole file
+        raise DataError(_carriage_returns(path.name), dataset=dataset)
     if line.startswith(codecs.BOM_UTF8):
         line = line[len(codecs.BOM_UTF8) :]
     if not line.strip():  # pyarrow would read no columns and every row as too long
@@ -185,6 +189,15 @@ def _header_line(path: Path, dataset: str) -> str:
             "file as UTF-8 (in Excel: CSV UTF-8)",
             dataset=dataset,
         ) from None
+
+
+def _carriage_returns(name: str, count: int | None = None) -> str:
+    some = f" ({count} of them)" if count else ""
+    return (
+        f"{name} ends lines with a carriage return alone{some}, as old Mac files do, so no "
+        "engine can tell its rows apart the same way; save it with Windows (CR LF) or Unix "
+        "(LF) line endings (in Excel: CSV UTF-8)"
+    )
 
 
 def _split(line: str, delimiter: str) -> list[str]:
@@ -219,16 +232,30 @@ def refuse_repeated_names(names: list[str], where: str, dataset: str) -> None:
         seen[name] = position
 
 
-def _scan_bytes(path: Path, done: Callable[[int], None]) -> tuple[str, int]:
-    """The file's SHA-256 and its count of `"` characters, read once in blocks."""
+class _Scanned(NamedTuple):
+    sha256: str
+    quotes: int  # `"` characters
+    bare_returns: int  # carriage returns not followed by a line feed (old Mac line ends)
+    crlf: int  # lines ending in CR LF
+    lf: int  # line feeds, after a CR or not
+
+
+def _scan_bytes(path: Path, done: Callable[[int], None]) -> _Scanned:
+    """The file's digest and the counts of characters that decide how it is read, read
+    once in blocks."""
     digest = hashlib.sha256()
-    quotes = 0
+    quotes = returns = crlf = lf = 0
+    last = b""
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
             quotes += block.count(b'"')
+            returns += block.count(b"\r")
+            lf += block.count(b"\n")
+            crlf += block.count(b"\r\n") + (last == b"\r" and block[:1] == b"\n")
+            last = block[-1:]
             done(len(block))
-    return digest.hexdigest(), quotes
+    return _Scanned(digest.hexdigest(), quotes, returns - crlf, crlf, lf)
 
 
 def _first_bad_byte(path: Path) -> tuple[int, int]:
@@ -297,7 +324,10 @@ def scan_csv(
     header = _header_line(path, dataset)
     delimiter = choose_delimiter(header)
     columns = column_names(header, delimiter, path, dataset)
-    sha256, quotes = _scan_bytes(path, done)
+    scanned = _scan_bytes(path, done)
+    sha256, quotes = scanned.sha256, scanned.quotes
+    if scanned.bare_returns and not quotes:  # no quoted value holds them: they end lines
+        raise DataError(_carriage_returns(path.name, scanned.bare_returns), dataset=dataset)
     # An odd count of quotes may be a quote inside an unquoted value (`5" tall`), which every
     # engine reads as it is; only a quote that opens a value and never closes is refused.
     line = _unclosed_quote_line(path, delimiter) if quotes % 2 else None
@@ -352,7 +382,7 @@ def scan_csv(
         source.close()
     if broken:
         raise DataError(_broken_rows(path, columns, delimiter, broken), dataset=dataset)
-    layout = CsvLayout(delimiter, columns, rows, sha256)
+    layout = CsvLayout(delimiter, columns, rows, sha256, 0 < scanned.crlf < scanned.lf)
     if not keep:
         return layout, None
     schema = pa.schema([(c, pa.string()) for c in columns])

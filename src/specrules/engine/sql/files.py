@@ -16,6 +16,8 @@ are templates in engine/sql/expressions.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -76,6 +78,7 @@ class Connection(Protocol):
     name: str  # for messages: "DuckDB", "Spark"
     dialect: str  # sqlglot's name for the engine's SQL
     rules_per_query: int  # rules counted by one query (its aggregations share the memory)
+    errors: tuple[type[Exception], ...]  # what the engine raises on a file it cannot read
 
     def run(self, sql: str) -> list[tuple]:
         """Run one query and return all its rows."""
@@ -102,6 +105,18 @@ class Connection(Protocol):
 
     def close(self) -> None:
         """Free what the evaluation made (tables, views)."""
+
+
+@contextmanager
+def reading(conn: Connection, what: str, dataset: str | None = None) -> Iterator[None]:
+    """An engine's error while reading a file is bad input: a message naming it, not a
+    traceback."""
+    try:
+        yield
+    except conn.errors as exc:
+        text = str(exc).strip()
+        message = text.splitlines()[0] if text else type(exc).__name__
+        raise DataError(f"{conn.name} could not read {what}: {message}", dataset=dataset) from None
 
 
 def _words(words: set[str]) -> str:
@@ -379,7 +394,9 @@ class FileData:
                 finish[index] = loaded[1]
         unreadable = []
         if checks:  # every dataset's keys checked by one query
-            for index, read, no_key, repeated in sql.rows(union_all(checks, "keys")):
+            with reading(sql.conn, "the data files"):  # Spark reads them now
+                checked = sql.rows(union_all(checks, "keys"))
+            for index, read, no_key, repeated in checked:
                 name = names[index]
                 self._count(plan.spec.datasets[name], name, int(read), int(no_key), int(repeated))
                 unreadable.extend(finish[index](int(read), int(no_key), int(repeated)))
@@ -498,7 +515,8 @@ class FileData:
         key_present, partition = _key_sql(ds)
         # The file read and typed once; its keys are checked on the typed rows.
         typed_name = f"typed__{name}"
-        sql.table(typed_name, exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True)))
+        with reading(sql.conn, path.name, name):  # an engine reads a file when it types it
+            sql.table(typed_name, exp.select(*typed_columns).from_(exp.to_table(raw, quoted=True)))
         # One pass gives all three counts: the rows, those without a key, and those whose
         # key an earlier row has (a distinct count leaves out keys with a part missing).
         check = statement(

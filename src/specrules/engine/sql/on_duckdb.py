@@ -36,7 +36,7 @@ class DuckDBConnection:
         import duckdb
 
         self.con = con
-        self.errors = duckdb.Error
+        self.errors = (duckdb.Error,)
         # Instants are turned into local times explicitly (expressions.utc_to_local): the
         # session's own zone (the machine's, by default) must not shift them.
         con.execute("SET TimeZone = 'UTC'")
@@ -57,13 +57,15 @@ class DuckDBConnection:
         else:
             # DuckDB keeps a file's order (preserve_insertion_order), so row_number() counts it.
             # Nothing is sniffed: the delimiter and names are those specrules.files decided.
+            # Not strict: specrules.files has checked every row's values against the header,
+            # and a file whose lines end in both CR LF and LF is then read as pyarrow reads it.
             assert layout is not None
             columns = ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in layout.columns)
             select = (
                 f"SELECT row_number() OVER () AS {ROW}, * FROM read_csv({sql_text(str(path))}, "
                 f"auto_detect = false, header = true, delim = {sql_text(layout.delimiter)}, "
                 f"quote = '\"', escape = '\"', columns = {{{columns}}}, "
-                f"max_line_size = {MAX_LINE})"
+                f"max_line_size = {MAX_LINE}, strict_mode = false)"
             )
         try:  # a file DuckDB cannot read is bad input: a message, not a traceback
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {sql_name(name)} AS {select}")

@@ -183,7 +183,10 @@ class SparkConnection:
     rules_per_query = 16
 
     def __init__(self, spark: Any):
+        from pyspark.errors import PySparkException
+
         self.spark = spark
+        self.errors = (PySparkException,)
         self.kept: dict[str, Any] = {}  # materialised tables, freed on close
         self.replaced: list[Any] = []  # tables replaced under their name, freed on close too
         self.views: set[str] = set()
@@ -211,6 +214,12 @@ class SparkConnection:
                 from pyspark.sql.types import StringType, StructField, StructType
 
                 assert layout is not None
+                if layout.mixed_line_endings:  # its CSV reader takes one kind per file
+                    raise DataError(
+                        f"Spark cannot read {path.name}: some of its lines end in CR LF and "
+                        "others in LF; save it with one kind of line ending, or use --engine "
+                        "duckdb or pandas, which read it as it is"
+                    )
                 schema = StructType([StructField(c, StringType()) for c in layout.columns])
                 frame = self.spark.read.csv(
                     str(path),
