@@ -302,6 +302,7 @@ def test_cli_parquet_format(tmp_path):
         (["no/such/spec.yaml", "--rows", "5"], 2, "no such file"),
         ([str(UNSEEN), "--rows", "0"], 2, "--rows must be at least 1"),
         ([str(UNSEEN), "--rows", "5", "--breach-rate", "2"], 2, "--breach-rate must be between"),
+        ([str(UNSEEN), "--rows", "5", "--seed", "-1"], 2, "--seed must be 0 or more, not -1"),
     ],
 )
 def test_cli_errors_are_messages_not_tracebacks(tmp_path, capsys, args, code, message):

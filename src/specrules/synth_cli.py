@@ -24,6 +24,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     if args.rows < 1:
         print(f"error: --rows must be at least 1, not {args.rows}", file=sys.stderr)
         return 2
+    if args.seed < 0:  # numpy's generators take whole numbers from 0
+        print(f"error: --seed must be 0 or more, not {args.seed}", file=sys.stderr)
+        return 2
     if not 0.0 <= args.breach_rate <= 1.0:
         print(
             f"error: --breach-rate must be between 0 and 1, not {args.breach_rate}", file=sys.stderr
