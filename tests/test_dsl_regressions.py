@@ -189,3 +189,25 @@ def test_grammar_cache_that_is_unwritable_or_corrupt_is_not_fatal(tmp_path, monk
         parser._parser.cache_clear()
     # lark rebuilt the tables and wrote a good cache over the garbage
     assert cached.read_bytes()[:7] != b"garbage"
+
+
+# ------------------------------------------------------------------ dates beyond pandas' range
+# pandas holds dates from 1678 to 2261 (nanoseconds in 64 bits); found by the hostile-input
+# sweep as OutOfBoundsDatetime tracebacks from specs that validate. A result beyond the range
+# is missing on the rows where it falls, as an unreadable value is.
+def test_a_date_moved_beyond_2261_by_months_is_missing() -> None:
+    days = [dt.datetime(2024, 1, 31), dt.datetime(2024, 3, 1)]
+    # 199,000 years later: beyond 2261, so missing (and the comparison unknown)
+    assert column("d1 + 199 years * 1000 > d1", [0, 1], d1=days) == [None, None]
+    # n1 months on each row: 1 month lands on 29 February 2024; 3,000 months is year 2274
+    moved = column("d1 + n1 * 1 month", [0, 1], d1=days, n1=[1.0, 3000.0])
+    assert moved == [pd.Timestamp(2024, 2, 29), None]
+
+
+def test_a_duration_too_long_to_hold_is_missing_on_its_rows_only() -> None:
+    days = [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1)]
+    # 1 day × 99,999,999 is 273,785 years: no row can hold it
+    assert column("d1 + (1 day * 99999999) > d1", [0, 1], d1=days) == [None, None]
+    # 10 days on row 0 (11 January 2024); 10^9 days on row 1 (beyond 2261): missing
+    shifted = column("d1 + n1 * 1 day", [0, 1], d1=days, n1=[10.0, 1e9])
+    assert shifted == [pd.Timestamp(2024, 1, 11), None]

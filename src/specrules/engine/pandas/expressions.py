@@ -11,6 +11,7 @@ is evaluated, and a new backend is a new table.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -206,11 +207,68 @@ def _arithmetic(node: ir.Arithmetic, ctx: Context) -> Value:
         return shift_date(left, right, rt.duration_kind, sign=1 if node.op == "+" else -1)
     if lt.kind == "duration" and lt.duration_kind != "time" and rt.is_temporal:
         return shift_date(right, left, lt.duration_kind, sign=1)
+    try:
+        return _operate(node, left, right, lt, rt, ctx)
+    except _OVERFLOW:  # a date or duration beyond what pandas holds (years 1678 to 2261)
+        return _operate_where_it_fits(node, left, right, lt, rt, ctx)
+
+
+# pandas' errors for a date or length of time it cannot hold (nanoseconds in 64 bits)
+_OVERFLOW = (OverflowError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta)
+_LARGEST_NANOSECONDS = 9.2e18  # within 2**63: dates from 1678 to 2261, durations of 292 years
+
+
+def _nanoseconds(value: Value) -> Value:
+    """A date, date-time or duration as float nanoseconds (NaN where missing); numbers as
+    they are: an estimate of where an operation's result would land."""
+    if isinstance(value, pd.Series):
+        if pd.api.types.is_datetime64_any_dtype(value):
+            return value.to_numpy("datetime64[ns]").view("i8").astype(float) * np.where(
+                value.isna().to_numpy(), np.nan, 1.0
+            )
+        if pd.api.types.is_timedelta64_dtype(value):
+            return value.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan) * 1e9
+        return value.to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return (pd.Timestamp(value) - pd.Timestamp(0)).total_seconds() * 1e9
+    if isinstance(value, pd.Timedelta | dt.timedelta):
+        return pd.Timedelta(value).total_seconds() * 1e9
+    return np.nan if missing(value) is True else float(value)
+
+
+def _operate_where_it_fits(
+    node: ir.Arithmetic, left: Value, right: Value, lt: Type, rt: Type, ctx: Context
+) -> Value:
+    """The operation on the rows whose result pandas can hold; missing on the others (as a
+    value that cannot be read is missing)."""
+    estimate = _ARITHMETIC[node.op](
+        np.asarray(_nanoseconds(left), dtype=float), np.asarray(_nanoseconds(right), dtype=float)
+    )
+    fits = np.abs(estimate) < _LARGEST_NANOSECONDS
+    if not isinstance(left, pd.Series) and not isinstance(right, pd.Series):
+        return _missing_of(node.type, ctx)
+    index = (left if isinstance(left, pd.Series) else right).index
+    fits = pd.Series(np.broadcast_to(fits, len(index)), index=index)
+    if not fits.any():
+        return _missing_of(node.type, ctx)
+    kept = [v[fits] if isinstance(v, pd.Series) else v for v in (left, right)]
+    done = _operate(node, *kept, lt, rt, ctx)
+    whole = _missing_of(node.type, ctx)
+    if isinstance(whole, pd.Series) and isinstance(done, pd.Series):
+        whole = whole.astype(done.dtype)
+        whole[fits.to_numpy()] = done.to_numpy()
+    return whole
+
+
+_ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
+def _operate(node: ir.Arithmetic, left: Value, right: Value, lt: Type, rt: Type, ctx: Context):
     if lt.kind == rt.kind == "datetime" and node.op == "-":
         # The time between two moments is elapsed time: between instants, not wall clocks.
         elapsed = instant_values(node.left, ctx) - instant_values(node.right, ctx)
         return elapsed if ctx.frame is not None else elapsed.iloc[0]
-    op = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[node.op]
+    op = _ARITHMETIC[node.op]
     if node.op == "/":
         # A duration's zero is a zero Timedelta, which does not compare equal to 0.
         time = rt.kind == "duration" and rt.duration_kind == "time"
@@ -242,6 +300,14 @@ def shift_date(dates: Value, amount: Value, kind: str | None, sign: int) -> Valu
     )
     result = pd.Series(pd.NaT, index=dates_s.index, dtype="datetime64[ns]")
     valid = (~dates_s.isna() & ~amounts.isna()).to_numpy(dtype=bool)
+    # a date moved beyond the years pandas holds (1678 to 2261) is missing, not an error
+    steps = amounts.to_numpy(dtype=float, na_value=np.nan) * sign
+    if kind == "working":
+        valid = valid & (np.abs(np.nan_to_num(steps)) < 100_000)  # about 380 years
+    else:
+        start = dates_s.to_numpy("datetime64[M]").astype("int64")  # months since 1970
+        target = 1970 + (start + np.nan_to_num(steps)) // 12
+        valid = valid & (target >= 1678) & (target <= 2261)
     if kind == "working":
         start = dates_s[valid]
         days = start.to_numpy(dtype="datetime64[D]")
