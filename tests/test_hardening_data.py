@@ -11,6 +11,7 @@ and DuckDB give the same figures, data issues and row accounts.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import json
 import re
 import textwrap
@@ -336,6 +337,29 @@ def _cases() -> list[Case]:
     cases.append(
         Case("parquet decimal", parquet(cost=pa.array([1, 2, 3, 4], pa.decimal128(9, 2))), 4)
     )
+    # Dates held as dates, in years pandas cannot hold (1678 to 2261): 9999-12-31 (a
+    # placeholder for "no end") and 1500: reported on row 2 and missing, on every engine.
+    # (Written without pandas' metadata, as other tools write Parquet: that metadata would
+    # make pandas read the dates back as the text this frame first held.)
+    outside = "outside the years 1678 to 2261"
+    calendar = [dt.date(2024, 5, 1), dt.date(9999, 12, 31), dt.date(2024, 7, 9), None]
+    cases.append(
+        Case(
+            "parquet date 9999-12-31",
+            parquet(received_on=pa.array(calendar, pa.date32())).replace_schema_metadata(),
+            4,
+            issue=(2, "received_on", outside),
+        )
+    )
+    times = [dt.datetime(2024, 5, 1, 9), dt.datetime(1500, 1, 1), None, None]
+    cases.append(
+        Case(
+            "parquet date-time in 1500",
+            parquet(called_at=pa.array(times, pa.timestamp("us"))).replace_schema_metadata(),
+            4,
+            issue=(2, "called_at", outside),
+        )
+    )
     return cases
 
 
@@ -476,6 +500,8 @@ ON_SPARK = [
     "called_at '2024-10-27T01:30+01:'",
     "parquet dates as int64",
     "parquet age 1e30",
+    "parquet date 9999-12-31",
+    "parquet date-time in 1500",
     "parquet instants",
 ]
 RULE_IDS = [kpi["id"] for kpi in yaml.safe_load(SPEC)["kpis"]]

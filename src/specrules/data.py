@@ -9,6 +9,7 @@ silently and nothing wrong is counted as right.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,7 @@ from specrules.datetimes import (
     NO_SUCH_TIME,
     NOT_A_DATE,
     NOT_A_DATETIME,
+    OUTSIDE_YEARS,
     TOO_LARGE,
     TWICE,
     instant_column,
@@ -320,7 +322,8 @@ def _instants_of(raw: pd.Series, values: pd.Series, zone: str) -> pd.Series:
     time zone where it has one, else its local time's in `zone`. (Text is placed as it is
     parsed: `_parse_when`.)"""
     if getattr(raw.dt, "tz", None) is not None:
-        utc = raw.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+        known = raw.where(values.notna())  # an instant outside the years held is missing
+        utc = known.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
     else:
         utc = instants(values, zone)
     return utc.where(values.notna())
@@ -370,11 +373,13 @@ _PARSERS = {
 
 def _typed_already(raw: pd.Series, kind: str, zone: str) -> pd.Series | None:
     """Columns from Parquet or DataFrames that already have the declared type."""
+    if kind in ("date", "datetime") and raw.dtype == object:
+        raw = _calendar_days(raw)  # a Parquet date column comes as Python dates
     if kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(raw):
         values = pd.to_datetime(raw)
         if getattr(values.dt, "tz", None) is not None:  # an instant: its local time
             values = values.dt.tz_convert(zone).dt.tz_localize(None)
-        values = values.astype("datetime64[ns]")
+        values = _in_range(values)  # outside the years pandas holds: missing, and reported
         return values.dt.normalize() if kind == "date" else values
     if kind == "boolean" and pd.api.types.is_bool_dtype(raw):
         return raw.astype("boolean")
@@ -382,6 +387,21 @@ def _typed_already(raw: pd.Series, kind: str, zone: str) -> pd.Series | None:
     if kind in ("integer", "number") and numeric:
         return raw.astype("Float64")
     return None
+
+
+def _calendar_days(raw: pd.Series) -> pd.Series:
+    """A column of Python dates (`datetime.date`) as date-times at midnight, in
+    microseconds, so that a year pandas cannot hold in nanoseconds is still read (and then
+    reported); any other column as it is."""
+    first = raw.first_valid_index()
+    value = None if first is None else raw[first]
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        return raw
+    try:
+        days = pa.array(raw.to_numpy(), type=pa.date32(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):  # not dates throughout: read as text
+        return raw
+    return pd.Series(days.cast(pa.timestamp("us")).to_pandas(), index=raw.index)
 
 
 def _coerce(
@@ -423,6 +443,10 @@ def _coerce_values(
         bad = text.notna() & values.isna()
         if bad.any():
             _report(issues, name, column, rows, text[bad], why)
+    elif spec.type in ("date", "datetime"):  # typed already: only its years can be wrong
+        bad = raw.notna() & values.isna()
+        if bad.any():
+            _report(issues, name, column, rows, raw[bad], OUTSIDE_YEARS)
     if spec.type in ("integer", "number"):
         infinite = np.isinf(values.to_numpy(dtype="float64", na_value=0.0))
         if infinite.any():

@@ -59,6 +59,11 @@ DAY_FIRST = (
 # placeholder, not a date.
 EARLIEST, LATEST = "1678-01-01", "2262-01-01"  # from the first, up to (not including) the last
 NOT_A_DATE = "not a date (write YYYY-MM-DD or DD/MM/YYYY)"
+# A date the file holds as a date (Parquet), outside the years every engine can hold.
+OUTSIDE_YEARS = (
+    "a date outside the years 1678 to 2261, which specrules can hold (for no date, leave "
+    "the value empty rather than write a placeholder such as 9999-12-31)"
+)
 NOT_A_DATETIME = (
     "not a date-time (write YYYY-MM-DD HH:MM[:SS] or DD/MM/YYYY HH:MM, with a UTC offset "
     "such as +01:00 or Z if it has one)"

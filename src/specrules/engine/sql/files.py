@@ -41,6 +41,7 @@ from specrules.datetimes import (
     NO_SUCH_TIME,
     NOT_A_DATE,
     NOT_A_DATETIME,
+    OUTSIDE_YEARS,
     TOO_LARGE,
     TWICE,
     instant_column,
@@ -225,10 +226,14 @@ def clean_text(field_type: str, column: exp.Expression) -> exp.Expression:
 
 def parsed_timestamp(text: exp.Expression, dialect: str, zone: str) -> exp.Expression:
     """Text (cleaned) read as a local date-time in `zone`, NULL if not one every engine holds."""
-    parsed = fill("text_to_timestamp", dialect, x=text, z=exp.Literal.string(zone))
+    return _in_years_held(fill("text_to_timestamp", dialect, x=text, z=exp.Literal.string(zone)))
+
+
+def _in_years_held(value: exp.Expression) -> exp.Expression:
+    """A date-time, NULL outside the years every engine holds (EARLIEST to LATEST)."""
     return statement(
         f"CASE WHEN :p >= TIMESTAMP '{EARLIEST}' AND :p < TIMESTAMP '{LATEST}' THEN :p END",
-        p=parsed,
+        p=value,
     )
 
 
@@ -269,6 +274,7 @@ def typed_value(
         value = statement("CAST(:c AS TIMESTAMP)", c=column)
         if "TIME ZONE" in native:  # an instant (DuckDB's session is in UTC): its local time
             value = fill("utc_to_local", dialect, x=value, z=exp.Literal.string(zone))
+        value = _in_years_held(value)  # as pandas, which holds 1678 to 2261
         return fill("day", dialect, x=value) if field_type == "date" else value
     else:
         text = staged.get("text") or clean_text(field_type, column)
@@ -508,7 +514,7 @@ class FileData:
                     typed, raw_column, column_type, staged.get(position), sql.dialect, zone
                 )
                 typed_columns.append(utc.as_(instant_column(field), quoted=True, copy=False))
-            if not _read_natively(spec.type, column_type):
+            if not _read_natively(spec.type, column_type) or spec.type in ("date", "datetime"):
                 checks.append(
                     (field, spec, raw_column, typed, staged.get(position, {}), column_type)
                 )
@@ -619,6 +625,19 @@ class FileData:
         selects = []
         for column, (field, spec, raw_column, typed, staged, native) in enumerate(checks):
             if spec.type not in UNREADABLE:
+                continue
+            if _read_natively(spec.type, native):  # a date already: only its year can be wrong
+                selects.append(
+                    statement(
+                        f"SELECT {index} AS bad_dataset, {column} AS bad_column, "
+                        f"{sql_text(field)} AS bad_field, {ROW} AS bad_row, "
+                        f":s AS bad_value, {sql_text(OUTSIDE_YEARS)} AS message "
+                        f"FROM {sql_name(raw)} WHERE :c IS NOT NULL AND (:v) IS NULL",
+                        s=fill("timestamp_text", self.sql.dialect, x=raw_column.copy()),
+                        c=raw_column,
+                        v=typed,
+                    )
+                )
                 continue
             markers = _words(_markers(spec.type))
             why = UNREADABLE[spec.type]
