@@ -566,3 +566,17 @@ def test_spark_refuses_mixed_line_endings_naming_the_engines_that_read_them(spec
     message = str(refused.value)
     assert "referrals.csv" in message and "some of its lines end in CR LF" in message
     assert "--engine duckdb or pandas" in message
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_column_of_bytes_is_refused_with_a_message(spec, tmp_path, engine) -> None:
+    # `note` as a binary Parquet column, one value not UTF-8: pandas raised
+    # UnicodeDecodeError, DuckDB read it as escaped text. Both refuse it, naming the column.
+    frame = pd.DataFrame(ROWS, columns=HEADER)
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata()
+    notes = pa.array([b"first", b"\xff\xfe", b"third", None], pa.binary())
+    pq.write_table(
+        table.set_column(HEADER.index("note"), "note", notes), tmp_path / "referrals.parquet"
+    )
+    with pytest.raises(DataError, match=r"column `note` holds bytes \(a binary column\)"):
+        spec.evaluate(tmp_path, period="2024/25", engine=engine)

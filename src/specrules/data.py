@@ -38,7 +38,15 @@ from specrules.datetimes import (
     instant_column,
 )
 from specrules.errors import DataError, did_you_mean
-from specrules.files import NO_COLUMNS, ReadProgress, file_hash, find_files, scan_csv, suffix
+from specrules.files import (
+    NO_COLUMNS,
+    ReadProgress,
+    binary_column,
+    file_hash,
+    find_files,
+    scan_csv,
+    suffix,
+)
 from specrules.memory import check_fits
 from specrules.results import DataIssue
 from specrules.spec import models
@@ -431,6 +439,8 @@ def _coerce_values(
     issues: list[DataIssue],
     zone: str,
 ) -> tuple[pd.Series, pd.Series | None]:
+    if raw.dtype == object and isinstance(raw.get(raw.first_valid_index()), bytes):
+        raise DataError(binary_column(column), dataset=name)
     values, utc = _typed_already(raw, spec.type, zone), None
     if values is None:
         text = _as_text(raw, spec.type)

@@ -191,6 +191,14 @@ def _header_line(path: Path, dataset: str) -> str:
         ) from None
 
 
+def binary_column(column: str) -> str:
+    """Why a column of bytes (a binary Parquet column) is refused, on every engine."""
+    return (
+        f"column `{column}` holds bytes (a binary column), not text or numbers: write it "
+        "as a string column"
+    )
+
+
 def _carriage_returns(name: str, count: int | None = None) -> str:
     some = f" ({count} of them)" if count else ""
     return (

@@ -61,6 +61,7 @@ from specrules.files import (
     NO_COLUMNS,
     CsvLayout,
     ReadProgress,
+    binary_column,
     file_hash,
     find_files,
     scan_csv,
@@ -491,6 +492,9 @@ class FileData:
             self.missing[name] = why
             self._empty(name, ds)
             return None
+        for field in ds.fields:
+            if native[field][1].upper() in ("BLOB", "BINARY"):
+                raise DataError(f"{path.name}: {binary_column(field)}", dataset=name)
         zone = ds.timezone or self.zone
         raw, staged = self._stage(name, ds, raw, native, zone)
         typed_columns = [exp.column(ROW)]
