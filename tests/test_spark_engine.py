@@ -38,6 +38,8 @@ from specrules.results import Evaluation
 from strategies import CATALOG, FIELDS, KINDS, expressions, frames
 from test_sql_backend import (
     DIFFERENTIAL,
+    NOT_NULLABLE_CSV,
+    NOT_NULLABLE_SPEC,
     REASONS,
     ROOT,
     SPEC_EXAMPLES,
@@ -46,6 +48,7 @@ from test_sql_backend import (
     _frame,
     _missing,
     assert_same_evaluation,
+    check_not_nullable,
     check_reasons,
     check_two_field_key,
     same,
@@ -422,3 +425,9 @@ def test_a_key_of_two_fields_on_spark(spark, tmp_path) -> None:
     (tmp_path / "visits.csv").write_text(TWO_FIELD_KEY_CSV)
     plan = specrules.loads(TWO_FIELD_KEY_SPEC).plan
     check_two_field_key(evaluate_spec_spark(plan, str(tmp_path)))
+
+
+def test_a_missing_value_where_the_spec_forbids_one_is_reported_on_spark(spark, tmp_path):
+    (tmp_path / "people.csv").write_text(NOT_NULLABLE_CSV)
+    plan = specrules.loads(NOT_NULLABLE_SPEC).plan
+    check_not_nullable(evaluate_spec_spark(plan, str(tmp_path)))

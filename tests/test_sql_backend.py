@@ -525,3 +525,46 @@ def test_a_key_of_two_fields_rejects_rows_missing_a_part_and_repeats(engine, tmp
     (tmp_path / "visits.csv").write_text(TWO_FIELD_KEY_CSV)
     spec = specrules.loads(TWO_FIELD_KEY_SPEC)
     check_two_field_key(spec.evaluate(tmp_path, engine=engine))
+
+
+# Fields that may not be missing. Rows: 1 complete; 2 without a note; 3 with age "x"
+# (unreadable, so missing too); 4 without an age. Each field's unreadable values come
+# first, then its missing ones, each in row order; a blank is shown as "".
+NOT_NULLABLE_SPEC = """
+specrules: 1
+title: required fields
+commissioner: c
+service: s
+source_document: test
+contract: {start: 2024-01-01, end: 2024-12-31}
+datasets:
+  people:
+    key: id
+    fields:
+      id: text
+      age: {type: integer, nullable: false}
+      note: {type: text, nullable: false}
+kpis:
+  - {id: people, title: People, dataset: people, scoring: count, period: contract,
+     source: {section: s}}
+"""
+NOT_NULLABLE_CSV = "id,age,note\nA,30,hello\nB,40,\nC,x,there\nD,,again\n"
+MISSING = "missing, but the spec says it may not be"
+NOT_NULLABLE_ISSUES = [
+    (3, "age", "x", "not a number"),
+    (3, "age", "x", MISSING),
+    (4, "age", "", MISSING),
+    (2, "note", "", MISSING),
+]
+
+
+def check_not_nullable(evaluation: Evaluation) -> None:
+    found = [(i.row, i.column, i.value, i.message) for i in evaluation.data_issues]
+    assert found == NOT_NULLABLE_ISSUES
+    assert evaluation.verdict("people").value == 4  # reported, not rejected
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_missing_value_where_the_spec_forbids_one_is_reported(engine, tmp_path) -> None:
+    (tmp_path / "people.csv").write_text(NOT_NULLABLE_CSV)
+    check_not_nullable(specrules.loads(NOT_NULLABLE_SPEC).evaluate(tmp_path, engine=engine))

@@ -397,6 +397,9 @@ def _typed_already(raw: pd.Series, kind: str, zone: str) -> pd.Series | None:
     return None
 
 
+NOT_NULLABLE = "missing, but the spec says it may not be"
+
+
 def _calendar_days(raw: pd.Series) -> pd.Series:
     """A column of Python dates (`datetime.date`) as date-times at midnight, in
     microseconds, so that a year pandas cannot hold in nanoseconds is still read (and then
@@ -555,8 +558,8 @@ class _Typing:
         if not spec.nullable:
             empty = values.isna()
             if empty.any():
-                why = "missing, but the spec says it may not be"
-                _report(found, self.name, field_name, self.rows, raw[empty], why)
+                shown = raw[empty].astype(object).where(raw[empty].notna(), "")
+                _report(found, self.name, field_name, self.rows, shown, NOT_NULLABLE)
 
     def frame(self, issues: list[DataIssue]) -> pd.DataFrame:
         """Every declared field typed, in declared order, with each row's position; the data

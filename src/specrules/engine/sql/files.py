@@ -27,6 +27,7 @@ from sqlglot import exp
 from specrules.data import (
     _FALSE,
     _TRUE,
+    NOT_NULLABLE,
     DatasetAccount,
     issue,
     missing_columns,
@@ -119,6 +120,13 @@ def reading(conn: Connection, what: str, dataset: str | None = None) -> Iterator
         text = str(exc).strip()
         message = text.splitlines()[0] if text else type(exc).__name__
         raise DataError(f"{conn.name} could not read {what}: {message}", dataset=dataset) from None
+
+
+def _value_text(column: exp.Expression, native: str, dialect: str) -> exp.Expression:
+    """A raw value as the pandas engine reports it: a float as Python writes it (1e+30)."""
+    if native.upper() in _FLOATS:
+        return fill("float_text", dialect, x=column.copy())
+    return statement("CAST(:c AS VARCHAR)", c=column.copy())
 
 
 def _words(words: set[str]) -> str:
@@ -518,9 +526,21 @@ class FileData:
                     typed, raw_column, column_type, staged.get(position), sql.dialect, zone
                 )
                 typed_columns.append(utc.as_(instant_column(field), quoted=True, copy=False))
-            if not _read_natively(spec.type, column_type) or spec.type in ("date", "datetime"):
+            if (
+                not _read_natively(spec.type, column_type)
+                or spec.type in ("date", "datetime")
+                or not spec.nullable
+            ):
                 checks.append(
-                    (field, spec, raw_column, typed, staged.get(position, {}), column_type)
+                    (
+                        position,
+                        field,
+                        spec,
+                        raw_column,
+                        typed,
+                        staged.get(position, {}),
+                        column_type,
+                    )
                 )
         key_present, partition = _key_sql(ds)
         # The file read and typed once; its keys are checked on the typed rows.
@@ -627,8 +647,25 @@ class FileData:
     def _unreadable(self, index: int, raw: str, checks: list, zone: str) -> list[exp.Expression]:
         """Queries listing the values that could not be read as their type, row by row."""
         selects = []
-        for column, (field, spec, raw_column, typed, staged, native) in enumerate(checks):
-            if spec.type not in UNREADABLE:
+        for position, field, spec, raw_column, typed, staged, native in checks:
+            # a field's unreadable values first, then its missing ones, as on pandas
+            column = 2 * position
+            if not spec.nullable:  # every missing value, unreadable or not, is reported
+                selects.append(
+                    statement(
+                        f"SELECT {index} AS bad_dataset, {column + 1} AS bad_column, "
+                        f"{sql_text(field)} AS bad_field, {ROW} AS bad_row, "
+                        "CASE WHEN :c IS NULL THEN '' ELSE :s END AS bad_value, "
+                        f"{sql_text(NOT_NULLABLE)} AS message "
+                        f"FROM {sql_name(raw)} WHERE (:v) IS NULL",
+                        s=_value_text(raw_column, native, self.sql.dialect),
+                        c=raw_column.copy(),
+                        v=typed.copy(),
+                    )
+                )
+            if spec.type not in UNREADABLE or (
+                _read_natively(spec.type, native) and spec.type not in ("date", "datetime")
+            ):
                 continue
             if _read_natively(spec.type, native):  # a date already: only its year can be wrong
                 selects.append(
@@ -671,12 +708,7 @@ class FileData:
                     a=nowhere,
                     b=twice,
                 )
-            # a float as Python writes it (1e+30, inf), as the pandas engine reports it
-            value_text = (
-                fill("float_text", self.sql.dialect, x=raw_column.copy())
-                if native.upper() in _FLOATS
-                else statement("CAST(:c AS VARCHAR)", c=raw_column.copy())
-            )
+            value_text = _value_text(raw_column, native, self.sql.dialect)
             selects.append(
                 statement(
                     f"SELECT {index} AS bad_dataset, {column} AS bad_column, "
