@@ -333,6 +333,11 @@ def _cases() -> list[Case]:
     )
     cases.append(Case("parquet dates as timestamps", parquet(received_on=local), 4))
     cases.append(Case("parquet key as int64", parquet(referral_id=pa.array([1, 2, 3, 4])), 4))
+    # a float key with NaN on row 2: a missing key (rejected), not the text "nan" (written
+    # without pandas' metadata, which would have pandas read the floats back as text)
+    float_keys = pa.array([1.0, float("nan"), 3.0, 4.0])
+    table = parquet(referral_id=float_keys).replace_schema_metadata()
+    cases.append(Case("parquet key as float with NaN", table, 4))
     cases.append(Case("parquet all null column", parquet(cost=pa.nulls(4, pa.float64())), 4))
     cases.append(
         Case("parquet decimal", parquet(cost=pa.array([1, 2, 3, 4], pa.decimal128(9, 2))), 4)
@@ -502,6 +507,7 @@ ON_SPARK = [
     "parquet age 1e30",
     "parquet date 9999-12-31",
     "parquet date-time in 1500",
+    "parquet key as float with NaN",
     "parquet instants",
 ]
 RULE_IDS = [kpi["id"] for kpi in yaml.safe_load(SPEC)["kpis"]]
@@ -580,3 +586,12 @@ def test_a_column_of_bytes_is_refused_with_a_message(spec, tmp_path, engine) -> 
     )
     with pytest.raises(DataError, match=r"column `note` holds bytes \(a binary column\)"):
         spec.evaluate(tmp_path, period="2024/25", engine=engine)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_nan_key_is_a_missing_key(spec, corpus, engine) -> None:
+    # keys 1.0, NaN, 3.0, 4.0: row 2 has no key, so 4 read, 3 evaluated, 1 rejected
+    number = [c.name for c in CASES].index("parquet key as float with NaN")
+    account = spec.evaluate(corpus / str(number), period="2024/25", engine=engine).rows
+    assert (account["referrals"].read, account["referrals"].evaluated) == (4, 3)
+    assert account["referrals"].rejected == {"missing key (referral_id)": 1}

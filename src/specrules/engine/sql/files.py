@@ -206,6 +206,18 @@ def _markers(field_type: str) -> set[str]:
     return set(missing_markers(field_type))
 
 
+def without_nan(column: exp.Expression, native: str) -> exp.Expression:
+    """A float column with NaN as missing, as pandas reads it (not the text 'nan'). By its
+    text: DuckDB's `isnan` on a Parquet column answered false for a NaN (from the file's
+    statistics, which leave NaN out)."""
+    if native.upper() not in _FLOATS:
+        return column
+    return statement(
+        "CASE WHEN lower(CAST(:c AS VARCHAR)) IN ('nan', '-nan') THEN NULL ELSE :c END",
+        c=column.copy(),
+    )
+
+
 def _raw_text(column: exp.Expression) -> exp.Expression:
     return statement("trim(CAST(:c AS VARCHAR))", c=column)
 
@@ -286,7 +298,7 @@ def typed_value(
         value = _in_years_held(value)  # as pandas, which holds 1678 to 2261
         return fill("day", dialect, x=value) if field_type == "date" else value
     else:
-        text = staged.get("text") or clean_text(field_type, column)
+        text = staged.get("text") or clean_text(field_type, without_nan(column, native))
         if field_type == "text":
             return text
         if field_type == "enumeration":
@@ -619,7 +631,8 @@ class FileData:
                 continue
             text = f"__t{position}"
             raw_column = exp.column(column_name, quoted=True)
-            cleaned.append(clean_text(spec.type, raw_column).as_(text, quoted=True, copy=False))
+            value = without_nan(raw_column, column_type)
+            cleaned.append(clean_text(spec.type, value).as_(text, quoted=True, copy=False))
             staged[position] = {"text": exp.column(text, quoted=True)}
             if spec.type in ("date", "datetime"):
                 column = exp.column(text, quoted=True)
