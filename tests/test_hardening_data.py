@@ -333,6 +333,10 @@ def _cases() -> list[Case]:
     )
     cases.append(Case("parquet dates as timestamps", parquet(received_on=local), 4))
     cases.append(Case("parquet key as int64", parquet(referral_id=pa.array([1, 2, 3, 4])), 4))
+    # flags as booleans where text is declared (see also the test of its text below)
+    cases.append(
+        Case("parquet note as boolean", parquet(note=pa.array([True, False, None, True])), 4)
+    )
     # a float key with NaN on row 2: a missing key (rejected), not the text "nan" (written
     # without pandas' metadata, which would have pandas read the floats back as text)
     float_keys = pa.array([1.0, float("nan"), 3.0, 4.0])
@@ -508,6 +512,7 @@ ON_SPARK = [
     "parquet date 9999-12-31",
     "parquet date-time in 1500",
     "parquet key as float with NaN",
+    "parquet note as boolean",
     "parquet instants",
 ]
 RULE_IDS = [kpi["id"] for kpi in yaml.safe_load(SPEC)["kpis"]]
@@ -595,3 +600,30 @@ def test_a_nan_key_is_a_missing_key(spec, corpus, engine) -> None:
     account = spec.evaluate(corpus / str(number), period="2024/25", engine=engine).rows
     assert (account["referrals"].read, account["referrals"].evaluated) == (4, 3)
     assert account["referrals"].rejected == {"missing key (referral_id)": 1}
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_booleans_read_as_text_are_true_and_false_as_python_writes_them(tmp_path, engine):
+    # flags True, False, missing, True as `note` (text): `note = "True"` holds on rows 1
+    # and 4, so the count is 2 (DuckDB wrote "true" and counted 0)
+    single = yaml.safe_load(SPEC)
+    single["kpis"] = [
+        {
+            "id": "true_notes",
+            "title": "Notes reading True",
+            "dataset": "referrals",
+            "scoring": "count",
+            "initial_population": 'note = "True"',
+            "source": {"section": "1"},
+        }
+    ]
+    frame = pd.DataFrame(ROWS, columns=HEADER)
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata()
+    flags = pa.array([True, False, None, True])
+    pq.write_table(
+        table.set_column(HEADER.index("note"), "note", flags), tmp_path / "referrals.parquet"
+    )
+    evaluation = specrules.loads(json.dumps(single, default=str)).evaluate(
+        tmp_path, period="2024/25", engine=engine
+    )
+    assert evaluation.verdict("true_notes").value == 2

@@ -126,6 +126,8 @@ def _value_text(column: exp.Expression, native: str, dialect: str) -> exp.Expres
     """A raw value as the pandas engine reports it: a float as Python writes it (1e+30)."""
     if native.upper() in _FLOATS:
         return fill("float_text", dialect, x=column.copy())
+    if native.upper() == "BOOLEAN":
+        return as_pandas_text(column, native)
     return statement("CAST(:c AS VARCHAR)", c=column.copy())
 
 
@@ -206,10 +208,13 @@ def _markers(field_type: str) -> set[str]:
     return set(missing_markers(field_type))
 
 
-def without_nan(column: exp.Expression, native: str) -> exp.Expression:
-    """A float column with NaN as missing, as pandas reads it (not the text 'nan'). By its
+def as_pandas_text(column: exp.Expression, native: str) -> exp.Expression:
+    """A raw column about to be read as text, as pandas writes it: a float's NaN missing
+    (not the text 'nan'), a boolean True or False (not true or false). NaN is found by its
     text: DuckDB's `isnan` on a Parquet column answered false for a NaN (from the file's
     statistics, which leave NaN out)."""
+    if native.upper() == "BOOLEAN":
+        return statement("CASE WHEN :c THEN 'True' WHEN NOT :c THEN 'False' END", c=column.copy())
     if native.upper() not in _FLOATS:
         return column
     return statement(
@@ -298,7 +303,7 @@ def typed_value(
         value = _in_years_held(value)  # as pandas, which holds 1678 to 2261
         return fill("day", dialect, x=value) if field_type == "date" else value
     else:
-        text = staged.get("text") or clean_text(field_type, without_nan(column, native))
+        text = staged.get("text") or clean_text(field_type, as_pandas_text(column, native))
         if field_type == "text":
             return text
         if field_type == "enumeration":
@@ -631,7 +636,7 @@ class FileData:
                 continue
             text = f"__t{position}"
             raw_column = exp.column(column_name, quoted=True)
-            value = without_nan(raw_column, column_type)
+            value = as_pandas_text(raw_column, column_type)
             cleaned.append(clean_text(spec.type, value).as_(text, quoted=True, copy=False))
             staged[position] = {"text": exp.column(text, quoted=True)}
             if spec.type in ("date", "datetime"):
