@@ -241,3 +241,17 @@ def test_a_sheet_naming_a_column_twice_is_refused(tmp_path: Path, spec) -> None:
     sheet.cell(row=1, column=column, value="age")
     with pytest.raises(specrules.DataError, match="names column `age` twice"):
         excel_issues(tmp_path, spec, book)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_an_empty_sheet_is_a_dataset_without_columns(tmp_path: Path, spec, engine) -> None:
+    # the referrals sheet left empty: no columns, so its rules have no data, on both engines
+    # (DuckDB refused the sheet's copy, naming a temporary file the user never gave)
+    book = Workbook()
+    book.active.title = "referrals"
+    book.save(tmp_path / "referrals.xlsx")
+    evaluation = spec.evaluate(tmp_path / "referrals.xlsx", period="all", engine=engine)
+    assert evaluation.rows["referrals"].read == 0
+    assert [i.message for i in evaluation.data_issues if i.dataset == "referrals"] == [
+        "no columns: the file is empty (not even a header row)"
+    ]

@@ -131,6 +131,16 @@ def _value_text(column: exp.Expression, native: str, dialect: str) -> exp.Expres
     return statement("CAST(:c AS VARCHAR)", c=column.copy())
 
 
+def _no_columns(path: Path) -> bool:
+    """A Parquet file without a column (an empty sheet's copy), which DuckDB cannot open."""
+    import pyarrow.parquet as pq
+
+    try:
+        return len(pq.read_schema(path)) == 0
+    except (OSError, pa.ArrowException):
+        return False  # the engine says why it cannot read it
+
+
 def _words(words: set[str]) -> str:
     return ", ".join(sql_text(w) for w in sorted(words))
 
@@ -501,7 +511,8 @@ class FileData:
                 notes.append(issue(name, layout.note() or "", severity="info"))
         else:  # a workbook's sheet is read from a Parquet copy: the workbook's digest
             self.hashes[name] = file_hash(self.sources.get(name, path))
-        if layout is not None and layout.empty:
+        empty = layout.empty if layout is not None else _no_columns(path)
+        if empty:  # no header (a 0-byte CSV, a workbook's empty sheet): no columns
             native: dict[str, tuple[str, str]] = {}
         else:
             native = {c.strip(): (c, t) for c, t in sql.conn.raw_view(raw, path, layout)}
