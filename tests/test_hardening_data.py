@@ -627,3 +627,16 @@ def test_booleans_read_as_text_are_true_and_false_as_python_writes_them(tmp_path
         tmp_path, period="2024/25", engine=engine
     )
     assert evaluation.verdict("true_notes").value == 2
+
+
+def test_a_row_short_of_its_last_value_is_not_told_to_drop_a_trailing_delimiter(tmp_path, spec):
+    # row 2 ends with "," but has 7 values of 8: its last value is missing, not one too many
+    rows = [list(r) for r in ROWS]
+    text = csv_text(rows=rows).splitlines()
+    text[2] = ",".join(ROWS[1][:6]) + ","  # 7 values: referral_id … urgent, then an empty one
+    (tmp_path / "referrals.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(DataError) as refused:
+        spec.evaluate(tmp_path, period="2024/25")
+    message = str(refused.value)
+    assert "row 2 has 7 values" in message
+    assert "remove it, or add one to the header" not in message

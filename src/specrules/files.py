@@ -406,7 +406,8 @@ def _broken_rows(
     )
     more = f" (and {len(broken) - _SHOWN} more rows)" if len(broken) > _SHOWN else ""
     hint = ""
-    if all(text.rstrip("\r\n").endswith(delimiter) for _, _, text in broken):
+    extra = all(actual > len(columns) for _, actual, _ in broken)  # a trailing delimiter adds one
+    if extra and all(text.rstrip("\r\n").endswith(delimiter) for _, _, text in broken):
         hint = (
             f"; the rows end with {_DELIMITER_NAMES[delimiter]}: remove it, or add one to "
             "the header"
