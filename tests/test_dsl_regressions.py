@@ -211,3 +211,16 @@ def test_a_duration_too_long_to_hold_is_missing_on_its_rows_only() -> None:
     # 10 days on row 0 (11 January 2024); 10^9 days on row 1 (beyond 2261): missing
     shifted = column("d1 + n1 * 1 day", [0, 1], d1=days, n1=[10.0, 1e9])
     assert shifted == [pd.Timestamp(2024, 1, 11), None]
+
+
+def test_round_refuses_places_written_out_that_no_engine_rounds_alike() -> None:
+    import pytest
+
+    from specrules.dsl.checker import TypeCheckError
+
+    # 400 places: pandas gave 0 rows over `round(1.5, 400) > 0`, DuckDB 1 (hostile sweep)
+    for places, shown in (("400", "400"), ("-400", "-400"), ("0.5", "0.5")):
+        with pytest.raises(TypeCheckError, match=f"from -15 to 15, not {shown}$"):
+            check(parse_expression(f"round(n1, {places})"), CATALOG, "d")
+    for places in ("15", "-15", "2", "-3"):
+        check(parse_expression(f"round(n1, {places})"), CATALOG, "d")  # accepted

@@ -276,6 +276,8 @@ class _Checker:
             raise TypeCheckError(f"{node.name}: {exc}", span, exc.hint) from None
         if node.name == "percentile":
             self.centile(checked[1])
+        if node.name == "round" and len(checked) == 2:
+            self.places(checked[1])
         if function.kind == "aggregate":
             return _typed(
                 node, result, args=checked, where=where, over=inner, correlated_link=correlated
@@ -294,6 +296,20 @@ class _Checker:
         problem = centile_out_of_range(node.value)
         if problem:
             raise TypeCheckError(problem, node.span, CENTILE_HINT)
+
+    @staticmethod
+    def places(node: ir.Node) -> None:
+        """round(x, 2): places written out are a whole number from -15 to 15 (a number holds
+        about 15 significant digits; beyond them the engines round differently)."""
+        value = node.value if isinstance(node, ir.Number) else None
+        if isinstance(node, ir.Negate) and isinstance(node.operand, ir.Number):
+            value = -node.operand.value
+        if value is not None and (value != int(value) or not -15 <= value <= 15):
+            raise TypeCheckError(
+                f"`round` takes a whole number of decimal places from -15 to 15, not {value:g}",
+                node.span,
+                "for instance round(share, 2) for hundredths, round(cost, -3) for thousands",
+            )
 
     @staticmethod
     def arity(node: ir.Call, low: int, high: int | None, got: int) -> None:
