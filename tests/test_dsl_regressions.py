@@ -224,3 +224,15 @@ def test_round_refuses_places_written_out_that_no_engine_rounds_alike() -> None:
             check(parse_expression(f"round(n1, {places})"), CATALOG, "d")
     for places in ("15", "-15", "2", "-3"):
         check(parse_expression(f"round(n1, {places})"), CATALOG, "d")  # accepted
+
+
+def test_working_days_outside_the_calendar_years_are_missing() -> None:
+    # The SQL engines count working days over a calendar of 1900 to 2100; pandas counted
+    # weekdays past it (-45,571 from 2200 back to 2024, where DuckDB had none). Monday 3 to
+    # Friday 7 June 2024 is 4 working days; to 2150 it is missing.
+    starts = [dt.datetime(2024, 6, 3), dt.datetime(2024, 6, 3)]
+    ends = [dt.datetime(2024, 6, 7), dt.datetime(2150, 6, 7)]
+    assert column("working_days_between(d1, d2)", [0, 1], d1=starts, d2=ends) == [4.0, None]
+    # 3 working days after Friday 7 June 2024 is Wednesday 12 June; after 2101, missing
+    moved = column("d1 + 3 working days", [0, 1], d1=[ends[0], dt.datetime(2101, 1, 3)])
+    assert moved == [pd.Timestamp(2024, 6, 12), None]

@@ -25,6 +25,16 @@ def bank_holidays(first_year: int = 2000, last_year: int = 2040) -> np.ndarray:
     return np.array(sorted(england.keys()), dtype="datetime64[D]")
 
 
+# The days every engine counts working days over (the SQL engines' calendar tables); a
+# working-day count or step that reaches outside them is missing on every engine.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+
+
+def in_calendar(days: np.ndarray) -> np.ndarray:
+    """Which days (datetime64[D]) fall from FIRST_DAY to LAST_DAY."""
+    return (days >= np.datetime64(FIRST_DAY)) & (days <= np.datetime64(LAST_DAY))
+
+
 @cache
 def working_day_calendar() -> np.busdaycalendar:
     return np.busdaycalendar(weekmask="1111100", holidays=bank_holidays())

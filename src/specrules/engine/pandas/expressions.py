@@ -24,7 +24,7 @@ from specrules.data import instants
 from specrules.datetimes import ELAPSED_FUNCTIONS, instant_column, zone_of
 from specrules.dsl import ir
 from specrules.dsl.types import SECONDS_IN, Type
-from specrules.engine.common.calendar import working_day_calendar
+from specrules.engine.common.calendar import in_calendar, working_day_calendar
 
 Value = Any  # a pandas Series or a scalar
 
@@ -314,8 +314,9 @@ def shift_date(dates: Value, amount: Value, kind: str | None, sign: int) -> Valu
         steps = (amounts[valid].to_numpy(dtype=float) * sign).astype(int)
         # roll forward from a weekend or holiday, as a clock started then would.
         shifted = np.busday_offset(days, steps, roll="forward", busdaycal=working_day_calendar())
-        # Keep the time of day, as adding days or months does.
-        result[valid] = pd.to_datetime(shifted) + (start - start.dt.normalize()).to_numpy()
+        # Keep the time of day, as adding days or months does; outside the calendar: missing
+        moved = pd.to_datetime(shifted) + (start - start.dt.normalize()).to_numpy()
+        result[valid] = moved.where(in_calendar(days) & in_calendar(shifted))
     else:
         # One vectorized DateOffset per distinct number of months (usually one or two).
         month_counts = (amounts * sign).astype("Float64")
@@ -442,11 +443,14 @@ def _days_between(a: pd.Series, b: pd.Series) -> pd.Series:
 
 
 def _working_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
-    valid = (~a.isna() & ~b.isna()).to_numpy(dtype=bool)
+    valid = (~a.isna() & ~b.isna()).to_numpy(dtype=bool).copy()
     result = pd.Series(pd.NA, index=a.index, dtype="Float64")
     one = np.timedelta64(1, "D")
     first = _dates(a[valid]).to_numpy(dtype="datetime64[D]")
     second = _dates(b[valid]).to_numpy(dtype="datetime64[D]")
+    counted = in_calendar(first) & in_calendar(second)  # outside the calendar: missing
+    valid[valid] = counted
+    first, second = first[counted], second[counted]
     # Count the days d with earlier < d <= later, then give the sign. (busday_count with
     # its dates reversed counts a different half-open range, one day out at each end.)
     earlier, later = np.minimum(first, second), np.maximum(first, second)

@@ -16,7 +16,7 @@ import pandas as pd
 from specrules.dsl import ir
 from specrules.dsl.printer import to_text
 from specrules.dsl.types import SECONDS_IN
-from specrules.engine.common.calendar import working_day_calendar
+from specrules.engine.common.calendar import in_calendar, working_day_calendar
 from specrules.engine.common.judging import ENDS_BEFORE_START, NUMERATOR_UNKNOWN, late_reason_codes
 from specrules.engine.pandas.expressions import (
     Context,
@@ -244,7 +244,10 @@ def _elapsed(
     day = start.dt.normalize()
     if kind == "working":
         # Counted as the deadline is: from the first working day on or after the start.
-        valid = (day.notna() & end.notna()).to_numpy(dtype=bool)
+        valid = (day.notna() & end.notna()).to_numpy(dtype=bool).copy()
+        # a start or end outside the working-day calendar has no count, on every engine
+        for when in (day, end.dt.normalize()):
+            valid[valid] = in_calendar(when[valid].to_numpy(dtype="datetime64[D]"))
         elapsed = pd.Series(pd.NA, index=start.index, dtype="Float64")
         begin = np.busday_offset(
             day[valid].to_numpy(dtype="datetime64[D]"),

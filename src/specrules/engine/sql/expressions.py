@@ -35,11 +35,12 @@ from specrules.datetimes import DAY_FIRST, ISO_INSTANT, ISO_LOCAL, instant_colum
 from specrules.dsl import ir
 from specrules.dsl.percentiles import DEFAULT_METHOD, centile_fraction
 from specrules.dsl.types import SECONDS_IN, Type
+from specrules.engine.common.calendar import FIRST_DAY, LAST_DAY
 
 DIALECTS = ("duckdb", "spark", "postgres", "bigquery", "tsql")
 CALENDAR = "specrules_calendar"  # day DATE, cum BIGINT (working days up to day), fwd BIGINT
 WORKDAYS = "specrules_workdays"  # n BIGINT (ordinal), day DATE (the n-th working day)
-CALENDAR_FIRST, CALENDAR_LAST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+CALENDAR_FIRST, CALENDAR_LAST = FIRST_DAY, LAST_DAY  # the days working days are counted over
 
 
 class UnsupportedInDialect(Exception):
