@@ -39,3 +39,21 @@ def test_an_error_keeps_pyyaml_wording() -> None:
     with pytest.raises(yaml_source.SpecError) as caught:
         yaml_source.load_yaml("a: 1\n b: 2\n", "t.yaml")
     assert "mapping values are not allowed here" in str(caught.value)
+
+
+def test_a_control_character_in_a_key_is_shown_escaped(tmp_path) -> None:
+    # a quoted key holding NUL passes the check for raw control characters (it is written
+    # as \u0000); the unknown-key message shows it escaped, not as an invisible character
+    from specrules.cli import main
+
+    path = tmp_path / "spec.yaml"
+    path.write_text('specrules: 1\n"a\\u0000b": 1\n', encoding="utf-8")
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()) as out:
+        main(["validate", str(path)])
+    shown = err.getvalue() + out.getvalue()
+    assert "unknown key `a\\u0000b`" in shown
+    assert "\x00" not in shown

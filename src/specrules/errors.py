@@ -15,6 +15,16 @@ from typing import Literal
 Severity = Literal["error", "warning"]
 
 
+# Control characters a message may quote from a spec (a key holding NUL), shown escaped so
+# that the terminal neither hides nor obeys them.
+_CONTROLS = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F] if chr(c) not in "\n\t"}
+
+
+def visible(text: str) -> str:
+    """`text` with control characters (other than line breaks and tabs) written as \\uXXXX."""
+    return text.translate(_CONTROLS)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One problem, located in a file. Lines and columns count from 1."""
@@ -29,9 +39,9 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        text = f"{where}: {self.severity}: {self.code} {self.message}"
+        text = f"{where}: {self.severity}: {self.code} {visible(self.message)}"
         if self.hint:
-            text += f"\n    hint: {self.hint}"
+            text += f"\n    hint: {visible(self.hint)}"
         return text
 
     def to_dict(self) -> dict[str, object]:
