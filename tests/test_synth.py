@@ -370,3 +370,22 @@ def test_command_line_defaults_match_the_generator() -> None:
 
     assert synth_cli.DEFAULT_ROWS == synth.DEFAULT_ROWS
     assert synth_cli.DEFAULT_BREACH_RATE == synth.DEFAULT_BREACH_RATE
+
+
+def test_a_rule_the_data_could_not_be_shaped_for_is_a_warning_line(tmp_path, capsys, monkeypatch):
+    # shaping.py warns and goes on; the command line shows one plain line, not Python's
+    # warning format with a source path
+    import specrules.synth as synth
+
+    real = synth.synthesize
+
+    def warns(*args, **kwargs):
+        told = "synth: data not shaped for rule `k` (ValueError: boom)"
+        warnings.warn(told, SynthWarning, stacklevel=2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(synth, "synthesize", warns)
+    assert main(["synth", str(UNSEEN), "--rows", "5", "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: data not shaped for rule `k` (ValueError: boom)" in err
+    assert "SynthWarning" not in err and ".py" not in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from typing import Any
 
 # the generator's defaults, repeated here so that --help needs no numpy; a test keeps them equal
@@ -19,7 +20,7 @@ DEFAULT_BREACH_RATE = 0.1
 def _cmd_synth(args: argparse.Namespace) -> int:
     from specrules.api import load
     from specrules.errors import SpecError
-    from specrules.synth import SynthError, synthesize, write
+    from specrules.synth import SynthError, SynthWarning, synthesize, write
 
     if args.rows < 1:
         print(f"error: --rows must be at least 1, not {args.rows}", file=sys.stderr)
@@ -40,11 +41,20 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         return exc.exit_code
     began = time.perf_counter()
     try:
-        frames = synthesize(spec, args.rows, args.seed, args.breach_rate)
+        with warnings.catch_warnings(record=True) as told:
+            warnings.simplefilter("always", SynthWarning)
+            frames = synthesize(spec, args.rows, args.seed, args.breach_rate)
         paths = write(spec, frames, args.out, args.format)
     except SynthError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for warning in told:  # a rule the data could not be shaped for: a line, not a traceback
+        if issubclass(warning.category, SynthWarning):
+            print(f"warning: {str(warning.message).removeprefix('synth: ')}", file=sys.stderr)
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     seconds = time.perf_counter() - began
     for path in paths:
         print(f"{path}: {len(frames[path.name.split('.')[0]]):,} rows")
