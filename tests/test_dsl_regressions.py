@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from specrules.dsl import ir
 from specrules.dsl.checker import check
@@ -236,3 +237,18 @@ def test_working_days_outside_the_calendar_years_are_missing() -> None:
     # 3 working days after Friday 7 June 2024 is Wednesday 12 June; after 2101, missing
     moved = column("d1 + 3 working days", [0, 1], d1=[ends[0], dt.datetime(2101, 1, 3)])
     assert moved == [pd.Timestamp(2024, 6, 12), None]
+
+
+def test_dates_more_than_292_years_apart_are_counted_not_an_overflow() -> None:
+    # 1 January 1680 to 1 May 2024: 344 years of 365 days, plus 83 leap days (86 years
+    # divisible by 4 from 1680 to 2020, less 1700, 1800 and 1900), plus 31 + 29 + 31 + 30
+    # days of 2024: 125,643 + 121 = 125,764 days. In nanoseconds the difference overflowed.
+    born, seen = [dt.datetime(1680, 1, 1)], [dt.datetime(2024, 5, 1)]
+    assert column("days_between(d1, d2)", [0], d1=born, d2=seen) == [125_764.0]
+    # elapsed time between London wall clocks: less 1 hour (summer time on 1 May 2024) and
+    # 75 seconds (London's mean time in 1680 was 1 min 15 s behind UTC)
+    hours = column("hours_between(t1, d2)", [0], t1=born, d2=seen)
+    assert hours[0] == pytest.approx(125_764 * 24 - 1 - 75 / 3600)
+    # 70,000 working days after 2024 lands past the calendar (2100): missing, not an error
+    moved = column("d1 + n1 * 1 working day", [0], d1=seen, n1=[70_000.0])
+    assert moved == [None]

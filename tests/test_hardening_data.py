@@ -133,6 +133,9 @@ def _cases() -> list[Case]:
     lines = good.split("\n")
     mixed = "\r\n".join(lines[:3]) + "\n" + "\n".join(lines[3:])
     cases.append(Case("mixed crlf and lf", mixed.encode(), 4))
+    # Excel: rows end in CR LF, a line inside a cell in LF alone (not mixed line endings)
+    excel = csv_text(rows=with_value("note", "two\nlines"), newline="\r\n")
+    cases.append(Case("excel crlf with a line feed in a cell", excel.encode(), 4))
     # lines ending in CR alone (old Mac files), or a stray CR before every CR LF: refused
     refused = "carriage return alone"
     cases.append(Case("cr line endings", csv_text(newline="\r").encode(), refused=refused))
@@ -513,6 +516,7 @@ ON_SPARK = [
     "parquet date-time in 1500",
     "parquet key as float with NaN",
     "parquet note as boolean",
+    "excel crlf with a line feed in a cell",
     "parquet instants",
 ]
 RULE_IDS = [kpi["id"] for kpi in yaml.safe_load(SPEC)["kpis"]]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, note, settings
@@ -568,3 +569,29 @@ def check_not_nullable(evaluation: Evaluation) -> None:
 def test_a_missing_value_where_the_spec_forbids_one_is_reported(engine, tmp_path) -> None:
     (tmp_path / "people.csv").write_text(NOT_NULLABLE_CSV)
     check_not_nullable(specrules.loads(NOT_NULLABLE_SPEC).evaluate(tmp_path, engine=engine))
+
+
+def test_failing_rows_out_of_order_are_found_so() -> None:
+    from specrules.engine.sql.evaluator import _in_order
+
+    # (segment, row): rule-and-period 0 rows 1, 4; segment 1 rows 2, 3: in order
+    assert _in_order(np.array([0, 0, 1, 1]), np.array([1, 4, 2, 3]))
+    # a row out of order within a segment, or a segment out of order, or a row twice
+    assert not _in_order(np.array([0, 0, 1]), np.array([4, 1, 2]))
+    assert not _in_order(np.array([1, 0]), np.array([1, 2]))
+    assert not _in_order(np.array([0, 0]), np.array([3, 3]))
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_nan_where_the_spec_forbids_a_missing_value_is_shown_blank(engine, tmp_path) -> None:
+    # age 30, NaN (a float's missing value), 40 from Parquet: row 2 is missing, shown as ""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {"id": ["A", "B", "C"], "age": [30.0, float("nan"), 40.0], "note": ["x", "y", "z"]}
+    )
+    pq.write_table(table, tmp_path / "people.parquet")
+    evaluation = specrules.loads(NOT_NULLABLE_SPEC).evaluate(tmp_path, engine=engine)
+    found = [(i.row, i.column, i.value, i.message) for i in evaluation.data_issues]
+    assert found == [(2, "age", "", MISSING)]

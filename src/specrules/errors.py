@@ -17,7 +17,11 @@ Severity = Literal["error", "warning"]
 
 # Control characters a message may quote from a spec (a key holding NUL), shown escaped so
 # that the terminal neither hides nor obeys them.
-_CONTROLS = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F] if chr(c) not in "\n\t"}
+_CONTROLS = {
+    c: f"\\u{c:04x}"
+    for c in [*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    if chr(c) not in "\n\t"
+}  # C0 and C1 controls, and the marks that reverse the direction of text
 
 
 def visible(text: str) -> str:
@@ -38,7 +42,8 @@ class Diagnostic:
     severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        file = visible(self.file)
+        where = f"{file}:{self.line}:{self.column}" if self.line else file
         text = f"{where}: {self.severity}: {self.code} {visible(self.message)}"
         if self.hint:
             text += f"\n    hint: {visible(self.hint)}"

@@ -390,7 +390,10 @@ def scan_csv(
         source.close()
     if broken:
         raise DataError(_broken_rows(path, columns, delimiter, broken), dataset=dataset)
-    layout = CsvLayout(delimiter, columns, rows, sha256, 0 < scanned.crlf < scanned.lf)
+    # Mixed line ends are told only where no quoted value can hold a line feed of its own
+    # (Excel ends rows with CR LF and lines inside a cell with LF alone).
+    mixed = not quotes and 0 < scanned.crlf < scanned.lf
+    layout = CsvLayout(delimiter, columns, rows, sha256, mixed)
     if not keep:
         return layout, None
     schema = pa.schema([(c, pa.string()) for c in columns])

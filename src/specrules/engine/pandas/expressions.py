@@ -302,21 +302,24 @@ def shift_date(dates: Value, amount: Value, kind: str | None, sign: int) -> Valu
     valid = (~dates_s.isna() & ~amounts.isna()).to_numpy(dtype=bool)
     # a date moved beyond the years pandas holds (1678 to 2261) is missing, not an error
     steps = amounts.to_numpy(dtype=float, na_value=np.nan) * sign
-    if kind == "working":
-        valid = valid & (np.abs(np.nan_to_num(steps)) < 100_000)  # about 380 years
+    if kind == "working":  # within the calendar's 201 years of about 261 working days
+        valid = valid & (np.abs(np.nan_to_num(steps)) < 60_000)
     else:
         start = dates_s.to_numpy("datetime64[M]").astype("int64")  # months since 1970
         target = 1970 + (start + np.nan_to_num(steps)) // 12
         valid = valid & (target >= 1678) & (target <= 2261)
     if kind == "working":
-        start = dates_s[valid]
-        days = start.to_numpy(dtype="datetime64[D]")
+        days = dates_s[valid].to_numpy(dtype="datetime64[D]")
         steps = (amounts[valid].to_numpy(dtype=float) * sign).astype(int)
         # roll forward from a weekend or holiday, as a clock started then would.
         shifted = np.busday_offset(days, steps, roll="forward", busdaycal=working_day_calendar())
-        # Keep the time of day, as adding days or months does; outside the calendar: missing
-        moved = pd.to_datetime(shifted) + (start - start.dt.normalize()).to_numpy()
-        result[valid] = moved.where(in_calendar(days) & in_calendar(shifted))
+        # a start or an end outside the calendar: missing (pandas is given no such day)
+        counted = in_calendar(days) & in_calendar(shifted)
+        valid[valid] = counted
+        start = dates_s[valid]
+        # Keep the time of day, as adding days or months does.
+        moved = pd.to_datetime(shifted[counted]) + (start - start.dt.normalize()).to_numpy()
+        result[valid] = moved.to_numpy()
     else:
         # One vectorized DateOffset per distinct number of months (usually one or two).
         month_counts = (amounts * sign).astype("Float64")
@@ -439,7 +442,10 @@ def _dates(s: pd.Series) -> pd.Series:
 
 
 def _days_between(a: pd.Series, b: pd.Series) -> pd.Series:
-    return (_dates(b) - _dates(a)).dt.days.astype("Float64")
+    # whole days as numbers (datetime64[D]): two dates 300 years apart overflow nanoseconds
+    days = _dates(b).to_numpy("datetime64[D]") - _dates(a).to_numpy("datetime64[D]")
+    counted = pd.Series(days.astype("int64").astype(float), index=a.index, dtype="Float64")
+    return counted.mask(a.isna() | b.isna())
 
 
 def _working_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -463,8 +469,11 @@ def _time_between(unit: str) -> Callable[[pd.Series, pd.Series], pd.Series]:
     """hours_between, minutes_between, seconds_between: elapsed time, with fractions."""
 
     def run(a: pd.Series, b: pd.Series) -> pd.Series:
-        seconds = (pd.to_datetime(b) - pd.to_datetime(a)).dt.total_seconds()
-        return (seconds / SECONDS_IN[unit]).astype("Float64")
+        # in whole microseconds as numbers: nanoseconds overflow over 292 years
+        moments = [pd.to_datetime(x).to_numpy("datetime64[us]").astype("int64") for x in (a, b)]
+        seconds = (moments[1] - moments[0]).astype(float) / 1e6
+        elapsed = pd.Series(seconds / SECONDS_IN[unit], index=a.index, dtype="Float64")
+        return elapsed.mask(a.isna() | b.isna())
 
     return run
 

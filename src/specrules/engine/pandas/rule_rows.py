@@ -238,9 +238,8 @@ def _elapsed(
 ) -> tuple[pd.Series, pd.Series, str]:
     """Time from start to end and the time allowed, as Float64 in one unit per rule."""
     if clock in TIMED_CLOCKS:
-        step = pd.Timedelta(seconds=SECONDS_IN[clock])
-        elapsed = ((end - start) / step).astype("Float64")
-        return elapsed, ((deadline - start) / step).astype("Float64"), clock
+        step = SECONDS_IN[clock] * 1e6
+        return _between(start, end, "us") / step, _between(start, deadline, "us") / step, clock
     day = start.dt.normalize()
     if kind == "working":
         # Counted as the deadline is: from the first working day on or after the start.
@@ -260,8 +259,17 @@ def _elapsed(
         counts = np.busday_count(begin + one, stop + one, busdaycal=working_day_calendar())
         elapsed[valid] = np.clip(counts, 0, None).astype(float)
         return elapsed, pd.Series(limit, index=start.index).astype("Float64"), "working days"
-    elapsed = (end.dt.normalize() - day).dt.days.astype("Float64")
-    return elapsed, (deadline - day).dt.days.astype("Float64"), "days"
+    return _between(day, end, "D"), _between(day, deadline, "D"), "days"
+
+
+def _between(start: pd.Series, end: pd.Series, unit: str) -> pd.Series:
+    """end - start in whole `unit`s (days, microseconds) as Float64, missing where either
+    is: counted as numbers, as two moments 300 years apart overflow nanoseconds."""
+    ticks = [
+        pd.to_datetime(x).to_numpy(f"datetime64[{unit}]").astype("int64") for x in (start, end)
+    ]
+    counted = pd.Series((ticks[1] - ticks[0]).astype(float), index=start.index, dtype="Float64")
+    return counted.mask(start.isna() | end.isna())
 
 
 def _give_reasons(

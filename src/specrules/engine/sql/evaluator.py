@@ -438,6 +438,12 @@ def _key_column(column: pa.ChunkedArray):
     return column.to_numpy(zero_copy_only=False)
 
 
+def _in_order(segment: np.ndarray, row: np.ndarray) -> bool:
+    """Whether rows are sorted by segment (rule and period), then row number."""
+    step, rows = np.diff(segment), np.diff(row)
+    return bool(((step > 0) | ((step == 0) & (rows > 0))).all())
+
+
 def failing_parts(failing: pa.Table, counts: dict[int, RuleCount]) -> dict[int, dict[tuple, tuple]]:
     """The failing rows of every rule, split by rule, period and group (None: the whole
     rule) into keys, row numbers and reasons, each in file order. The query sorts them by
@@ -452,6 +458,9 @@ def failing_parts(failing: pa.Table, counts: dict[int, RuleCount]) -> dict[int, 
     # the rule and period as one number
     segment = failing.column("rule_index").to_numpy().astype(np.int64) * span + period
     row = _integers(failing, "row_number")
+    if not _in_order(segment, row):  # the queries sort them; a guard, as slices assume it
+        order = np.lexsort((row, segment))
+        failing, segment, row = failing.take(order), segment[order], row[order]
     keys, elapsed, allowed = (failing.column(n) for n in ("row_key", "elapsed", "allowed"))
     codes = failing.column("reason_code").to_numpy(zero_copy_only=False)
     labels = failing.column("group_label")

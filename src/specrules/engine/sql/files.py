@@ -684,11 +684,11 @@ class FileData:
                     statement(
                         f"SELECT {index} AS bad_dataset, {column + 1} AS bad_column, "
                         f"{sql_text(field)} AS bad_field, {ROW} AS bad_row, "
-                        "CASE WHEN :c IS NULL THEN '' ELSE :s END AS bad_value, "
+                        "CASE WHEN (:n) IS NULL THEN '' ELSE :s END AS bad_value, "
                         f"{sql_text(NOT_NULLABLE)} AS message "
                         f"FROM {sql_name(raw)} WHERE (:v) IS NULL",
                         s=_value_text(raw_column, native, self.sql.dialect),
-                        c=raw_column.copy(),
+                        n=as_pandas_text(raw_column, native),  # NaN is blank, as on pandas
                         v=typed.copy(),
                     )
                 )

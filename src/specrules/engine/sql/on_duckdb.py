@@ -36,7 +36,9 @@ class DuckDBConnection:
         import duckdb
 
         self.con = con
-        self.errors = (duckdb.Error,)
+        self.duckdb = duckdb
+        # a file it cannot read or a value it cannot convert; not an error in the SQL
+        self.errors = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException)
         # Instants are turned into local times explicitly (expressions.utc_to_local): the
         # session's own zone (the machine's, by default) must not shift them.
         con.execute("SET TimeZone = 'UTC'")
@@ -70,7 +72,7 @@ class DuckDBConnection:
         try:  # a file DuckDB cannot read is bad input: a message, not a traceback
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {sql_name(name)} AS {select}")
             described = self.run(f"DESCRIBE {sql_name(name)}")
-        except self.errors as exc:
+        except self.duckdb.Error as exc:  # opening the file: any error is the file's
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"DuckDB could not read {path.name}: {message}") from None
         return [(str(r[0]), str(r[1])) for r in described if str(r[0]) != ROW]
