@@ -703,7 +703,11 @@ class FileData:
                         f"{sql_text(field)} AS bad_field, {ROW} AS bad_row, "
                         f":s AS bad_value, {sql_text(OUTSIDE_YEARS)} AS message "
                         f"FROM {sql_name(raw)} WHERE :c IS NOT NULL AND (:v) IS NULL",
-                        s=fill("timestamp_text", self.sql.dialect, x=raw_column.copy()),
+                        s=(
+                            statement("CAST(:c AS VARCHAR)", c=raw_column.copy())
+                            if native.upper() == "DATE"  # as it is: no cast a year can overflow
+                            else fill("timestamp_text", self.sql.dialect, x=raw_column.copy())
+                        ),
                         c=raw_column,
                         v=typed,
                     )
