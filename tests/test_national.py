@@ -487,3 +487,19 @@ def test_the_worked_examples_in_every_national_spec_pass(capsys) -> None:
     # each spec carries an example on its limit (126 days, 42 days, day 28, 4 hours, 7 minutes)
     assert main(["test", *map(str, SPECS)]) == 0
     assert f"{len(SPECS)} passed, 0 failed" in capsys.readouterr().out
+
+
+def test_a_listing_read_by_head_ends_without_a_traceback() -> None:
+    # `specrules list-standards --format json | head`: the reader has gone before the
+    # listing is written (its end of the pipe closed at once), so every write meets a
+    # broken pipe
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "specrules", "list-standards", "--format", "json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err

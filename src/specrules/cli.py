@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -201,7 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "data", None) is not None and len(args.data) == 1:
         args.data = args.data[0]
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # the reader (`… | head`) stopped early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:  # pragma: no cover
         return 130
 
