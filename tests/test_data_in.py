@@ -189,6 +189,19 @@ def test_fail_on_breach_fails_when_the_data_is_not_there(tmp_path, capsys):
     rows.to_csv(rejected / "referrals.csv", index=False)
     assert main(["evaluate", str(spec_file), "--data", str(rejected), "--fail-on-breach"]) == 1
     assert "every one of the 4 rows of dataset `referrals` was rejected" in capsys.readouterr().err
+    # a 0-byte file: no columns, so unusable, on both engines; a header alone is usable (a
+    # dataset with no rows this period, as complaints may be) and passes
+    for engine in ("pandas", "duckdb"):
+        zero = tmp_path / f"zero_{engine}"
+        zero.mkdir()
+        (zero / "referrals.csv").write_bytes(b"")
+        args = ["evaluate", str(spec_file), "--data", str(zero), "--engine", engine]
+        assert main([*args, "--fail-on-breach"]) == 1
+        assert "dataset `referrals` could not be used: no columns" in capsys.readouterr().err
+    header = tmp_path / "header"
+    header.mkdir()
+    good_rows().iloc[:0].to_csv(header / "referrals.csv", index=False)
+    assert main(["evaluate", str(spec_file), "--data", str(header), "--fail-on-breach"]) == 0
 
 
 def test_the_terminal_table_lists_the_data_issues_by_kind(spec):

@@ -141,6 +141,8 @@ def data_not_there(evaluation, datasets: list[str]) -> list[str]:
             found.append(f"dataset `{name}` was not supplied or could not be used")
         elif rows.read and not rows.evaluated:
             found.append(f"every one of the {rows.read} rows of dataset `{name}` was rejected")
+        elif rows.rejected and not rows.evaluated:  # unusable with no rows: an empty file
+            found.append(f"dataset `{name}` could not be used: {', '.join(rows.rejected)}")
     return found
 
 
