@@ -503,3 +503,61 @@ def test_a_listing_read_by_head_ends_without_a_traceback() -> None:
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_clock_that_stops_before_it_starts_is_left_out_of_ambulance_times(tmp_path) -> None:
+    # C1 in October 2024, London time: I1 00:55 to 01:05 BST is 10 minutes; I2 01:50 BST
+    # (00:50 UTC) to 01:05 GMT (01:05 UTC) is 15, across the clock change; I3 stops 30
+    # minutes before it starts: left out, with its reason; I4 20; I5 (c1) 10. Mean
+    # 55 / 4 = 13.75 minutes; 90th centile of 10, 10, 15, 20 (linear): 15 + 0.7 × 5 = 18.5.
+    (tmp_path / "incidents.csv").write_text(
+        "incident_identifier,organisation_code_provider,ambulance_response_category,"
+        "clock_start_datetime,clock_stop_datetime\n"
+        "I1,X,C1,2024-10-27T00:55,2024-10-27T01:05+01:00\n"
+        "I2,X,C1,2024-10-27T01:50+01:00,2024-10-27T01:05+00:00\n"
+        "I3,X,C1,2024-10-05T10:00,2024-10-05T09:30\n"
+        "I4,X,C1,2024-10-05T10:00,2024-10-05T10:20\n"
+        "I5,X,c1,2024-10-05T10:00,2024-10-05T10:10\n"
+    )
+    spec = specrules.load(ROOT / "specs" / "national" / "ambulance_response.yaml")
+    for engine in ("pandas", "duckdb"):
+        evaluation = spec.evaluate(tmp_path, period="2024-10", engine=engine)
+        mean, centile = (evaluation.verdict(r, "2024-10") for r in ("C1_mean", "C1_90th_centile"))
+        assert mean.value == pytest.approx(13.75) and mean.status == "not met"
+        assert centile.value == pytest.approx(18.5)
+        assert [(e.reason, e.count) for e in mean.excluded] == [
+            ("excluded: clock_stopped_before_it_started", 1)
+        ]
+
+
+def test_a_departure_before_arrival_fails_the_a_and_e_objectives(tmp_path) -> None:
+    # Type 1, October 2024: A1 stays 3 hours, A2 5 hours, A3 leaves 4 hours before it
+    # arrives. The standard fails A3 (it ends before it starts); the planning objective and
+    # the 12-hour measure fail it too: 1 of 3 within four hours, 2 of 3 within twelve.
+    (tmp_path / "ecds_attendances.csv").write_text(
+        "emergency_care_attendance_identifier,organisation_code_provider,"
+        "emergency_care_department_type,emergency_care_arrival_datetime,"
+        "emergency_care_departure_datetime\n"
+        "A1,X,01,2024-10-01T10:00,2024-10-01T13:00\n"
+        "A2,X,01,2024-10-02T10:00,2024-10-02T15:00\n"
+        "A3,X,01,2024-10-03T14:00,2024-10-03T10:00\n"
+    )
+    spec = specrules.load(ROOT / "specs" / "national" / "ae_waiting_times.yaml")
+    for engine in ("pandas", "duckdb"):
+        evaluation = spec.evaluate(tmp_path, period="2024-10", engine=engine)
+        figures = {
+            r: (
+                evaluation.verdict(r, "2024-10").numerator,
+                evaluation.verdict(r, "2024-10").denominator,
+            )
+            for r in (
+                "four_hours_from_arrival",
+                "four_hours_planning_objective",
+                "twelve_hours_from_arrival",
+            )
+        }
+        assert figures == {
+            "four_hours_from_arrival": (1, 3),
+            "four_hours_planning_objective": (1, 3),
+            "twelve_hours_from_arrival": (2, 3),
+        }
