@@ -235,6 +235,12 @@ def _cases() -> list[Case]:
         ("cost", ".5", None),
         ("cost", "nan", None),
         ("cost", "12 pounds", "not a number"),
+        # commas are read only between thousands: a decimal comma is not 95, nor 1,2,3 123
+        ("cost", "9,5", "not a number"),
+        ("age", "1,2,3", "not a number"),
+        ("cost", "£1,234.50", None),
+        ("cost", "-12,345,678", None),
+        ("cost", "1,23", "not a number"),
         ("urgent", "NaN", "not true or false"),
         ("urgent", "NaT", "not true or false"),
         ("urgent", "maybe", "not true or false"),
@@ -517,6 +523,8 @@ ON_SPARK = [
     "parquet key as float with NaN",
     "parquet note as boolean",
     "excel crlf with a line feed in a cell",
+    "cost '9,5'",
+    "cost '£1,234.50'",
     "parquet instants",
 ]
 RULE_IDS = [kpi["id"] for kpi in yaml.safe_load(SPEC)["kpis"]]

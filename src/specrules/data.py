@@ -25,6 +25,7 @@ from specrules.data_keys import KeyIndex
 from specrules.datetimes import (
     DAY_FIRST,
     EARLIEST,
+    GROUPED_NUMBER,
     ISO_INSTANT,
     ISO_LOCAL,
     LARGEST_WHOLE,
@@ -265,6 +266,12 @@ def _parse_boolean(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, 
 
 def _parse_number(text: pd.Series, spec: models.FieldSpec) -> tuple[pd.Series, str]:
     cleaned = text.str.replace(",", "", regex=False).str.lstrip("£")
+    commas = text.str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
+    if commas.any():  # only commas between thousands: `9,5` is not 95
+        grouped = text[commas].str.fullmatch(GROUPED_NUMBER).fillna(False).to_numpy(dtype=bool)
+        misplaced = commas.copy()
+        misplaced[commas] = ~grouped
+        cleaned = cleaned.mask(misplaced)
     return pd.to_numeric(cleaned, errors="coerce").astype("Float64"), "not a number"
 
 

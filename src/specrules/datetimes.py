@@ -58,6 +58,9 @@ DAY_FIRST = (
 # Dates every engine can hold (pandas holds nanoseconds: 1677 to 2262); 0001-01-01 is a
 # placeholder, not a date.
 EARLIEST, LATEST = "1678-01-01", "2262-01-01"  # from the first, up to (not including) the last
+# A number written with commas is read only when they group thousands (1,234,567.5, £2,000):
+# `9,5` (a decimal comma) or `1,2,3` are not numbers, rather than 95 and 123.
+GROUPED_NUMBER = "£?[+-]?[0-9]{1,3}(,[0-9]{3})+([.][0-9]*)?"
 NOT_A_DATE = "not a date (write YYYY-MM-DD or DD/MM/YYYY)"
 # A date the file holds as a date (Parquet), outside the years every engine can hold.
 OUTSIDE_YEARS = (

@@ -31,7 +31,14 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from specrules.datetimes import DAY_FIRST, ISO_INSTANT, ISO_LOCAL, instant_column, zone_of
+from specrules.datetimes import (
+    DAY_FIRST,
+    GROUPED_NUMBER,
+    ISO_INSTANT,
+    ISO_LOCAL,
+    instant_column,
+    zone_of,
+)
 from specrules.dsl import ir
 from specrules.dsl.percentiles import DEFAULT_METHOD, centile_fraction
 from specrules.dsl.types import SECONDS_IN, Type
@@ -188,6 +195,10 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "tsql": "CHARINDEX(:b, :a COLLATE Latin1_General_BIN2) > 0 OR (LEN(:b) = 0)",
     },
     # Reading files (engine/sql/evaluator.py, for the engines that evaluate: duckdb and spark).
+    "commas_group_thousands": {  # text with no comma, or with commas between thousands
+        "duckdb": f"(NOT contains(:x, ',') OR regexp_full_match(:x, '{GROUPED_NUMBER}'))",
+        "spark": f"(NOT contains(:x, ',') OR :x RLIKE '^{GROUPED_NUMBER}$')",
+    },
     "text_to_number": {  # trimmed text without commas or £ → DOUBLE, NULL if not a number
         # Only plain decimals, as pandas reads them: DuckDB also reads '1_000', Java '1.5d'
         # and '0x1p3'.

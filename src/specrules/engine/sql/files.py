@@ -327,7 +327,10 @@ def typed_value(
             )
         if field_type in ("integer", "number"):
             plain = statement("ltrim(replace(:t, ',', ''), '£')", t=text)
-            value = fill("text_to_number", dialect, x=plain)
+            grouped = fill("commas_group_thousands", dialect, x=text.copy())
+            value = statement(
+                "CASE WHEN :g THEN :v END", g=grouped, v=fill("text_to_number", dialect, x=plain)
+            )
         else:
             parsed = staged.get("parsed") or parsed_timestamp(text, dialect, zone)
             if field_type == "date":
