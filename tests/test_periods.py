@@ -35,7 +35,14 @@ def test_contract_year_starts_on_the_contract_start():
 def test_quarter_three_of_a_july_year_is_january_to_march():
     q3 = parse_period("2019/20-Q3", WIGAN)
     assert (q3.start, q3.end) == (dt.date(2020, 1, 1), dt.date(2020, 3, 31))
-    assert parse_period("2019-Q3", WIGAN) == q3
+    # `2019-Q3` could be July to September 2019 or this quarter: refused, naming both
+    with pytest.raises(PeriodError) as refused:
+        parse_period("2019-Q3", WIGAN)
+    assert str(refused.value) == (
+        "`2019-Q3` is ambiguous: this contract's years start on 1 July; write 2019/20-Q3 "
+        "(2020-01-01 to 2020-03-31) or, for the calendar quarter, 2019/20-Q1 "
+        "(2019-07-01 to 2019-09-30)"
+    )
 
 
 def test_financial_year_quarters():

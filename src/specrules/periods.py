@@ -1,7 +1,8 @@
 """Contract periods: years that begin on the contract's year start, their quarters, months.
 
-Labels: a year `2019/20` (the year that starts in 2019), a quarter `2019/20-Q3` (also
-accepted as `2019-Q3`), a calendar month `2020-01`, and `contract` (the whole term).
+Labels: a year `2019/20` (the year that starts in 2019), a quarter `2019/20-Q3` (`2019-Q3`
+only where the years are calendar years: elsewhere it is ambiguous), a calendar month
+`2020-01`, and `contract` (the whole term).
 All periods are closed date ranges [start, end].
 """
 
@@ -121,6 +122,16 @@ def parse_period(label: str, contract: Contract) -> Period:
         first = int(match.group(1))
         year = year_containing(dt.date(first, month, dom), contract)
         period = periods_within(year, "quarter", contract)[int(match.group(3)) - 1]
+        if not match.group(2) and (month, dom) != (1, 1):
+            # `2024-Q1` may mean January to March 2024 or the first quarter of 2024/25
+            calendar = period_containing(
+                dt.date(first, 3 * int(match.group(3)) - 2, 1), "quarter", contract
+            )
+            raise PeriodError(
+                f"`{label}` is ambiguous: this contract's years start on {year.start.day} "
+                f"{year.start:%B}; write {period.label} ({period.start} to {period.end}) or, "
+                f"for the calendar quarter, {calendar.label} ({calendar.start} to {calendar.end})"
+            )
     elif match := _MONTH.match(text):
         if not 1 <= int(match.group(2)) <= 12:
             first = int(match.group(1))
