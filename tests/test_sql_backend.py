@@ -519,6 +519,16 @@ def check_two_field_key(evaluation: Evaluation) -> None:
         "duplicate key: an earlier row has the same site, number": 2,
     }
     assert evaluation.verdict("visits_kept").value == 3
+    # each rejected row named, with its key's first field (blank when missing), in row order
+    repeat = "duplicate key: an earlier row has the same site, number"
+    missing = "missing key (site, number)"
+    found = [(i.row, i.column, i.value, i.message) for i in evaluation.data_issues]
+    assert found == [
+        (2, "site", "a", repeat),
+        (4, "site", "a", missing),
+        (5, "site", "", missing),
+        (7, "site", "a", repeat),
+    ]
 
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])

@@ -625,6 +625,21 @@ def _without_bad_keys(
     return kept, rejected, bad
 
 
+def _rejected_rows(
+    name: str, ds: models.Dataset, frame: pd.DataFrame, bad_rows: pd.DataFrame
+) -> list[DataIssue]:
+    """Each row rejected for its key, as a data issue naming the row and its key's first
+    field (its value as Python writes it; blank when missing), so no row leaves unnamed."""
+    key = ds.key_fields[0]
+    values = frame.loc[bad_rows.index, key]
+    return [
+        issue(name, str(why), int(row), key, "" if pd.isna(value) else str(value))
+        for row, value, why in zip(
+            bad_rows[ROW].tolist(), values.tolist(), bad_rows["__reason__"].tolist(), strict=True
+        )
+    ]
+
+
 def load_data(
     spec: models.Spec, data: DataInput, progress: ReadProgress | None = None
 ) -> LoadedData:
@@ -679,6 +694,7 @@ def load_data(
         )
         if len(bad_rows):
             rejected[name] = bad_rows
+            issues.extend(_rejected_rows(name, spec.datasets[name], frame, bad_rows))
         frames[name] = kept
         kept_rows[name] = ~bad if bad.any() else None
     _check_links(spec, frames, issues, index, kept_rows)

@@ -141,6 +141,39 @@ def _no_columns(path: Path) -> bool:
         return False  # the engine says why it cannot read it
 
 
+def _key_reasons(ds) -> tuple[str, str]:
+    """Why a row is rejected for its key, as specrules.data words it: none, or a repeat."""
+    keys = ", ".join(ds.key_fields)
+    return f"missing key ({keys})", f"duplicate key: an earlier row has the same {keys}"
+
+
+def _rejected_rows(index: int, ds, typed: str, repeated: bool, dialect: str) -> exp.Expression:
+    """The rows of a typed table rejected for their key (0: none, 1: an earlier row's), each
+    with its key's first field as text, as the pandas engine writes it."""
+    key_present, partition = _key_sql(ds)
+    key = ds.key_fields[0]
+    kind = _field_type(ds.field_spec(key))
+    column = exp.column(key, "c", quoted=True)
+    shown = (
+        fill("float_text", dialect, x=column)
+        if kind in ("number", "integer")
+        else statement("CAST(:c AS VARCHAR)", c=column)
+    )
+    source, where = f"{sql_name(typed)} AS c", f"NOT ({key_present})"
+    if repeated:  # 1 for the first row with its key, 2 for the next, …
+        source = (
+            f"(SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) AS __n "
+            f"FROM {sql_name(typed)}) AS c"
+        )
+        where += " OR __n > 1"
+    return statement(
+        f"SELECT {index} AS dataset, c.{ROW} AS row_number, "
+        f"COALESCE(:s, '') AS value, CASE WHEN {key_present} THEN 1 ELSE 0 END AS why "
+        f"FROM {source} WHERE {where}",
+        s=shown,
+    )
+
+
 def _words(words: set[str]) -> str:
     return ", ".join(sql_text(w) for w in sorted(words))
 
@@ -437,13 +470,17 @@ class FileData:
             if loaded is not None:
                 checks.append(loaded[0])
                 finish[index] = loaded[1]
-        unreadable = []
+        unreadable, rejections = [], []
         if checks:  # every dataset's keys checked by one query
             with reading(sql.conn, "the data files"):  # Spark reads them now
                 checked = sql.rows(union_all(checks, "keys"))
             for index, read, no_key, repeated in checked:
                 name = names[index]
-                self._count(plan.spec.datasets[name], name, int(read), int(no_key), int(repeated))
+                ds = plan.spec.datasets[name]
+                self._count(ds, name, int(read), int(no_key), int(repeated))
+                if no_key or repeated:
+                    typed = f"typed__{name}"
+                    rejections.append(_rejected_rows(index, ds, typed, bool(repeated), sql.dialect))
                 unreadable.extend(finish[index](int(read), int(no_key), int(repeated)))
         if unreadable:
             query = union_all(unreadable, "bad").order_by(
@@ -454,15 +491,21 @@ class FileData:
                 notes[name].append(issue(name, message, int(row), field, str(value)))
         for name in names:
             self.issues.extend(notes[name])
+        if rejections:  # each row rejected for its key, after every dataset's values
+            query = union_all(rejections, "rejected").order_by("dataset", "row_number")
+            for dataset, row, value, why in sql.rows(query):
+                ds = plan.spec.datasets[names[dataset]]
+                reason = _key_reasons(ds)[int(why)]
+                self.issues.append(issue(names[dataset], reason, int(row), ds.key_fields[0], value))
 
     def _count(self, ds, name: str, read: int, no_key: int, duplicates: int) -> None:
         account = self.accounts[name]
         account.read, account.evaluated = read, read - no_key - duplicates
-        keys = ", ".join(ds.key_fields)
+        missing, repeated = _key_reasons(ds)
         if no_key:
-            account.rejected["missing key (" + keys + ")"] = no_key
+            account.rejected[missing] = no_key
         if duplicates:
-            account.rejected["duplicate key: an earlier row has the same " + keys] = duplicates
+            account.rejected[repeated] = duplicates
 
     def _files(self, plan: Plan, folder: DataInput) -> dict[str, Path]:
         found = find_files(folder if isinstance(folder, list) else [folder], plan.spec.datasets)
