@@ -441,11 +441,18 @@ def _dates(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s).dt.normalize()
 
 
+def ticks_between(start: pd.Series, end: pd.Series, unit: str) -> pd.Series:
+    """end - start in whole `unit`s (D: days, us: microseconds) as Float64, missing where
+    either is: counted as numbers, as two moments 300 years apart overflow nanoseconds."""
+    ticks = [
+        pd.to_datetime(x).to_numpy(f"datetime64[{unit}]").astype("int64") for x in (start, end)
+    ]
+    counted = pd.Series((ticks[1] - ticks[0]).astype(float), index=start.index, dtype="Float64")
+    return counted.mask(start.isna() | end.isna())
+
+
 def _days_between(a: pd.Series, b: pd.Series) -> pd.Series:
-    # whole days as numbers (datetime64[D]): two dates 300 years apart overflow nanoseconds
-    days = _dates(b).to_numpy("datetime64[D]") - _dates(a).to_numpy("datetime64[D]")
-    counted = pd.Series(days.astype("int64").astype(float), index=a.index, dtype="Float64")
-    return counted.mask(a.isna() | b.isna())
+    return ticks_between(a, b, "D")  # calendar days: a date-time counts as its day
 
 
 def _working_days_between(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -469,11 +476,7 @@ def _time_between(unit: str) -> Callable[[pd.Series, pd.Series], pd.Series]:
     """hours_between, minutes_between, seconds_between: elapsed time, with fractions."""
 
     def run(a: pd.Series, b: pd.Series) -> pd.Series:
-        # in whole microseconds as numbers: nanoseconds overflow over 292 years
-        moments = [pd.to_datetime(x).to_numpy("datetime64[us]").astype("int64") for x in (a, b)]
-        seconds = (moments[1] - moments[0]).astype(float) / 1e6
-        elapsed = pd.Series(seconds / SECONDS_IN[unit], index=a.index, dtype="Float64")
-        return elapsed.mask(a.isna() | b.isna())
+        return ticks_between(a, b, "us") / (SECONDS_IN[unit] * 1e6)
 
     return run
 

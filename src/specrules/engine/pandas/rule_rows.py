@@ -25,6 +25,7 @@ from specrules.engine.pandas.expressions import (
     evaluate_column,
     instant_values,
     shift_date,
+    ticks_between,
     true_mask,
 )
 from specrules.spec.compiler import CompiledRule
@@ -239,7 +240,11 @@ def _elapsed(
     """Time from start to end and the time allowed, as Float64 in one unit per rule."""
     if clock in TIMED_CLOCKS:
         step = SECONDS_IN[clock] * 1e6
-        return _between(start, end, "us") / step, _between(start, deadline, "us") / step, clock
+        return (
+            ticks_between(start, end, "us") / step,
+            ticks_between(start, deadline, "us") / step,
+            clock,
+        )
     day = start.dt.normalize()
     if kind == "working":
         # Counted as the deadline is: from the first working day on or after the start.
@@ -259,17 +264,7 @@ def _elapsed(
         counts = np.busday_count(begin + one, stop + one, busdaycal=working_day_calendar())
         elapsed[valid] = np.clip(counts, 0, None).astype(float)
         return elapsed, pd.Series(limit, index=start.index).astype("Float64"), "working days"
-    return _between(day, end, "D"), _between(day, deadline, "D"), "days"
-
-
-def _between(start: pd.Series, end: pd.Series, unit: str) -> pd.Series:
-    """end - start in whole `unit`s (days, microseconds) as Float64, missing where either
-    is: counted as numbers, as two moments 300 years apart overflow nanoseconds."""
-    ticks = [
-        pd.to_datetime(x).to_numpy(f"datetime64[{unit}]").astype("int64") for x in (start, end)
-    ]
-    counted = pd.Series((ticks[1] - ticks[0]).astype(float), index=start.index, dtype="Float64")
-    return counted.mask(start.isna() | end.isna())
+    return ticks_between(day, end, "D"), ticks_between(day, deadline, "D"), "days"
 
 
 def _give_reasons(
