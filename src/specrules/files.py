@@ -258,9 +258,11 @@ def _scan_bytes(path: Path, done: Callable[[int], None]) -> _Scanned:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
             quotes += block.count(b'"')
-            returns += block.count(b"\r")
             lf += block.count(b"\n")
-            crlf += block.count(b"\r\n") + (last == b"\r" and block[:1] == b"\n")
+            if b"\r" in block:  # most files have none: no more passes over the block
+                returns += block.count(b"\r")
+                crlf += block.count(b"\r\n")
+            crlf += last == b"\r" and block[:1] == b"\n"
             last = block[-1:]
             done(len(block))
     return _Scanned(digest.hexdigest(), quotes, returns - crlf, crlf, lf)
